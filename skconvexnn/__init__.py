@@ -1,0 +1,13 @@
+"""skconvexnn: two-layer ReLU networks trained to their global optimum.
+
+The training problem of a two-layer ReLU network with weight decay is
+equivalent to a convex program over the hyperplane arrangements of the
+data. skconvexnn solves that program and returns the network, behind
+scikit-learn estimators.
+"""
+
+from ._regression import ConvexReLURegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvexReLURegressor", "__version__"]

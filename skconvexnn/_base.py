@@ -1,0 +1,195 @@
+"""What every convex ReLU estimator shares: gates, program, solve, recovery."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._program import ACTIVATIONS, ConvexProgram, lower_bound
+from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
+from .recovery import network_objective, network_predict, prune_network, recover_neurons
+from .solvers import get_solver, solver_names
+
+#: The ``arrangements`` strategies that are not arrays of gates.
+ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive"}
+
+
+def add_ones(X, fit_intercept):
+    """Design matrix: ``X`` with a column of ones for the hidden biases."""
+    if not fit_intercept:
+        return X
+    return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+
+
+class ConvexReLUMixin(BaseEstimator):
+    """Shared parameters and fitting machinery of the convex ReLU estimators.
+
+    Subclasses validate ``X`` and ``y``, encode the targets as an
+    ``(n_samples, n_outputs)`` array, choose the loss and call
+    :meth:`_fit_network`.
+    """
+
+    _parameter_constraints = {
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "n_arrangements": [Interval(Integral, 1, None, closed="left")],
+        "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
+        "max_patterns": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(solver_names()))],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- gates and program -------------------------------------------------
+
+    def _make_gates(self, X1, rng):
+        """Gate vectors for the design matrix ``X1`` (before deduplication)."""
+        d1 = X1.shape[1]
+        if (
+            self.warm_start
+            and self._gate_key() is not None
+            and getattr(self, "_gate_source", None) == self._gate_key()
+            and self._sampled_gates.shape[1] == d1
+        ):
+            # Same gates as the previous fit, so that its solution is a warm
+            # start for this one (a new beta on the same data).
+            return self._sampled_gates
+        if isinstance(self.arrangements, str):
+            if self.arrangements == "exhaustive":
+                return enumerate_gates(X1, max_patterns=self.max_patterns)
+            self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
+            return self._sampled_gates
+        gates = np.asarray(self.arrangements, dtype=np.float64)
+        if gates.ndim != 2 or gates.shape[1] != d1:
+            raise ValueError(
+                "arrangements given as gate vectors must have shape (n_gates, "
+                f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
+                f"{gates.shape}."
+            )
+        if not np.all(np.isfinite(gates)):
+            raise ValueError("arrangements contains NaN or infinite values.")
+        return gates
+
+    def _fit_network(self, X, Y, loss, sample_weight=None):
+        """Build and solve the convex program, recover and prune the network.
+
+        ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
+        validated arrays. Sets every fitted attribute.
+        """
+        rng = check_random_state(self.random_state)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        # Samples of zero weight are left out entirely: their rows would
+        # otherwise still add cone constraints.
+        rows = sw > 0
+        X1 = add_ones(X[rows], self.fit_intercept)
+        Y, s = Y[rows], sw[rows] / sw[rows].sum()
+
+        gates = self._make_gates(X1, rng)
+        patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
+        program = ConvexProgram(
+            X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
+            activation=self.activation, fit_intercept=self.fit_intercept,
+            sample_weight=s,
+        )
+        solver = get_solver(self.solver, program, tol=self.tol,
+                            max_iter=self.max_iter, verbose=self.verbose)
+        init = getattr(self, "_solution", None) if self.warm_start else None
+        result = solver.solve(program, init=init)
+
+        U, A, G = recover_neurons(program, result.V, result.W, gates)
+        groups = np.argmax(np.abs(A), axis=1) if len(A) else None
+        U, A, G = prune_network(X1, U, A, G, groups=groups)
+        c = np.asarray(result.intercept, dtype=float)
+
+        d = X.shape[1]
+        self.coefs_ = [U[:, :d].T.copy(), A]
+        self.intercepts_ = [
+            U[:, d].copy() if self.fit_intercept else np.zeros(len(U)), c
+        ]
+        self.n_neurons_ = len(U)
+        self.n_outputs_ = Y.shape[1]
+        self.gates_ = gates
+        self._gate_source = self._gate_key()
+        if G is not None:
+            self.neuron_gates_ = G
+        self.n_iter_ = int(result.n_iter)
+        self.objective_ = float(network_objective(program, U, A, c, G))
+        # Both the network and the solver's raw blocks give dual points; the
+        # raw blocks are often the better one (dropping near-zero blocks moves
+        # the residual off the optimum), and either bound is valid.
+        bound = max(
+            lower_bound(program, network_predict(X1, U, A, 0.0, G)),
+            lower_bound(program, program.predict(result.V, result.W)),
+        )
+        if result.lower_bound is not None:
+            bound = max(bound, result.lower_bound)
+        self.lower_bound_ = float(bound)
+        self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
+        self.objective_curve_ = np.asarray(result.objective_curve, dtype=float)
+        self.solver_ = solver.name
+        self._solution = result
+        self._check_finite()
+        # The certificate decides: an "inaccurate" solver status whose
+        # network is within tol of the lower bound is a converged fit.
+        converged = result.converged or self.duality_gap_ <= self.tol * max(
+            abs(self.objective_), np.finfo(float).tiny
+        )
+        if not converged:
+            warnings.warn(
+                f"Solver {solver.name!r} stopped before reaching tol={self.tol} "
+                f"(status {result.status!r}, {result.n_iter} iterations, "
+                f"max_iter={self.max_iter}); the duality gap reached is "
+                f"{self.duality_gap_:.3g}. Increase max_iter, or try another "
+                "solver.",
+                ConvergenceWarning,
+            )
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] solver={solver.name} "
+                f"patterns={program.n_patterns} neurons={self.n_neurons_} "
+                f"objective={self.objective_:.6g} gap={self.duality_gap_:.3g}"
+            )
+        return self
+
+    def _check_finite(self):
+        arrays = [*self.coefs_, *self.intercepts_]
+        if not all(np.all(np.isfinite(a)) for a in arrays) or not np.isfinite(
+            self.objective_
+        ):
+            raise FloatingPointError(
+                "The fitted network has non-finite weights; the solver failed. "
+                "Try another solver or rescale the data."
+            )
+
+    # -- evaluation ---------------------------------------------------------
+
+    def _network(self):
+        """``(U, A, c, neuron_gates)`` in design-matrix space."""
+        W1, A = self.coefs_
+        b1, c = self.intercepts_
+        U = np.vstack([W1, b1[None, :]]).T if self.fit_intercept else W1.T
+        return U, A, c, getattr(self, "neuron_gates_", None)
+
+    def _forward(self, X):
+        """Output of the recovered network, shape (n_samples, n_outputs)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        U, A, c, G = self._network()
+        return network_predict(add_ones(X, self.fit_intercept), U, A, c, G)
+
+    def _gate_key(self):
+        """Settings under which sampled gates may be reused by a warm start."""
+        if isinstance(self.arrangements, str) and self.arrangements == "gaussian":
+            return ("gaussian", self.n_arrangements)
+        return None

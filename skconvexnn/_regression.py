@@ -1,0 +1,199 @@
+"""ConvexReLURegressor: a two-layer ReLU network fitted to its global optimum."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import validate_data
+
+from ._base import ConvexReLUMixin
+from .losses import SquaredLoss
+
+__all__ = ["ConvexReLURegressor"]
+
+
+class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
+    r"""Two-layer ReLU network regressor trained by convex optimization.
+
+    The network is :math:`f(x) = \sum_j (x^\top u_j + b_j)_+ a_j + c`. Its
+    weight-decay training problem
+
+    .. math::
+
+        \min \frac{1}{2n} \|f(X) - y\|_2^2
+        + \frac{\beta}{2} \sum_j \left(\|u_j\|^2 + b_j^2 + a_j^2\right)
+
+    is solved through an equivalent convex program over hyperplane
+    arrangements of the data (activation patterns), then the network is read
+    off the solution and pruned. With every pattern
+    (``arrangements="exhaustive"``) the result is the global optimum of the
+    nonconvex problem; with a sample of patterns it is the optimum over
+    networks whose neurons have those patterns.
+
+    Parameters
+    ----------
+    beta : float, default=1e-3
+        Weight-decay strength, > 0. The data term is a mean, as in
+        :class:`~sklearn.linear_model.Lasso`: the papers' regularization is
+        ``n_samples * beta``.
+    activation : {"relu", "gated_relu"}, default="relu"
+        ``"relu"`` solves the exact program with cone constraints;
+        ``"gated_relu"`` fixes each neuron's gate to its pattern (a group
+        lasso, faster), giving a gated ReLU network.
+    n_arrangements : int, default=100
+        Number of Gaussian gate vectors drawn when
+        ``arrangements="gaussian"``.
+    arrangements : {"gaussian", "exhaustive"} or array-like of shape \
+            (n_gates, n_features_in_ + fit_intercept), default="gaussian"
+        Where the activation patterns come from: random Gaussian gates,
+        every pattern of the data (for data of low rank), or the given
+        gate vectors (the pattern of ``g`` is ``1[[X, 1] g >= 0]``).
+    max_patterns : int, default=10_000
+        With ``arrangements="exhaustive"``, refuse to enumerate when the
+        data may have more patterns than this.
+    fit_intercept : bool, default=True
+        Give each hidden neuron a bias (penalized with its weights, via a
+        column of ones) and the output an unpenalized intercept.
+    solver : str, default="auto"
+        ``"auto"``, a native solver, or a cvxpy solver (``"clarabel"``,
+        ``"ecos"``, ``"scs"``, ``"mosek"``, ...). A solver that is not
+        installed raises an error naming the package to install.
+    tol : float, default=1e-6
+        Solver tolerance.
+    max_iter : int, default=10_000
+        Solver iteration limit; reaching it raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
+    warm_start : bool, default=False
+        Reuse the previous fit's gates and solution as a starting point.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the Gaussian gates.
+    verbose : int, default=0
+        Print a summary of each fit (``> 1``: the solver's own log).
+
+    Attributes
+    ----------
+    coefs_ : list of two ndarrays
+        Hidden weights of shape (n_features_in_, n_neurons_) and output
+        weights of shape (n_neurons_, n_outputs_), as in
+        :class:`~sklearn.neural_network.MLPRegressor`.
+    intercepts_ : list of two ndarrays
+        Hidden biases (n_neurons_,) and output intercept (n_outputs_,).
+    n_neurons_ : int
+        Neurons of the recovered network after pruning (at most
+        ``n_samples + 1`` per output).
+    objective_ : float
+        Training objective of the returned network.
+    lower_bound_ : float
+        A proven lower bound on the convex program over the patterns used.
+    duality_gap_ : float
+        ``objective_ - lower_bound_``: how far from optimal the fit can be.
+    gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
+        One gate vector per distinct activation pattern used.
+    neuron_gates_ : ndarray of shape (n_neurons_, n_features_in_ + fit_intercept)
+        Gate of each neuron (only for ``activation="gated_relu"``).
+    n_iter_ : int
+        Solver iterations.
+    objective_curve_ : ndarray
+        Objective per iteration (native solvers) or final value (cvxpy).
+    solver_ : str
+        The solver used.
+    n_outputs_ : int
+        Number of targets.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    With several targets, each has its own hidden neurons (the program
+    separates per target). The lower bound comes from the dual of the convex
+    program: the negative loss gradient at the fitted prediction, scaled to
+    be dual feasible (DESIGN.md section 2). It covers the patterns in
+    ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
+    optimum of the nonconvex problem.
+
+    References
+    ----------
+    M. Pilanci and T. Ergen, "Neural Networks are Convex Regularizers: Exact
+    Polynomial-time Convex Optimization Formulations for Two-layer
+    Networks", ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexReLURegressor
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> y = np.abs(X).ravel()
+    >>> reg = ConvexReLURegressor(beta=1e-4, arrangements="exhaustive").fit(X, y)
+    >>> bool(reg.score(X, y) > 0.99)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        beta=1e-3,
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.beta = beta
+        self.activation = activation
+        self.n_arrangements = n_arrangements
+        self.arrangements = arrangements
+        self.max_patterns = max_patterns
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to its convex program's optimum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean squared error.
+
+        Returns
+        -------
+        self : ConvexReLURegressor
+        """
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
+        )
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if self._y_1d else y
+        return self._fit_network(X, Y.astype(np.float64), SquaredLoss(), sample_weight)
+
+    def predict(self, X):
+        """Output of the recovered ReLU network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        out = self._forward(X)
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

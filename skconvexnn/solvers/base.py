@@ -1,0 +1,102 @@
+"""The interface every solver of skconvexnn implements."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["BaseSolver", "SolverResult"]
+
+
+@dataclass
+class SolverResult:
+    """What every solver returns.
+
+    Attributes
+    ----------
+    V, W : ndarray of shape (n_outputs, n_patterns, n_features)
+        Blocks of the convex program (``W`` is None for gated ReLU).
+    intercept : ndarray of shape (n_outputs,)
+        Output intercept (zeros without one).
+    n_iter : int
+        Iterations of the solver.
+    converged : bool
+        False when the solver stopped before its tolerance was met.
+    status : str
+        The solver's own word for how it ended.
+    objective_curve : list of float
+        Objective after each iteration (native solvers) or the final value.
+    lower_bound : float or None
+        A lower bound the solver proved, if any.
+    """
+
+    V: np.ndarray
+    W: np.ndarray
+    intercept: np.ndarray
+    n_iter: int = 0
+    converged: bool = True
+    status: str = "optimal"
+    objective_curve: list = field(default_factory=list)
+    lower_bound: float = None
+
+
+class BaseSolver:
+    """Base class of the solvers.
+
+    Subclasses set the capability attributes and implement ``_solve``.
+    :meth:`solve` checks that the program is one the solver handles, so an
+    incompatible pair is a clear error naming both.
+
+    Parameters
+    ----------
+    tol : float
+        Tolerance (its meaning is the solver's; see its docstring).
+    max_iter : int
+        Maximum number of iterations.
+    verbose : int
+        Verbosity.
+    """
+
+    #: Name accepted by the estimators' ``solver`` parameter.
+    name = None
+    #: Loss names handled (None: every loss whose cones are in ``cones``).
+    losses = None
+    #: Cones the solver handles (for conic backends).
+    cones = frozenset({"exp"})
+    #: Activations handled.
+    activations = frozenset({"relu", "gated_relu"})
+
+    def __init__(self, tol=1e-6, max_iter=10_000, verbose=0):
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+
+    def check_program(self, program):
+        """Raise ``ValueError`` if the solver cannot handle ``program``."""
+        loss = program.loss
+        if self.losses is not None and loss.name not in self.losses:
+            raise ValueError(
+                f"Solver {self.name!r} does not handle loss {loss.name!r}; it "
+                f"handles {sorted(self.losses)}."
+            )
+        missing = set(loss.cones) - set(self.cones)
+        if missing:
+            raise ValueError(
+                f"Solver {self.name!r} cannot handle loss {loss.name!r}: it "
+                f"needs the {', '.join(sorted(missing))} cone. Use "
+                "solver='clarabel' or solver='scs'."
+            )
+        if program.activation not in self.activations:
+            raise ValueError(
+                f"Solver {self.name!r} does not handle activation "
+                f"{program.activation!r}."
+            )
+
+    def solve(self, program, init=None):
+        """Solve ``program``, optionally warm-started from a ``SolverResult``."""
+        self.check_program(program)
+        if init is not None and init.V.shape != program.zeros()[0].shape:
+            init = None
+        return self._solve(program, init)
+
+    def _solve(self, program, init):
+        raise NotImplementedError

@@ -1,0 +1,45 @@
+"""Nonconvex weight-decay training with scipy, the reference for the tests."""
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20,
+                    seed=0, scale=1.0):
+    """Best objective of L-BFGS on the weight-decay problem from random starts.
+
+    The network is ``(X1 U^T)_+ A + c`` with ``X1`` the design matrix (column
+    of ones included); ``loss_value(P)`` and ``loss_grad(P)`` are the mean
+    loss and its gradient in the prediction ``P`` of shape (n, k).
+    """
+    n, d = X1.shape
+    k = Y.shape[1]
+    m = n_neurons
+    rng = np.random.default_rng(seed)
+
+    def unpack(z):
+        U = z[: m * d].reshape(m, d)
+        A = z[m * d: m * d + m * k].reshape(m, k)
+        return U, A, z[m * d + m * k:]
+
+    def fun(z):
+        U, A, c = unpack(z)
+        pre = X1 @ U.T
+        H = np.maximum(pre, 0)
+        P = H @ A + c
+        G = loss_grad(P)
+        dA = H.T @ G + beta * A
+        dH = (G @ A.T) * (pre > 0)
+        dU = dH.T @ X1 + beta * U
+        value = loss_value(P) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+        return value, np.concatenate([dU.ravel(), dA.ravel(), G.sum(axis=0)])
+
+    best = np.inf
+    for _ in range(n_restarts):
+        z0 = np.concatenate([scale * rng.standard_normal(m * d),
+                             scale * rng.standard_normal(m * k) / np.sqrt(m),
+                             np.zeros(k)])
+        res = minimize(fun, z0, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-14})
+        best = min(best, res.fun)
+    return best

@@ -1,0 +1,40 @@
+"""scikit-learn's estimator checks on every estimator of skconvexnn."""
+
+import pytest
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+from skconvexnn import ConvexReLURegressor
+
+# Small, fast settings: the checks fit dozens of models. The checks need
+# reproducible fits, hence random_state.
+ESTIMATORS = [
+    ConvexReLURegressor(n_arrangements=20, random_state=0),
+    ConvexReLURegressor(n_arrangements=20, activation="gated_relu", random_state=0),
+]
+
+# Expected failures, each with its reason (none skipped wholesale).
+EXPECTED_FAILED_CHECKS = {
+    "ConvexReLURegressor": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "weights and repeated samples give the same convex program, but "
+            "the two interior-point solves agree only to the solver's accuracy "
+            "(about 1e-5 in the predictions), not to the check's rtol=1e-7"
+        ),
+    },
+}
+
+
+def _expected_failed_checks(estimator):
+    if getattr(estimator, "activation", None) == "gated_relu":
+        return {}
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: repr(e))
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)

@@ -1,0 +1,181 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from nonconvex import train_nonconvex
+from skconvexnn import ConvexReLURegressor
+from skconvexnn._base import add_ones
+from skconvexnn._program import ConvexProgram
+from skconvexnn.arrangements import patterns_from_gates
+from skconvexnn.losses import SquaredLoss
+from skconvexnn.recovery import network_objective, prune_network
+
+
+def _program(est, X, Y):
+    X1 = add_ones(X, est.fit_intercept)
+    return ConvexProgram(X1, patterns_from_gates(X1, est.gates_), Y, est.beta,
+                         SquaredLoss(), est.activation, est.fit_intercept)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("solver", ["clarabel", "ecos"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_recovered_objective_equals_convex_objective(
+    small_regression, activation, solver, fit_intercept
+):
+    X, y = small_regression
+    est = ConvexReLURegressor(beta=1e-2, activation=activation, solver=solver,
+                              fit_intercept=fit_intercept, n_arrangements=30,
+                              tol=1e-8, random_state=0).fit(X, y)
+    sol = est._solution
+    convex = _program(est, X, y[:, None]).objective(sol.V, sol.W, sol.intercept)
+    assert est.objective_ == pytest.approx(convex, rel=1e-6)
+    # The objective is that of the network predict() evaluates.
+    U = np.vstack([est.coefs_[0], est.intercepts_[0]]) if fit_intercept else est.coefs_[0]
+    mse = 0.5 * np.mean((est.predict(X) - y) ** 2)
+    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum(est.coefs_[1] ** 2))
+    assert est.objective_ == pytest.approx(mse + penalty, rel=1e-10)
+    # Weak duality, and a certificate close to the optimum.
+    assert est.lower_bound_ <= est.objective_ + 1e-12
+    assert est.duality_gap_ <= 1e-5 * est.objective_
+
+
+def test_solvers_agree(small_regression):
+    X, y = small_regression
+    objs = [
+        ConvexReLURegressor(beta=1e-2, solver=s, n_arrangements=30, random_state=0,
+                            tol=1e-8).fit(X, y).objective_
+        for s in ["clarabel", "ecos", "scs"]
+    ]
+    assert objs[1] == pytest.approx(objs[0], rel=1e-5)
+    assert objs[2] == pytest.approx(objs[0], rel=1e-4)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_exhaustive_beats_nonconvex_restarts(d):
+    rng = np.random.default_rng(d)
+    n = 12
+    X = rng.standard_normal((n, d))
+    y = np.sin(2 * X[:, 0]) + (X[:, -1] > 0) + 0.1 * rng.standard_normal(n)
+    beta = 1e-2
+    est = ConvexReLURegressor(beta=beta, arrangements="exhaustive", tol=1e-8).fit(X, y)
+    X1 = add_ones(X, True)
+    Y = y[:, None]
+    best = train_nonconvex(
+        X1, Y, beta, n_neurons=max(est.n_neurons_, 2 * n),
+        loss_value=lambda P: 0.5 * np.mean(np.sum((P - Y) ** 2, axis=1)),
+        loss_grad=lambda P: (P - Y) / n, n_restarts=20,
+    )
+    assert est.objective_ <= best * (1 + 1e-6)
+    # Exhaustive patterns: the lower bound holds for every network.
+    assert est.lower_bound_ <= best + 1e-10
+
+
+def test_one_dimensional_fit_interpolates_and_beats_linear_spline():
+    # With small beta the optimum interpolates the data. The linear spline
+    # through the data is a network with one neuron (x - x_i)_+ per knot; its
+    # weight-decay cost is beta * sum_i |slope change_i| * sqrt(1 + x_i^2)
+    # (hidden biases are penalized, DESIGN.md section 1), so the global
+    # optimum can be no worse. (With penalized biases the optimal kinks need
+    # not sit at the data points, so the fit need not equal the spline.)
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-2, 2, 10))
+    y = rng.standard_normal(10)
+    beta = 1e-6
+    est = ConvexReLURegressor(beta=beta, arrangements="exhaustive", tol=1e-9)
+    est.fit(x[:, None], y)
+    np.testing.assert_allclose(est.predict(x[:, None]), y, atol=1e-3)
+    slopes = np.diff(y) / np.diff(x)
+    changes = np.r_[slopes[0], np.diff(slopes)]
+    spline_cost = beta * np.sum(np.abs(changes) * np.sqrt(1 + x[:-1] ** 2))
+    assert est.objective_ <= spline_cost * (1 + 1e-6)
+    # The fit is piecewise linear with at most n_neurons_ kinks.
+    grid = np.linspace(-3, 3, 2001)
+    second = np.abs(np.diff(est.predict(grid[:, None]), 2))
+    assert np.sum(second > 1e-9) <= 2 * est.n_neurons_
+
+
+def test_multi_output_is_independent_per_target(small_regression):
+    X, y = small_regression
+    Y = np.c_[y, -2 * y + X[:, 0]]
+    kw = dict(beta=1e-2, n_arrangements=20, random_state=0, tol=1e-8)
+    both = ConvexReLURegressor(**kw).fit(X, Y)
+    assert both.predict(X).shape == (len(X), 2)
+    assert both.coefs_[1].shape == (both.n_neurons_, 2)
+    # Each neuron feeds a single output.
+    assert np.all(np.count_nonzero(both.coefs_[1], axis=1) == 1)
+    separate = sum(ConvexReLURegressor(**kw).fit(X, Y[:, t]).objective_ for t in range(2))
+    assert both.objective_ == pytest.approx(separate, rel=1e-5)
+
+
+def test_pruning_keeps_output_and_penalty():
+    rng = np.random.default_rng(0)
+    n, d, m = 6, 3, 20
+    X = np.c_[rng.standard_normal((n, d - 1)), np.ones(n)]
+    U = rng.standard_normal((m, d))
+    A = rng.standard_normal((m, 1))
+    scale = np.sqrt(np.linalg.norm(U, axis=1) * np.abs(A[:, 0]))
+    U = U / np.linalg.norm(U, axis=1, keepdims=True) * scale[:, None]
+    A = np.sign(A) * scale[:, None]
+    program = ConvexProgram(X, np.ones((n, 1)), np.zeros((n, 1)), 1.0, SquaredLoss())
+    U2, A2, _ = prune_network(X, U, A)
+    assert len(U2) <= n + 1
+    before = np.maximum(X @ U.T, 0) @ A
+    after = np.maximum(X @ U2.T, 0) @ A2
+    np.testing.assert_allclose(after, before, atol=1e-9)
+    assert network_objective(program, U2, A2, 0.0) <= network_objective(
+        program, U, A, 0.0
+    ) + 1e-9
+
+
+def test_pipeline_gridsearch_clone_pickle(small_regression):
+    X, y = small_regression
+    pipe = make_pipeline(StandardScaler(),
+                         ConvexReLURegressor(n_arrangements=10, random_state=0))
+    search = GridSearchCV(pipe, {"convexrelu regressor__beta".replace(" ", ""):
+                                 [1e-3, 1e-1]}, cv=3).fit(X, y)
+    assert search.best_params_["convexreluregressor__beta"] in (1e-3, 1e-1)
+    est = search.best_estimator_
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    assert clone(est[-1]).get_params() == est[-1].get_params()
+
+
+def test_warm_start_reuses_gates(small_regression):
+    X, y = small_regression
+    est = ConvexReLURegressor(beta=1e-2, n_arrangements=15, warm_start=True,
+                              random_state=0).fit(X, y)
+    gates = est.gates_.copy()
+    est.set_params(beta=2e-2, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(est.gates_, gates)
+
+
+def test_user_gates(small_regression):
+    X, y = small_regression
+    gates = np.random.default_rng(0).standard_normal((25, X.shape[1] + 1))
+    est = ConvexReLURegressor(arrangements=gates).fit(X, y)
+    assert est.gates_.shape[1] == X.shape[1] + 1
+    with pytest.raises(ValueError, match="shape"):
+        ConvexReLURegressor(arrangements=gates[:, :2]).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["scs", "clarabel"])
+def test_convergence_warning(small_regression, solver):
+    X, y = small_regression
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        est = ConvexReLURegressor(max_iter=2, solver=solver, random_state=0).fit(X, y)
+    assert est.duality_gap_ > est.tol * est.objective_
+    # The returned network is evaluated as it is.
+    assert np.isfinite(est.objective_)
+
+
+def test_verbose_prints(small_regression, capsys):
+    X, y = small_regression
+    ConvexReLURegressor(n_arrangements=5, verbose=1, random_state=0).fit(X, y)
+    assert "objective" in capsys.readouterr().out
