@@ -21,7 +21,7 @@ from . import ConvexReLURegressor
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skconvexnn", description=__doc__)
-    parser.add_argument("--beta", type=float, default=1e-3)
+    parser.add_argument("--beta", type=float, default=1e-2)
     parser.add_argument("--n-arrangements", type=int, default=100)
     parser.add_argument("--activation", default="relu",
                         choices=["relu", "gated_relu"])
