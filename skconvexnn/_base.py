@@ -12,7 +12,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._program import ACTIVATIONS, ConvexProgram, lower_bound
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
-from .recovery import network_objective, network_predict, prune_network, recover_neurons
+from .recovery import (
+    network_objective,
+    network_predict,
+    prune_network,
+    recover_best_network,
+)
 from .solvers import get_solver, solver_names
 
 #: The ``arrangements`` strategies that are not arrays of gates.
@@ -107,10 +112,9 @@ class ConvexReLUMixin(BaseEstimator):
         init = getattr(self, "_solution", None) if self.warm_start else None
         result = solver.solve(program, init=init)
 
-        U, A, G = recover_neurons(program, result.V, result.W, gates)
+        U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
         U, A, G = prune_network(X1, U, A, G, groups=groups)
-        c = np.asarray(result.intercept, dtype=float)
 
         d = X.shape[1]
         self.coefs_ = [U[:, :d].T.copy(), A]

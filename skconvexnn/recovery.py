@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "recover_neurons",
+    "recover_best_network",
     "hidden_activations",
     "network_predict",
     "network_objective",
@@ -68,6 +69,40 @@ def recover_neurons(program, V, W, gates=None, rtol=1e-4):
     if program.activation == "gated_relu":
         neuron_gates = np.array(G).reshape(-1, d)
     return U, A, neuron_gates
+
+
+def recover_best_network(program, result, gates=None, rtols=(1e-6, 1e-4, 1e-2)):
+    """Recover the network, choosing how to read near-zero blocks.
+
+    A solver returns blocks that are zero at the optimum as small nonzero
+    values, on a scale set by its tolerance, not by the largest block (when
+    every block should be zero, a relative threshold keeps them all). Each
+    relative threshold in ``rtols`` and the empty network are tried; the
+    network with the lowest training objective (output intercept refitted)
+    is returned.
+
+    Returns
+    -------
+    U, A, neuron_gates, intercept
+    """
+    c0 = np.asarray(result.intercept, dtype=float)
+    loss, Y, s = program.loss, program.Y, program.sample_weight
+
+    def refit(U, A, G):
+        if not program.fit_intercept:
+            return c0
+        P = network_predict(program.X, U, A, 0.0, G)
+        return loss.optimal_intercept(P, Y, s)
+
+    V, W = result.V, result.W
+    candidates = [recover_neurons(program, V, W, gates, rtol) for rtol in rtols]
+    candidates = [(U, A, G, c0) for U, A, G in candidates[:1]] + [
+        (U, A, G, refit(U, A, G)) for U, A, G in candidates
+    ]
+    empty = recover_neurons(program, 0 * V, None if W is None else 0 * W, gates)
+    candidates.append((*empty, refit(*empty)))
+    return min(candidates, key=lambda cand: network_objective(program, *cand[:2],
+                                                              cand[3], cand[2]))
 
 
 def hidden_activations(X, U, neuron_gates=None):

@@ -179,3 +179,15 @@ def test_verbose_prints(small_regression, capsys):
     X, y = small_regression
     ConvexReLURegressor(n_arrangements=5, verbose=1, random_state=0).fit(X, y)
     assert "objective" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_beta_above_beta_max_gives_empty_network(small_regression, activation):
+    # For beta above max_i ||X^T D_i y_centered|| / n the zero network is optimal;
+    # the solver's near-zero blocks must not come back as neurons.
+    X, y = small_regression
+    est = ConvexReLURegressor(beta=1e3, activation=activation, n_arrangements=20,
+                              random_state=0).fit(X, y)
+    assert est.n_neurons_ == 0
+    np.testing.assert_allclose(est.predict(X), y.mean())
+    assert est.objective_ == pytest.approx(0.5 * np.var(y), rel=1e-9)
