@@ -1,7 +1,7 @@
 """
-==========================================================
+===========================================================
 Nonconvex training of growing width versus the convex floor
-==========================================================
+===========================================================
 
 Train ordinary two-layer ReLU networks with weight decay by gradient-based
 optimization (SciPy's L-BFGS) from random starts, for growing numbers of
