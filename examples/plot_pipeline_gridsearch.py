@@ -36,7 +36,7 @@ pipe = make_pipeline(
 )
 # Standardize the target too, so that beta has the same meaning on any scale.
 model = TransformedTargetRegressor(pipe, transformer=StandardScaler())
-betas = np.logspace(-4, 0, 9)
+betas = np.logspace(-4, -0.5, 8)
 search = GridSearchCV(model, {"regressor__convexreluregressor__beta": betas},
                       cv=5, n_jobs=1)
 search.fit(X_train, y_train)
