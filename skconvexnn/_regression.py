@@ -41,11 +41,11 @@ class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
     n_arrangements : int, default=100
         Number of Gaussian gate vectors drawn when
         ``arrangements="gaussian"``.
-    arrangements : {"gaussian", "exhaustive"} or array-like of shape \
-            (n_gates, n_features_in_ + fit_intercept), default="gaussian"
+    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
         Where the activation patterns come from: random Gaussian gates,
         every pattern of the data (for data of low rank), or the given
-        gate vectors (the pattern of ``g`` is ``1[[X, 1] g >= 0]``).
+        gate vectors, of shape (n_gates, `n_features_in_` + fit_intercept)
+        (the pattern of ``g`` is ``1[[X, 1] g >= 0]``).
     max_patterns : int, default=10_000
         With ``arrangements="exhaustive"``, refuse to enumerate when the
         data may have more patterns than this.
@@ -71,11 +71,11 @@ class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
     Attributes
     ----------
     coefs_ : list of two ndarrays
-        Hidden weights of shape (n_features_in_, n_neurons_) and output
-        weights of shape (n_neurons_, n_outputs_), as in
+        Hidden weights of shape (`n_features_in_`, `n_neurons_`) and output
+        weights of shape (`n_neurons_`, `n_outputs_`), as in
         :class:`~sklearn.neural_network.MLPRegressor`.
     intercepts_ : list of two ndarrays
-        Hidden biases (n_neurons_,) and output intercept (n_outputs_,).
+        Hidden biases (`n_neurons_`,) and output intercept (`n_outputs_`,).
     n_neurons_ : int
         Neurons of the recovered network after pruning (at most
         ``n_samples + 1`` per output).
@@ -85,9 +85,9 @@ class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
         A proven lower bound on the convex program over the patterns used.
     duality_gap_ : float
         ``objective_ - lower_bound_``: how far from optimal the fit can be.
-    gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
+    gates_ : ndarray of shape (n_patterns, `n_features_in_` + fit_intercept)
         One gate vector per distinct activation pattern used.
-    neuron_gates_ : ndarray of shape (n_neurons_, n_features_in_ + fit_intercept)
+    neuron_gates_ : ndarray of shape (`n_neurons_`, `n_features_in_` + fit_intercept)
         Gate of each neuron (only for ``activation="gated_relu"``).
     n_iter_ : int
         Solver iterations.
@@ -99,7 +99,7 @@ class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
         Number of targets.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     Notes
