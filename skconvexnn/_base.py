@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._program import ACTIVATIONS, ConvexProgram, lower_bound
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import network_objective, network_predict, prune_network, recover_neurons
-from .solvers import get_solver, solver_names
+from .solvers import get_solver, solve_with_fallback, solver_names
 
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive"}
@@ -105,7 +105,7 @@ class ConvexReLUMixin(BaseEstimator):
         solver = get_solver(self.solver, program, tol=self.tol,
                             max_iter=self.max_iter, verbose=self.verbose)
         init = getattr(self, "_solution", None) if self.warm_start else None
-        result = solver.solve(program, init=init)
+        result, solver = solve_with_fallback(solver, program, init, self.solver)
 
         U, A, G = recover_neurons(program, result.V, result.W, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
