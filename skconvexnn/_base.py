@@ -18,7 +18,7 @@ from .recovery import (
     prune_network,
     recover_best_network,
 )
-from .solvers import get_solver, solver_names
+from .solvers import get_solver, solve_with_fallback, solver_names
 
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive"}
@@ -110,7 +110,7 @@ class ConvexReLUMixin(BaseEstimator):
         solver = get_solver(self.solver, program, tol=self.tol,
                             max_iter=self.max_iter, verbose=self.verbose)
         init = getattr(self, "_solution", None) if self.warm_start else None
-        result = solver.solve(program, init=init)
+        result, solver = solve_with_fallback(solver, program, init, self.solver)
 
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None

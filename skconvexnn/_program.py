@@ -182,7 +182,8 @@ def dual_norms(program, Lam, threshold=None):
 def lower_bound(program, prediction):
     """Lower bound on the program's optimum from a prediction (weak duality).
 
-    The dual point is the negative loss gradient at ``prediction`` (after
+    The dual point is the negative loss gradient at ``prediction``
+    (:meth:`Loss.dual_point`) (after
     refitting the output intercept), scaled by the largest ``alpha <= 1``
     that keeps it dual feasible and then by the best ``alpha`` below that.
 
@@ -199,10 +200,8 @@ def lower_bound(program, prediction):
     P = prediction
     if program.fit_intercept:
         P = P + loss.optimal_intercept(P, Y, s)
-    Lam = -loss.gradient(P, Y, s)
-    if program.fit_intercept:
-        # Enforce sum_j Lam_j = 0 exactly (the intercept's dual constraint).
-        Lam = Lam - s[:, None] * Lam.sum(axis=0) / s.sum()
+    # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
+    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
     biggest = float(np.max(dual_norms(program, Lam), initial=0.0))
     alpha_max = 1.0 if biggest <= program.beta else program.beta / biggest
     best = max(loss.dual(0.0 * Lam, Y, s), loss.dual(alpha_max * Lam, Y, s))

@@ -11,8 +11,14 @@ Adding a loss means writing one subclass of :class:`Loss`; no solver changes.
 """
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
 
-__all__ = ["Loss", "SquaredLoss", "get_loss", "LOSSES"]
+__all__ = ["Loss", "SquaredLoss", "LogisticLoss", "HingeLoss", "get_loss", "LOSSES"]
+
+# Slack allowed when checking that a dual point lies in a conjugate's domain
+# (rescaled gradients sit on its boundary up to rounding).
+_DOMAIN_TOL = 1e-9
 
 
 class Loss:
@@ -54,6 +60,18 @@ class Loss:
         """Output intercept ``c`` (k,) minimizing ``value(P + c, Y, s)``."""
         raise NotImplementedError
 
+    def dual_point(self, P, Y, s, fit_intercept):
+        """A dual point ``Lam`` for the lower bound at the prediction ``P``.
+
+        The negative gradient, with ``sum_j Lam_j = 0`` enforced when there
+        is an output intercept (its dual constraint). Losses whose gradient
+        is only a subgradient override this to stay in their dual domain.
+        """
+        Lam = -self.gradient(P, Y, s)
+        if fit_intercept:
+            Lam = Lam - s[:, None] * Lam.sum(axis=0) / s.sum()
+        return Lam
+
 
 class SquaredLoss(Loss):
     """Half squared error, ``l(p, y) = ||p - y||^2 / 2``."""
@@ -84,7 +102,149 @@ class SquaredLoss(Loss):
         return s @ (Y - P)
 
 
-LOSSES = {"squared": SquaredLoss}
+def _minimize_intercept(loss, P, Y, s):
+    """Smooth 1-D (per output) convex minimization of ``value(P + c)`` in ``c``."""
+    k = Y.shape[1]
+
+    def fun(c):
+        Pc = P + c
+        return loss.value(Pc, Y, s), loss.gradient(Pc, Y, s).sum(axis=0)
+
+    res = minimize(fun, np.zeros(k), jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 500})
+    return res.x
+
+
+class LogisticLoss(Loss):
+    r"""Logistic loss: sigmoid for one output, softmax cross-entropy for several.
+
+    One output (binary, ``Y`` in {0, 1}):
+    ``l(p, y) = log(1 + exp(p)) - y p``, which is ``log(1 + exp(-y' p))``
+    for ``y' = 2 y - 1`` in {-1, +1}. Several outputs (``Y`` one-hot):
+    ``l(p, y) = logsumexp(p) - y.p``.
+
+    Its conjugate gives the dual ``-F*(-Lam) = -sum_j s_j sum_t q_jt log q_jt``
+    (binary: plus ``(1 - q_j) log(1 - q_j)``) with ``q_j = y_j - Lam_j / s_j``
+    a probability vector; outside that domain the dual is ``-inf``.
+    """
+
+    name = "logistic"
+    cones = frozenset({"exp"})
+
+    def value(self, P, Y, s):
+        if P.shape[1] == 1:
+            per = np.logaddexp(0.0, P[:, 0]) - Y[:, 0] * P[:, 0]
+        else:
+            per = -np.sum(Y * log_softmax(P, axis=1), axis=1)
+        return float(s @ per)
+
+    def probabilities(self, P):
+        """``expit(p)`` for one output, ``softmax(p)`` for several."""
+        return expit(P) if P.shape[1] == 1 else softmax(P, axis=1)
+
+    def gradient(self, P, Y, s):
+        return s[:, None] * (self.probabilities(P) - Y)
+
+    def dual(self, Lam, Y, s):
+        pos = s > 0
+        if np.any(np.abs(Lam[~pos]) > 0):
+            return -np.inf
+        Q = Y[pos] - Lam[pos] / s[pos, None]
+        if Q.shape[1] == 1:
+            Q = np.hstack([Q, 1.0 - Q])  # binary: the pair (q, 1 - q)
+        if Q.min() < -_DOMAIN_TOL or np.abs(Q.sum(axis=1) - 1).max() > _DOMAIN_TOL:
+            return -np.inf
+        Q = np.clip(Q, 0.0, 1.0)
+        return float(-s[pos] @ np.sum(xlogy(Q, Q), axis=1))
+
+    def cvxpy_expression(self, P, Y, s):
+        import cvxpy as cp
+
+        if Y.shape[1] == 1:
+            per = cp.logistic(P[:, 0]) - cp.multiply(Y[:, 0], P[:, 0])
+        else:
+            per = cp.log_sum_exp(P, axis=1) - cp.sum(cp.multiply(Y, P), axis=1)
+        return cp.sum(cp.multiply(s, per))
+
+    def optimal_intercept(self, P, Y, s):
+        if Y.shape[1] == 1:
+            # Start from the weighted log-odds (exact when P is constant).
+            prior = np.clip(s @ Y[:, 0], 1e-12, 1 - 1e-12)
+            c0 = np.log(prior / (1 - prior)) - s @ P[:, 0]
+            return c0 + _minimize_intercept(self, P + c0, Y, s)
+        prior = np.clip(s @ Y, 1e-12, None)
+        c0 = np.log(prior) - s @ P
+        c = c0 + _minimize_intercept(self, P + c0, Y, s)
+        return c - c.mean()  # softmax is shift invariant
+
+
+class HingeLoss(Loss):
+    r"""Hinge loss on +/-1 targets, summed over outputs (one-vs-rest).
+
+    ``l(p, y) = sum_t max(0, 1 - y_t p_t)``. Its dual is
+    ``-F*(-Lam) = sum_jt Lam_jt y_jt`` on the box ``0 <= Lam_jt y_jt <= s_j``
+    (``-inf`` outside).
+    """
+
+    name = "hinge"
+
+    def value(self, P, Y, s):
+        return float(s @ np.sum(np.maximum(0.0, 1.0 - Y * P), axis=1))
+
+    def gradient(self, P, Y, s):
+        # A subgradient: -y s on the samples inside the margin.
+        return -s[:, None] * Y * (Y * P < 1.0)
+
+    def dual(self, Lam, Y, s):
+        Z = Lam * Y
+        tol = _DOMAIN_TOL * max(float(s.max()), 1e-300)
+        if Z.min() < -tol or np.any(Z > s[:, None] + tol):
+            return -np.inf
+        return float(Z.sum())
+
+    def dual_point(self, P, Y, s, fit_intercept):
+        # Lam = y s q with q in [0, 1] stays in the dual domain. With an
+        # intercept, sum_j Lam_j = 0 is reached by choosing q on the samples
+        # on the margin (where q is a free subgradient in [0, 1]), then, if
+        # that is not enough, by scaling down the heavier side.
+        margin = Y * P
+        Q = (margin < 1.0).astype(float)
+        W = Y * s[:, None]
+        if not fit_intercept:
+            return W * Q
+        kink = np.abs(margin - 1.0) <= 1e-6 * max(np.abs(P).max(initial=0.0), 1.0)
+        for t in range(Y.shape[1]):
+            w, q, on = W[:, t], Q[:, t], kink[:, t]
+            need = -(w[~on] @ q[~on])  # what the margin samples must add
+            up, down = w[on & (w > 0)].sum(), -w[on & (w < 0)].sum()
+            q[on] = 0.0
+            if need > 0 and up > 0:
+                q[on & (w > 0)] = min(need / up, 1.0)
+            elif need < 0 and down > 0:
+                q[on & (w < 0)] = min(-need / down, 1.0)
+            excess = w @ q
+            if excess != 0:
+                heavy = np.sign(w) == np.sign(excess)
+                q[heavy] *= 1.0 - excess / (w[heavy] @ q[heavy])
+        return W * Q
+
+    def cvxpy_expression(self, P, Y, s):
+        import cvxpy as cp
+
+        return cp.sum(cp.multiply(s[:, None], cp.pos(1.0 - cp.multiply(Y, P))))
+
+    def optimal_intercept(self, P, Y, s):
+        # Piecewise linear and convex in each c_t: its minimum is at a
+        # breakpoint c = y_j - p_j (where 1 - y_j (p_j + c) = 0).
+        c = np.empty(Y.shape[1])
+        for t in range(Y.shape[1]):
+            cand = Y[:, t] - P[:, t]
+            vals = s @ np.maximum(0.0, 1.0 - Y[:, t, None] * (P[:, t, None] + cand))
+            c[t] = cand[np.argmin(vals)]
+        return c
+
+
+LOSSES = {"squared": SquaredLoss, "logistic": LogisticLoss, "hinge": HingeLoss}
 
 
 def get_loss(name):

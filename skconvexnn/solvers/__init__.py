@@ -5,6 +5,8 @@ instance: ``"auto"``, a native solver's name (registered in
 :data:`NATIVE_SOLVERS`), or any installed cvxpy solver.
 """
 
+import warnings
+
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
@@ -15,7 +17,11 @@ __all__ = [
     "SolverFailedError",
     "NATIVE_SOLVERS",
     "get_solver",
+    "solve_with_fallback",
 ]
+
+#: cvxpy solver tried when the default one fails (DESIGN.md section 3).
+FALLBACK_SOLVER = "scs"
 
 #: Native solvers: name -> class (subclasses of BaseSolver).
 NATIVE_SOLVERS = {}
@@ -50,3 +56,37 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
 def solver_names():
     """Names accepted by ``solver`` on this machine."""
     return ["auto", *NATIVE_SOLVERS, *CVXPY_SOLVERS]
+
+
+def solve_with_fallback(solver, program, init=None, requested="auto"):
+    """``solver.solve(program)``, retried with SCS when the default solver fails.
+
+    Interior-point solvers can fail on exponential-cone programs (Clarabel
+    raises solver errors on some small logistic problems). When the user
+    left ``solver="auto"``, a failure is retried once with SCS, with a
+    warning; a solver the user chose explicitly is never replaced, and its
+    failure is raised. An unsolved model is never returned.
+
+    Returns
+    -------
+    result : SolverResult
+    solver : BaseSolver
+        The solver that produced ``result``.
+    """
+    try:
+        return solver.solve(program, init=init), solver
+    except SolverFailedError as exc:
+        if str(requested).lower() != "auto" or solver.name == FALLBACK_SOLVER:
+            raise
+        try:
+            backup = CvxpySolver(FALLBACK_SOLVER, tol=solver.tol,
+                                 max_iter=solver.max_iter, verbose=solver.verbose)
+            backup.check_program(program)
+        except (ImportError, ValueError):
+            raise exc from None
+        warnings.warn(
+            f"Solver {solver.name!r} failed ({exc}); retrying with "
+            f"{FALLBACK_SOLVER!r}.",
+            RuntimeWarning,
+        )
+        return backup.solve(program, init=init), backup

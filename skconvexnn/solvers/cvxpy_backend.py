@@ -172,9 +172,9 @@ class CvxpySolver(BaseSolver):
                 )
         except cp.error.SolverError as exc:
             raise SolverFailedError(
-                f"Solver {self.name!r} failed on this problem ({exc}). Try "
-                "another solver, for example solver='scs' or solver='clarabel', "
-                f"or a larger max_iter (now max_iter={self.max_iter})."
+                f"Solver {self.name!r} failed on this problem ({exc}). "
+                f"{_advice(self.name, program)}, or a larger max_iter (now "
+                f"max_iter={self.max_iter})."
             ) from exc
         status = problem.status
         if status == "user_limit" and V[0].value is None:
@@ -188,7 +188,7 @@ class CvxpySolver(BaseSolver):
         if status not in usable or V[0].value is None:
             raise SolverFailedError(
                 f"Solver {self.name!r} ended with status {status!r} and no "
-                "solution. Try another solver or a larger beta."
+                f"solution. {_advice(self.name, program)}, or a larger beta."
             )
         Vs = np.stack([v.value.T for v in V])
         Ws = np.stack([w.value.T for w in W]) if W else None
@@ -200,6 +200,17 @@ class CvxpySolver(BaseSolver):
             converged=status == cp.OPTIMAL, status=status,
             objective_curve=[float(problem.value)],
         )
+
+
+def _advice(name, program):
+    """Which solvers to try instead of ``name`` on this program."""
+    others = [o for o in ("clarabel", "scs", "ecos") if o != name]
+    if "exp" in program.loss.cones:
+        # ECOS's exponential-cone support is the most fragile of the three.
+        others = [o for o in others if o != "ecos"]
+        return (f"Loss {program.loss.name!r} needs the exponential cone; use "
+                + " or ".join(f"solver={o!r}" for o in others))
+    return "Try " + " or ".join(f"solver={o!r}" for o in others)
 
 
 class SolverFailedError(RuntimeError):

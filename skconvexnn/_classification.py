@@ -1,0 +1,223 @@
+"""ConvexReLUClassifier: a two-layer ReLU classifier fitted to its global optimum."""
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from ._base import ConvexReLUMixin
+from .losses import get_loss
+
+__all__ = ["ConvexReLUClassifier"]
+
+#: Losses of the classifier.
+CLASSIFIER_LOSSES = ("logistic", "squared", "hinge")
+
+
+def encode_targets(codes, n_classes, loss):
+    """Targets of the convex program for integer class codes (DESIGN.md 3).
+
+    Binary: one output, 0/1 for ``"logistic"`` and -1/+1 otherwise.
+    Multiclass: one output per class, one-hot (0/1) for ``"logistic"`` and
+    ``"squared"``, -1/+1 (one-vs-rest) for ``"hinge"``.
+    """
+    if n_classes == 2:
+        Y = codes.reshape(-1, 1).astype(np.float64)
+    else:
+        Y = np.eye(n_classes)[codes]
+    if loss == "hinge" or (loss == "squared" and n_classes == 2):
+        Y = 2.0 * Y - 1.0
+    return Y
+
+
+class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
+    r"""Two-layer ReLU network classifier trained by convex optimization.
+
+    The network is :math:`f(x) = \sum_j (x^\top u_j + b_j)_+ a_j + c` with
+    one output for two classes and one output per class otherwise. Its
+    weight-decay training problem
+
+    .. math::
+
+        \min \frac{1}{n} \sum_{i=1}^n \ell(f(x_i), y_i)
+        + \frac{\beta}{2} \sum_j \left(\|u_j\|^2 + b_j^2 + \|a_j\|^2\right)
+
+    is solved through an equivalent convex program over the hyperplane
+    arrangements of the data, as in :class:`ConvexReLURegressor`; each output
+    has its own hidden neurons.
+
+    Parameters
+    ----------
+    loss : {"logistic", "squared", "hinge"}, default="logistic"
+        ``"logistic"``: :math:`\log(1 + e^{-\tilde y f})` with
+        :math:`\tilde y = \pm 1` for two classes, softmax cross-entropy for
+        more. ``"squared"``: half squared error on -1/+1 targets for two
+        classes, on one-hot targets for more. ``"hinge"``:
+        :math:`\max(0, 1 - \tilde y f)`; for more than two classes the sum
+        of the one-vs-rest binary hinges of the outputs (each class against
+        the others, -1/+1 targets). The logistic loss needs a solver with the
+        exponential cone (Clarabel, SCS, MOSEK).
+    beta : float, default=1e-3
+        Weight-decay strength, > 0. The data term is a mean (weighted by
+        ``sample_weight``): the papers' regularization is ``n_samples * beta``.
+    activation, n_arrangements, arrangements, max_patterns, fit_intercept, \
+solver, tol, max_iter, warm_start, random_state, verbose
+        As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
+        solve is retried once with SCS, with a warning.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, \
+duality_gap_, gates_, neuron_gates_, n_iter_, objective_curve_, solver_, \
+n_outputs_, n_features_in_, feature_names_in_
+        As in :class:`ConvexReLURegressor`; ``n_outputs_`` is 1 for two
+        classes and ``n_classes`` otherwise.
+
+    Notes
+    -----
+    The lower bound is the dual function of the loss (its conjugate) at the
+    rescaled negative loss gradient, as for the regressor (DESIGN.md
+    section 2); for the hinge loss a subgradient is chosen on the margin so
+    that the intercept's dual constraint holds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexReLUClassifier
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> clf = ConvexReLUClassifier(arrangements="exhaustive").fit(X, ["a", "a", "b", "b"])
+    >>> clf.predict([[-3.0], [3.0]]).tolist()
+    ['a', 'b']
+    """
+
+    _parameter_constraints = {
+        **ConvexReLUMixin._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="logistic",
+        beta=1e-3,
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.beta = beta
+        self.activation = activation
+        self.n_arrangements = n_arrangements
+        self.arrangements = arrangements
+        self.max_patterns = max_patterns
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to its convex program's optimum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (ints, strings, booleans, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean loss.
+
+        Returns
+        -------
+        self : ConvexReLUClassifier
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "The classifier needs samples of at least two classes; the "
+                f"data contains only one class: {self.classes_[0]!r}."
+            )
+        Y = encode_targets(encoder.transform(y), len(self.classes_), self.loss)
+        return self._fit_network(X, Y, get_loss(self.loss), sample_weight)
+
+    def decision_function(self, X):
+        """Output of the recovered network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, positive scores favour ``classes_[1]``.
+        """
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def predict(self, X):
+        """Class labels of the samples in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        codes = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[codes]
+
+    def _has_probabilities(self):
+        if self.loss != "logistic":
+            raise AttributeError(
+                f"predict_proba is available only for loss='logistic', not "
+                f"loss={self.loss!r}."
+            )
+        return True
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X):
+        """Class probabilities: sigmoid (two classes) or softmax of the outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
