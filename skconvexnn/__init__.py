@@ -6,8 +6,9 @@ data. skconvexnn solves that program and returns the network, behind
 scikit-learn estimators.
 """
 
+from ._copositive import CopositiveMultiOutputRegressor
 from ._regression import ConvexReLURegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvexReLURegressor", "__version__"]
+__all__ = ["ConvexReLURegressor", "CopositiveMultiOutputRegressor", "__version__"]
