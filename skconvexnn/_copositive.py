@@ -23,7 +23,7 @@ from .solvers.copositive_relaxation import (
 __all__ = ["CopositiveMultiOutputRegressor"]
 
 #: ``method="auto"`` uses the relaxation up to this many nonnegativity constraints.
-AUTO_MAX_CONSTRAINTS = 200_000
+AUTO_MAX_CONSTRAINTS = 50_000
 
 
 def shared_objective(X1, Y, beta, U, A, c):
@@ -33,7 +33,7 @@ def shared_objective(X1, Y, beta, U, A, c):
     return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
 
 
-def polish(X1, Y, beta, U, A, c, fit_intercept, max_iter=500):
+def polish(X1, Y, beta, U, A, c, fit_intercept, max_iter=300):
     """L-BFGS descent on the nonconvex objective from the network ``(U, A, c)``."""
     n, d = X1.shape
     m, k = A.shape
@@ -51,10 +51,18 @@ def polish(X1, Y, beta, U, A, c, fit_intercept, max_iter=500):
 
     z0 = np.concatenate([U.ravel(), A.ravel(), c])
     res = minimize(fun, z0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": 1e-12, "ftol": 1e-15})
+                   options={"maxiter": max_iter, "maxcor": 20, "gtol": 1e-12, "ftol": 1e-15})
     z = res.x
     return (z[: m * d].reshape(m, d), z[m * d: m * (d + k)].reshape(m, k),
             z[m * (d + k):], int(res.nit))
+
+
+def balance(U, A):
+    """Rescale each neuron so that ``||u_j|| = ||a_j||`` (same output, least penalty)."""
+    nu, na = np.linalg.norm(U, axis=1), np.linalg.norm(A, axis=1)
+    keep = (nu > 0) & (na > 0)
+    scale = np.sqrt(na[keep] / nu[keep])[:, None]
+    return U[keep] * scale, A[keep] / scale
 
 
 class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
@@ -84,7 +92,7 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
         ``"svd"``: the soft-thresholded SVD, for whitened data
         (``X X^T = I``, ``fit_intercept=False``) whose targets have
         nonnegative left singular vectors; ``"auto"``: the relaxation when it
-        has at most 200,000 nonnegativity constraints, otherwise the
+        has at most 50,000 nonnegativity constraints, otherwise the
         relaxation on a subsample of the patterns that fits this budget.
     n_arrangements : int, default=50
         Gaussian gate vectors drawn when ``arrangements="gaussian"``.
@@ -138,7 +146,10 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
     eigenvectors first, rotations of them next. Such a factorization turns
     the relaxation into a network of the same value. When none is found, the
     eigen-factorization is polished by L-BFGS on the nonconvex objective and
-    ``certified_`` reports honestly whether the bound is met.
+    ``certified_`` reports honestly whether the bound is met. The bound
+    covers the patterns in ``gates_``; with sampled patterns polishing may
+    move neurons to other patterns and end below it (still certified: no
+    network with the sampled patterns does better).
 
     References
     ----------
@@ -272,9 +283,11 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
             Ws.append(W)
             exact &= ok
         W = np.hstack(Ws).T
-        U, A = W[:, :d1], W[:, d1:]
-        big = np.linalg.norm(W, axis=1) > 1e-6 * max(np.abs(W).max(initial=0), 1e-300)
-        U, A = U[big], A[big]
+        U, A = balance(W[:, :d1], W[:, d1:])
+        # Terms carrying a negligible share of the penalty are solver noise.
+        w = np.linalg.norm(U, axis=1) * np.linalg.norm(A, axis=1)
+        big = w > 1e-6 * max(w.sum(), 1e-300)
+        U, A, _ = prune_network(X1, U[big], A[big])
         self.factorization_exact_ = bool(exact)
         obj = shared_objective(X1, Y, beta, U, A, c)
         if obj > value + self.tol * max(1.0, abs(value)) and len(U):
@@ -282,11 +295,7 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
             if shared_objective(X1, Y, beta, U2, A2, c2) < obj:
                 U, A, c = U2, A2, c2
                 n_iter += it
-        # Balance the neurons (||u_j|| = ||a_j||, as pruning assumes).
-        scale = np.sqrt(np.linalg.norm(A, axis=1) / np.maximum(
-            np.linalg.norm(U, axis=1), 1e-300))[:, None]
-        U, A = U * scale, A / np.maximum(scale, 1e-300)
-        U, A, _ = prune_network(X1, U, A)
+                U, A, _ = prune_network(X1, *balance(U, A))
         self.n_iter_ = n_iter
         return U, A, c, value
 

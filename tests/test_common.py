@@ -3,13 +3,14 @@
 import pytest
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
-from skconvexnn import ConvexReLURegressor
+from skconvexnn import ConvexReLURegressor, CopositiveMultiOutputRegressor
 
 # Small, fast settings: the checks fit dozens of models. The checks need
 # reproducible fits, hence random_state.
 ESTIMATORS = [
     ConvexReLURegressor(n_arrangements=20, random_state=0),
     ConvexReLURegressor(n_arrangements=20, activation="gated_relu", random_state=0),
+    CopositiveMultiOutputRegressor(n_arrangements=10, random_state=0),
 ]
 
 # Expected failures, each with its reason (none skipped wholesale).
