@@ -7,8 +7,14 @@ scikit-learn estimators.
 """
 
 from ._classification import ConvexReLUClassifier
+from ._copositive import CopositiveMultiOutputRegressor
 from ._regression import ConvexReLURegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvexReLUClassifier", "ConvexReLURegressor", "__version__"]
+__all__ = [
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
+    "CopositiveMultiOutputRegressor",
+    "__version__",
+]

@@ -3,7 +3,11 @@
 import pytest
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
-from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    CopositiveMultiOutputRegressor,
+)
 
 # Small, fast settings: the checks fit dozens of models. The checks need
 # reproducible fits, hence random_state.
@@ -13,6 +17,7 @@ ESTIMATORS = [
     ConvexReLUClassifier(n_arrangements=10, random_state=0),
     ConvexReLUClassifier(n_arrangements=10, loss="hinge", activation="gated_relu",
                          random_state=0),
+    CopositiveMultiOutputRegressor(n_arrangements=10, random_state=0),
 ]
 
 # Expected failures, each with its reason (none skipped wholesale).

@@ -1,0 +1,319 @@
+"""CopositiveMultiOutputRegressor: shared hidden units for several outputs."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._base import ARRANGEMENT_STRATEGIES, ConvexReLUMixin, add_ones
+from .arrangements import patterns_from_gates, unique_patterns
+from .recovery import prune_network
+from .solvers import solver_names
+from .solvers.closed_form import svd_closed_form
+from .solvers.copositive_relaxation import (
+    estimate_relaxation_size,
+    factor_lifted_block,
+    solve_relaxation,
+)
+
+__all__ = ["CopositiveMultiOutputRegressor"]
+
+#: ``method="auto"`` uses the relaxation up to this many nonnegativity constraints.
+AUTO_MAX_CONSTRAINTS = 50_000
+
+
+def shared_objective(X1, Y, beta, U, A, c):
+    """Training objective of DESIGN.md section 1 for the shared-unit network."""
+    P = np.maximum(X1 @ U.T, 0.0) @ A + c
+    n = X1.shape[0]
+    return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+
+
+def polish(X1, Y, beta, U, A, c, fit_intercept, max_iter=300):
+    """L-BFGS descent on the nonconvex objective from the network ``(U, A, c)``."""
+    n, d = X1.shape
+    m, k = A.shape
+
+    def fun(z):
+        U, A = z[: m * d].reshape(m, d), z[m * d: m * (d + k)].reshape(m, k)
+        c = z[m * (d + k):]
+        pre = X1 @ U.T
+        H = np.maximum(pre, 0.0)
+        G = (H @ A + c - Y) / n
+        value = 0.5 * n * np.sum(G**2) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+        dU = ((G @ A.T) * (pre > 0)).T @ X1 + beta * U
+        dc = G.sum(axis=0) if fit_intercept else np.zeros(k)
+        return value, np.concatenate([dU.ravel(), (H.T @ G + beta * A).ravel(), dc])
+
+    z0 = np.concatenate([U.ravel(), A.ravel(), c])
+    res = minimize(fun, z0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "maxcor": 20, "gtol": 1e-12, "ftol": 1e-15})
+    z = res.x
+    return (z[: m * d].reshape(m, d), z[m * d: m * (d + k)].reshape(m, k),
+            z[m * (d + k):], int(res.nit))
+
+
+def balance(U, A):
+    """Rescale each neuron so that ``||u_j|| = ||a_j||`` (same output, least penalty)."""
+    nu, na = np.linalg.norm(U, axis=1), np.linalg.norm(A, axis=1)
+    keep = (nu > 0) & (na > 0)
+    scale = np.sqrt(na[keep] / nu[keep])[:, None]
+    return U[keep] * scale, A[keep] / scale
+
+
+class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
+    r"""Vector-output two-layer ReLU network with shared hidden units.
+
+    The network is :math:`F(x) = \sum_j (x^\top u_j + b_j)_+ a_j^\top + c`
+    with :math:`a_j \in \mathbb{R}^k`: every hidden unit feeds all outputs.
+    Its training problem
+
+    .. math::
+
+        \min \frac{1}{2n} \|F(X) - Y\|_F^2
+        + \frac{\beta}{2} \sum_j \left(\|u_j\|^2 + b_j^2 + \|a_j\|^2\right)
+
+    is a copositive program (Sahiner et al., 2021); this estimator solves it
+    by a semidefinite relaxation with a certificate, or in closed form for
+    whitened data.
+
+    Parameters
+    ----------
+    beta : float, default=1e-3
+        Weight-decay strength, > 0. The data term is a mean: the papers'
+        regularization is ``n_samples * beta``.
+    method : {"auto", "relaxation", "svd"}, default="auto"
+        ``"relaxation"``: the copositive relaxation (lifted PSD blocks, one
+        per pattern, with ``K_i A_i K_i^T >= 0`` entrywise), solved by cvxpy;
+        ``"svd"``: the soft-thresholded SVD, for whitened data
+        (``X X^T = I``, ``fit_intercept=False``) whose targets have
+        nonnegative left singular vectors; ``"auto"``: the relaxation when it
+        has at most 50,000 nonnegativity constraints, otherwise the
+        relaxation on a subsample of the patterns that fits this budget.
+    n_arrangements : int, default=50
+        Gaussian gate vectors drawn when ``arrangements="gaussian"``.
+    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
+        Where the patterns come from (see :class:`ConvexReLURegressor`). With
+        ``"exhaustive"`` the lower bound holds over every network.
+    max_patterns : int, default=10_000
+        Limit of the exhaustive enumeration.
+    fit_intercept : bool, default=True
+        Hidden biases (penalized, via a ones column) and an unpenalized
+        output intercept.
+    solver : str, default="auto"
+        cvxpy solver with PSD cones (``"clarabel"`` for ``"auto"``, ``"scs"``).
+    tol : float, default=1e-6
+        Solver tolerance, and relative tolerance of the certificate.
+    max_iter : int, default=10_000
+        Solver iteration limit.
+    warm_start : bool, default=False
+        Reuse the previous fit's Gaussian gates.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the gates and of the factorization search.
+    verbose : int, default=0
+        ``> 1`` shows the solver's log.
+
+    Attributes
+    ----------
+    coefs_, intercepts_ : lists of two ndarrays
+        Weights and biases, as in :class:`~sklearn.neural_network.MLPRegressor`.
+    n_neurons_ : int
+        Hidden units after pruning.
+    objective_ : float
+        Training objective of the returned network.
+    lower_bound_ : float
+        Relaxation value (a lower bound over networks with the patterns in
+        ``gates_``); for ``"svd"`` the closed-form optimum.
+    duality_gap_ : float
+        ``max(objective_ - lower_bound_, 0)``.
+    certified_ : bool
+        ``objective_ <= lower_bound_ + tol * max(1, |lower_bound_|)``: the
+        network is globally optimal over the patterns used.
+    method_ : str
+        The method used.
+    gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
+    n_iter_ : int
+    n_outputs_, n_features_in_, feature_names_in_
+
+    Notes
+    -----
+    Recovery factors each lifted block into rank-one terms ``[u; a]`` whose
+    hidden parts satisfy the cone constraint ``K_i u >= 0``: scaled
+    eigenvectors first, rotations of them next. Such a factorization turns
+    the relaxation into a network of the same value. When none is found, the
+    eigen-factorization is polished by L-BFGS on the nonconvex objective and
+    ``certified_`` reports honestly whether the bound is met. The bound
+    covers the patterns in ``gates_``; with sampled patterns polishing may
+    move neurons to other patterns and end below it (still certified: no
+    network with the sampled patterns does better).
+
+    References
+    ----------
+    A. Sahiner, T. Ergen, J. Pauly and M. Pilanci, "Vector-output ReLU Neural
+    Network Problems are Copositive Programs", ICLR 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import CopositiveMultiOutputRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((12, 2))
+    >>> Y = np.maximum(X @ [[1.0, -1.0], [0.5, 2.0]], 0)
+    >>> reg = CopositiveMultiOutputRegressor(beta=1e-3, random_state=0).fit(X, Y)
+    >>> bool(reg.lower_bound_ <= reg.objective_ + 1e-6)
+    True
+    """
+
+    _parameter_constraints = {
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "method": [StrOptions({"auto", "relaxation", "svd"})],
+        "n_arrangements": [Interval(Integral, 1, None, closed="left")],
+        "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
+        "max_patterns": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(solver_names()))],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,
+                 arrangements="gaussian", max_patterns=10_000, fit_intercept=True,
+                 solver="auto", tol=1e-6, max_iter=10_000, warm_start=False,
+                 random_state=None, verbose=0):
+        self.beta = beta
+        self.method = method
+        self.n_arrangements = n_arrangements
+        self.arrangements = arrangements
+        self.max_patterns = max_patterns
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the shared-unit network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : CopositiveMultiOutputRegressor
+        """
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
+        X1 = add_ones(X, self.fit_intercept)
+        beta = float(self.beta)
+        if self.method == "svd":
+            U, A, c = self._fit_svd(X1, Y, beta)
+            bound = None
+        else:
+            U, A, c, bound = self._fit_relaxation(X1, Y, beta)
+        d = X.shape[1]
+        self.coefs_ = [U[:, :d].T.copy(), A]
+        self.intercepts_ = [U[:, d].copy() if self.fit_intercept else np.zeros(len(U)),
+                            np.asarray(c, dtype=float)]
+        self.n_neurons_ = len(U)
+        self.n_outputs_ = Y.shape[1]
+        self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
+        self.lower_bound_ = self.objective_ if bound is None else float(bound)
+        self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
+        self.certified_ = bool(self.objective_ <= self.lower_bound_ + self.tol * max(
+            1.0, abs(self.lower_bound_)))
+        self._check_finite()
+        if self.verbose:
+            print(f"[{type(self).__name__}] method={self.method_} neurons="
+                  f"{self.n_neurons_} objective={self.objective_:.6g} "
+                  f"bound={self.lower_bound_:.6g} certified={self.certified_}")
+        return self
+
+    def _fit_svd(self, X1, Y, beta):
+        if self.fit_intercept:
+            raise ValueError(
+                "method='svd' needs fit_intercept=False: a design matrix with a "
+                "column of ones cannot satisfy X X^T = I."
+            )
+        U, A = svd_closed_form(X1, Y, beta)
+        self.method_ = "svd"
+        self.gates_ = U.copy()
+        self.n_iter_ = 0
+        return U, A, np.zeros(Y.shape[1])
+
+    def _fit_relaxation(self, X1, Y, beta):
+        rng = check_random_state(self.random_state)
+        gates = self._make_gates(X1, rng)
+        patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
+        n, d1 = X1.shape
+        k = Y.shape[1]
+        if self.method == "auto":
+            per_pattern = estimate_relaxation_size(n, d1, k, 1)[0]
+            budget = max(AUTO_MAX_CONSTRAINTS // per_pattern, 1)
+            patterns, gates = patterns[:, :budget], gates[:budget]
+        self.method_ = "relaxation"
+        self.gates_ = gates
+        if patterns.shape[1] == 0:
+            c = Y.mean(axis=0) if self.fit_intercept else np.zeros(k)
+            self.n_iter_ = 0
+            U, A = np.zeros((0, d1)), np.zeros((0, k))
+            return U, A, c, shared_objective(X1, Y, beta, U, A, c)
+        Z, c, value, status, n_iter = solve_relaxation(
+            X1, patterns, Y, beta, self.fit_intercept,
+            solver=self.solver, tol=self.tol, max_iter=self.max_iter,
+            verbose=self.verbose)
+        self.relaxation_status_ = status
+        Ws, exact = [], True
+        for i in range(patterns.shape[1]):
+            K = (2.0 * patterns[:, i] - 1.0)[:, None] * X1
+            W, ok = factor_lifted_block(Z[i], K, d1, random_state=rng.randint(2**31))
+            Ws.append(W)
+            exact &= ok
+        W = np.hstack(Ws).T
+        U, A = balance(W[:, :d1], W[:, d1:])
+        # Terms carrying a negligible share of the penalty are solver noise.
+        w = np.linalg.norm(U, axis=1) * np.linalg.norm(A, axis=1)
+        big = w > 1e-6 * max(w.sum(), 1e-300)
+        U, A, _ = prune_network(X1, U[big], A[big])
+        self.factorization_exact_ = bool(exact)
+        obj = shared_objective(X1, Y, beta, U, A, c)
+        if obj > value + self.tol * max(1.0, abs(value)) and len(U):
+            U2, A2, c2, it = polish(X1, Y, beta, U, A, c, self.fit_intercept)
+            if shared_objective(X1, Y, beta, U2, A2, c2) < obj:
+                U, A, c = U2, A2, c2
+                n_iter += it
+                U, A, _ = prune_network(X1, *balance(U, A))
+        self.n_iter_ = n_iter
+        return U, A, c, value
+
+    def predict(self, X):
+        """Output of the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._forward(X)
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,192 @@
+"""The copositive relaxation of the shared-unit vector-output program.
+
+For patterns ``D_1..D_P``, design matrix ``X`` (n x d, column of ones
+included when the hidden layer has biases), targets ``Y`` (n x k) and
+``K_i = (2 D_i - I) X``, the relaxation is (DESIGN.md section 4)
+
+    min  1/(2n) ||sum_i D_i X V_i + 1 c^T - Y||_F^2 + beta/2 sum_i (tr A_i + tr B_i)
+    s.t. Z_i = [[A_i, V_i], [V_i^T, B_i]] PSD,   K_i A_i K_i^T >= 0 entrywise.
+
+Every network whose neurons have the patterns ``D_i`` gives a feasible point
+(``Z_i = sum_t [u_t; a_t][u_t; a_t]^T`` over its neurons of pattern ``i``),
+so the optimal value is a lower bound on the training objective over those
+patterns. It has ``n (n + 1) / 2`` nonnegativity constraints per pattern:
+:func:`estimate_relaxation_size` says how big it is before it is built.
+"""
+
+import warnings
+
+import numpy as np
+
+from .cvxpy_backend import (
+    CVXPY_SOLVERS,
+    SolverFailedError,
+    _options,
+    available_memory_bytes,
+    check_installed,
+)
+
+__all__ = ["estimate_relaxation_size", "solve_relaxation", "check_sdp_solver"]
+
+# Peak bytes per nonzero of the compiled cvxpy problem (as in cvxpy_backend).
+_BYTES_PER_NONZERO = 250
+
+
+def estimate_relaxation_size(n_samples, n_features, n_outputs, n_patterns):
+    """Constraints, nonzeros and rough peak memory (bytes) of the relaxation.
+
+    Returns
+    -------
+    n_constraints : int
+        Entrywise nonnegativity constraints (``n (n + 1) / 2`` per pattern).
+    n_bytes : float
+        Estimated peak memory of cvxpy's compilation.
+    """
+    n, d = n_samples, n_features
+    n_constraints = n_patterns * n * (n + 1) // 2
+    nnz = n_constraints * d * (d + 1) // 2 + n_patterns * (d + n_outputs) ** 2 * 2
+    return n_constraints, float(nnz * _BYTES_PER_NONZERO)
+
+
+def check_sdp_solver(name):
+    """Raise a clear error unless ``name`` is an installed PSD-capable solver."""
+    key = "clarabel" if name == "auto" else name
+    cones = CVXPY_SOLVERS.get(key, (None, None, set()))[2]
+    if "psd" not in cones:
+        sdp = sorted(s for s, (_, _, c) in CVXPY_SOLVERS.items() if "psd" in c)
+        raise ValueError(
+            f"The copositive relaxation is a semidefinite program; solver "
+            f"{name!r} does not handle PSD cones. Use one of {sdp}."
+        )
+    check_installed(key)
+    return key
+
+
+def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel",
+                     tol=1e-6, max_iter=10_000, verbose=0, memory_limit=None):
+    """Solve the relaxation with cvxpy.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    patterns : ndarray of shape (n_samples, n_patterns)
+    Y : ndarray of shape (n_samples, n_outputs)
+    beta : float
+        Regularization, scaled as in DESIGN.md section 1.
+    fit_intercept : bool
+        Unpenalized output intercept ``c``.
+    solver : str
+        An installed cvxpy solver with PSD cones (``"clarabel"``, ``"scs"``).
+    memory_limit : float or None
+        Refuse problems estimated above this many bytes (default: half the
+        machine's memory).
+
+    Returns
+    -------
+    Z : ndarray of shape (n_patterns, n_features + n_outputs, n_features + n_outputs)
+        The lifted blocks.
+    c : ndarray of shape (n_outputs,)
+    value : float
+        Optimal value (a lower bound over the patterns used).
+    status : str
+    n_iter : int
+    """
+    import cvxpy as cp
+
+    name = check_sdp_solver(solver)
+    n, d = X.shape
+    k = Y.shape[1]
+    P = patterns.shape[1]
+    n_cons, need = estimate_relaxation_size(n, d, k, P)
+    limit = available_memory_bytes() / 2 if memory_limit is None else memory_limit
+    if need > limit:
+        raise MemoryError(
+            f"The copositive relaxation of this problem ({n} samples, {P} "
+            f"patterns) has {n_cons} entrywise constraints and needs about "
+            f"{need / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB "
+            "allowed. Use method='frank_wolfe', fewer patterns "
+            "(n_arrangements), or fewer samples."
+        )
+    iu = np.triu_indices(n)
+    Z = [cp.Variable((d + k, d + k), PSD=True) for _ in range(P)]
+    constraints, blocks = [], []
+    for i in range(P):
+        K = (2.0 * patterns[:, i] - 1.0)[:, None] * X
+        # Row (p, q) of kron(K, K) applied to vec(A): (K A K^T)_pq, p <= q.
+        M = np.einsum("pa,pb->pab", K[iu[0]], K[iu[1]]).reshape(len(iu[0]), d * d)
+        constraints.append(M @ cp.vec(Z[i][:d, :d], order="C") >= 0)
+        blocks.append(Z[i][:d, d:])
+    DX = np.hstack([patterns[:, [i]] * X for i in range(P)])  # n x (P d)
+    pred = DX @ cp.vstack(blocks)
+    c = cp.Variable(k) if fit_intercept else None
+    if c is not None:
+        pred = pred + np.ones((n, 1)) @ cp.reshape(c, (1, k), order="C")
+    penalty = sum(cp.trace(z) for z in Z)
+    objective = cp.sum_squares(pred - Y) / (2 * n) + beta / 2 * penalty
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Solution may be inaccurate")
+            problem.solve(solver=CVXPY_SOLVERS[name][0], verbose=verbose > 1,
+                          **_options(name, tol, max_iter))
+    except cp.error.SolverError as exc:
+        raise SolverFailedError(
+            f"Solver {name!r} failed on the copositive relaxation ({exc}). "
+            "Try solver='scs' or method='frank_wolfe'."
+        ) from exc
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or Z[0].value is None:
+        raise SolverFailedError(
+            f"Solver {name!r} ended with status {problem.status!r} on the "
+            "copositive relaxation. Try another solver or a larger max_iter."
+        )
+    Zs = np.stack([z.value for z in Z])
+    cval = np.zeros(k) if c is None else np.asarray(c.value, dtype=float)
+    stats = problem.solver_stats
+    n_iter = int(stats.num_iters) if stats and stats.num_iters else 0
+    return Zs, cval, float(problem.value), problem.status, n_iter
+
+
+def factor_lifted_block(Z, K, n_features, rtol=1e-6, n_tries=200, random_state=0):
+    """Rank-one terms ``[u; a]`` of a lifted block whose hidden parts are in the cone.
+
+    Finds ``W`` with ``W W^T = Z`` (up to eigenvalues below ``rtol`` times the
+    largest) and ``K W[:d] >= 0`` column by column, up to the sign of each
+    column: first the scaled eigenvectors, then rotations ``W Q`` of them
+    (an angle grid for rank 2, random orthogonal ``Q`` otherwise).
+
+    Returns
+    -------
+    W : ndarray of shape (n_features + n_outputs, rank)
+    exact : bool
+        Whether every column is cone-feasible (the factorization realizes the
+        block exactly); otherwise ``W`` is the eigen-factorization.
+    """
+    lam, vec = np.linalg.eigh(Z)
+    keep = lam > rtol * max(lam.max(initial=0.0), 1e-300)
+    W = vec[:, keep] * np.sqrt(lam[keep])
+    if W.shape[1] == 0:
+        return W, True
+    slack = 1e-7 * np.abs(K).max() * np.sqrt(lam.max())
+
+    def oriented(W):
+        KU = K @ W[:n_features]
+        flip = np.where(KU.min(axis=0) >= -slack, 1.0, -1.0)
+        ok = ((flip * KU).min(axis=0) >= -slack).all()
+        return W * flip, ok
+
+    out, ok = oriented(W)
+    if ok:
+        return out, True
+    r = W.shape[1]
+    rng = np.random.default_rng(random_state)
+    if r == 2:
+        thetas = np.linspace(0, np.pi / 2, 4 * n_tries, endpoint=False)
+        Qs = (np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+              for t in thetas)
+    else:
+        Qs = (np.linalg.qr(rng.standard_normal((r, r)))[0] for _ in range(n_tries))
+    for Q in Qs:
+        cand, ok = oriented(W @ Q)
+        if ok:
+            return cand, True
+    return out, False

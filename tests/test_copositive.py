@@ -1,0 +1,115 @@
+"""Tests of CopositiveMultiOutputRegressor against the mathematics."""
+
+import numpy as np
+import pytest
+from nonconvex import train_nonconvex
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skconvexnn import CopositiveMultiOutputRegressor
+from skconvexnn.solvers.copositive_relaxation import solve_relaxation
+
+
+def paper_data(seed=0, n=25, d=2, k=5):
+    """The paper's setting: targets of a random 100-neuron ReLU network."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    U0, A0 = rng.standard_normal((100, d + 1)), rng.standard_normal((100, k))
+    Y = np.maximum(np.c_[X, np.ones(n)] @ U0.T, 0) @ A0 / 10
+    return X, Y
+
+
+def squared(Y):
+    n = len(Y)
+    return (lambda P: np.sum((P - Y) ** 2) / (2 * n)), (lambda P: (P - Y) / n)
+
+
+def test_paper_setting_beats_nonconvex_training():
+    X, Y = paper_data()
+    beta = 1e-2 / 25
+    reg = CopositiveMultiOutputRegressor(beta=beta, method="relaxation",
+                                         n_arrangements=150, random_state=0)
+    reg.fit(X, Y)
+    # Polishing may leave the sampled patterns and go below their bound.
+    assert reg.certified_
+    X1 = np.c_[X, np.ones(len(X))]
+    for m in (10, 50):
+        best = train_nonconvex(X1, Y, beta, m, *squared(Y), n_restarts=5, seed=m)
+        assert reg.objective_ <= best * (1 + 1e-3)
+
+
+def test_lower_bound_below_objective():
+    # With every pattern the relaxation bounds every network.
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((10, 1)), rng.standard_normal((10, 2))
+    for beta in (1e-3, 1e-2, 1e-1):
+        reg = CopositiveMultiOutputRegressor(beta=beta, method="relaxation",
+                                             arrangements="exhaustive")
+        reg.fit(X, Y)
+        assert reg.lower_bound_ <= reg.objective_ + 1e-8
+        assert reg.duality_gap_ >= 0
+
+
+def whitened_one_hot(n=6, d=8, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, n)))
+    Y = np.eye(k)[np.r_[np.arange(k), rng.integers(0, k, n - k)]]
+    return Q.T, Y
+
+
+def test_svd_matches_relaxation_on_whitened_one_hot():
+    X, Y = whitened_one_hot()
+    beta = 0.05
+    svd = CopositiveMultiOutputRegressor(beta=beta, method="svd",
+                                         fit_intercept=False).fit(X, Y)
+    relax = CopositiveMultiOutputRegressor(
+        beta=beta, method="relaxation", arrangements="exhaustive",
+        fit_intercept=False).fit(X, Y)
+    assert svd.method_ == "svd"
+    np.testing.assert_allclose(svd.objective_, relax.lower_bound_, rtol=1e-5)
+    np.testing.assert_allclose(svd.objective_, relax.objective_, rtol=1e-5)
+    # Closed form, for 1/(2n) scaling: singular values shrink by n * beta.
+    s = np.sqrt(Y.sum(axis=0))
+    t = np.maximum(s - len(X) * beta, 0)
+    expected = (np.sum((s - t) ** 2) / (2 * len(X)) + beta * t.sum())
+    np.testing.assert_allclose(svd.objective_, expected, rtol=1e-10)
+
+
+def test_svd_refuses_where_it_does_not_apply():
+    X, Y = whitened_one_hot()
+    with pytest.raises(ValueError, match="fit_intercept=False"):
+        CopositiveMultiOutputRegressor(method="svd").fit(X, Y)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="whitened"):
+        CopositiveMultiOutputRegressor(method="svd", fit_intercept=False).fit(
+            rng.standard_normal((10, 3)), Y[:1].repeat(10, 0))
+    with pytest.raises(ValueError, match="both signs"):
+        CopositiveMultiOutputRegressor(method="svd", fit_intercept=False,
+                                       beta=1e-4).fit(X, rng.standard_normal((6, 2)))
+
+
+def test_relaxation_size_and_solver_errors():
+    X, Y = paper_data()
+    X1, P = np.c_[X, np.ones(25)], np.ones((25, 3))
+    with pytest.raises(MemoryError, match="frank_wolfe|n_arrangements"):
+        solve_relaxation(X1, P, Y, 1e-3, memory_limit=1000)
+    with pytest.raises(ValueError, match="PSD"):
+        CopositiveMultiOutputRegressor(method="relaxation", solver="ecos").fit(X, Y)
+
+
+def test_one_dimensional_y():
+    X, Y = paper_data(k=1)
+    reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
+                                         random_state=0).fit(X, Y.ravel())
+    assert reg.predict(X).shape == (25,)
+    assert reg.n_outputs_ == 1 and reg.method_ == "relaxation"
+
+
+def test_pipeline_and_grid_search():
+    X, Y = paper_data(n=30, k=2)
+    pipe = make_pipeline(StandardScaler(), CopositiveMultiOutputRegressor(
+        n_arrangements=10, random_state=0))
+    grid = GridSearchCV(pipe, {"copositivemultioutputregressor__beta": [1e-3, 1e-2]},
+                        cv=3).fit(X, Y)
+    assert grid.predict(X).shape == Y.shape
