@@ -1,18 +1,15 @@
 """CopositiveMultiOutputRegressor: shared hidden units for several outputs."""
 
-from numbers import Integral, Real
-
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import ARRANGEMENT_STRATEGIES, ConvexReLUMixin, add_ones
 from .arrangements import patterns_from_gates, unique_patterns
 from .recovery import prune_network
-from .solvers import solver_names
 from .solvers.closed_form import svd_closed_form
 from .solvers.copositive_relaxation import (
     estimate_relaxation_size,
@@ -169,18 +166,9 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
     """
 
     _parameter_constraints = {
-        "beta": [Interval(Real, 0, None, closed="neither")],
+        **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
+           if key != "activation"},
         "method": [StrOptions({"auto", "relaxation", "svd"})],
-        "n_arrangements": [Interval(Integral, 1, None, closed="left")],
-        "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
-        "max_patterns": [Interval(Integral, 1, None, closed="left")],
-        "fit_intercept": ["boolean"],
-        "solver": [StrOptions(set(solver_names()))],
-        "tol": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,

@@ -25,6 +25,7 @@ def squared(Y):
     return (lambda P: np.sum((P - Y) ** 2) / (2 * n)), (lambda P: (P - Y) / n)
 
 
+@pytest.mark.slow
 def test_paper_setting_beats_nonconvex_training():
     X, Y = paper_data()
     beta = 1e-2 / 25
