@@ -128,8 +128,10 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
     duality_gap_ : float
         ``max(objective_ - lower_bound_, 0)``.
     certified_ : bool
-        ``objective_ <= lower_bound_ + tol * max(1, |lower_bound_|)``: the
-        network is globally optimal over the patterns used.
+        ``|objective_ - lower_bound_| <= tol * max(1, |lower_bound_|)``: the
+        network attains the relaxation's value, so it is globally optimal
+        over the patterns used (over all networks when the patterns are
+        exhaustive).
     method_ : str
         The method used.
     gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
@@ -145,8 +147,8 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
     eigen-factorization is polished by L-BFGS on the nonconvex objective and
     ``certified_`` reports honestly whether the bound is met. The bound
     covers the patterns in ``gates_``; with sampled patterns polishing may
-    move neurons to other patterns and end below it (still certified: no
-    network with the sampled patterns does better).
+    move neurons to other patterns and end below it. Such a network beats
+    every network with the sampled patterns, but it is not certified.
 
     References
     ----------
@@ -221,7 +223,10 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
         self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
         self.lower_bound_ = self.objective_ if bound is None else float(bound)
         self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
-        self.certified_ = bool(self.objective_ <= self.lower_bound_ + self.tol * max(
+        # Certified means the network attains the bound. A network below the
+        # bound has left the sampled patterns: better than any network on
+        # them, but nothing proves it globally optimal.
+        self.certified_ = bool(abs(self.objective_ - self.lower_bound_) <= self.tol * max(
             1.0, abs(self.lower_bound_)))
         self._check_finite()
         if self.verbose:
