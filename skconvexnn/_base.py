@@ -197,3 +197,26 @@ class ConvexReLUMixin(BaseEstimator):
         if isinstance(self.arrangements, str) and self.arrangements == "gaussian":
             return ("gaussian", self.n_arrangements)
         return None
+
+
+class MultiOutputRegressorMixin:
+    """``predict`` and tags shared by the regressors (1-D ``y`` stays 1-D)."""
+
+    def predict(self, X):
+        """Output of the recovered ReLU network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._forward(X)
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

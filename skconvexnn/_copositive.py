@@ -7,7 +7,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import ARRANGEMENT_STRATEGIES, ConvexReLUMixin, add_ones
+from ._base import (
+    ARRANGEMENT_STRATEGIES,
+    ConvexReLUMixin,
+    MultiOutputRegressorMixin,
+    add_ones,
+)
 from .arrangements import patterns_from_gates, unique_patterns
 from .recovery import prune_network
 from .solvers.closed_form import svd_closed_form
@@ -62,7 +67,9 @@ def balance(U, A):
     return U[keep] * scale, A[keep] / scale
 
 
-class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
+class CopositiveMultiOutputRegressor(
+    MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin
+):
     r"""Vector-output two-layer ReLU network with shared hidden units.
 
     The network is :math:`F(x) = \sum_j (x^\top u_j + b_j)_+ a_j^\top + c`
@@ -291,22 +298,3 @@ class CopositiveMultiOutputRegressor(RegressorMixin, ConvexReLUMixin):
                 U, A, _ = prune_network(X1, *balance(U, A))
         self.n_iter_ = n_iter
         return U, A, c, value
-
-    def predict(self, X):
-        """Output of the network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        out = self._forward(X)
-        return out.ravel() if self._y_1d else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

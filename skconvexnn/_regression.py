@@ -4,13 +4,13 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import validate_data
 
-from ._base import ConvexReLUMixin
+from ._base import ConvexReLUMixin, MultiOutputRegressorMixin
 from .losses import SquaredLoss
 
 __all__ = ["ConvexReLURegressor"]
 
 
-class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
+class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin):
     r"""Two-layer ReLU network regressor trained by convex optimization.
 
     The network is :math:`f(x) = \sum_j (x^\top u_j + b_j)_+ a_j + c`. Its
@@ -178,22 +178,3 @@ class ConvexReLURegressor(RegressorMixin, ConvexReLUMixin):
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
         return self._fit_network(X, Y.astype(np.float64), SquaredLoss(), sample_weight)
-
-    def predict(self, X):
-        """Output of the recovered ReLU network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        out = self._forward(X)
-        return out.ravel() if self._y_1d else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
