@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ._program import ACTIVATIONS, ConvexProgram, lower_bound
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
@@ -90,6 +91,13 @@ class ConvexReLUMixin(BaseEstimator):
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
+        # The products of a small fit are too small for BLAS threads, whose
+        # start-up and spinning then cost more than they give.
+        small = X.shape[0] * X.shape[1] * self.n_arrangements < 5e6
+        with threadpool_limits(limits=1 if small else None, user_api="blas"):
+            return self._fit_network_limited(X, Y, loss, sample_weight)
+
+    def _fit_network_limited(self, X, Y, loss, sample_weight):
         rng = check_random_state(self.random_state)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if sw.sum() <= 0:

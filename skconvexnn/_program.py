@@ -22,7 +22,9 @@ bound; :func:`lower_bound` computes it.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar, nnls
+from scipy.optimize import minimize_scalar
+
+from ._cones import cone_norms
 
 ACTIVATIONS = ("relu", "gated_relu")
 
@@ -129,18 +131,7 @@ class ConvexProgram:
         return max(worst, 0.0)
 
 
-def _cone_dual_norm(g, K):
-    """``max {g.u : ||u|| <= 1, K u >= 0}``, as ``min_{mu >= 0} ||g + K^T mu||``.
-
-    The two are equal by conic duality (the cone has interior when the
-    pattern comes from a full-dimensional cell); the minimization is a
-    nonnegative least-squares problem solved by scipy's ``nnls``.
-    """
-    _, value = nnls(K.T, -g, maxiter=50 * K.shape[0])
-    return value
-
-
-def dual_norms(program, Lam, threshold=None):
+def dual_norms(program, Lam, threshold=None, chunk=32):
     """Dual norm of ``Lam`` for every block: the left side of the dual constraint.
 
     Parameters
@@ -148,10 +139,15 @@ def dual_norms(program, Lam, threshold=None):
     program : ConvexProgram
     Lam : ndarray of shape (n_samples, n_outputs)
     threshold : float or None
-        For the ReLU program, cone-constrained norms are computed exactly
-        only for blocks whose unconstrained norm exceeds this value and the
-        largest exact norm found so far; the others are reported by their
-        unconstrained norm, an upper bound. The maximum is exact either way.
+        For the ReLU program, cone-constrained norms ``max {g.u : ||u|| <= 1,
+        K u >= 0} = ||P_K(g)||`` (the length of the projection of ``g`` onto
+        the cone, :mod:`skconvexnn._cones`) are computed exactly only for
+        blocks whose unconstrained norm exceeds this value (default beta)
+        and the largest exact norm found so far, by decreasing unconstrained
+        norm; the others are reported by their unconstrained norm, an upper
+        bound. The maximum is exact either way.
+    chunk : int
+        Blocks projected together.
 
     Returns
     -------
@@ -161,48 +157,75 @@ def dual_norms(program, Lam, threshold=None):
     X, D = program.X, program.patterns
     # G[t, i] = X^T D_i Lam_t
     G = np.einsum("nd,np,nk->kpd", X, D, Lam)
-    free = np.linalg.norm(G, axis=2)
     if not program.cone_constrained:
-        return free
-    norms = np.stack([free, free.copy()])
+        return np.linalg.norm(G, axis=2)
     floor = program.beta if threshold is None else threshold
-    order = np.argsort(free, axis=None)[::-1]
-    best = 0.0
-    for flat in order:
-        t, i = np.unravel_index(flat, free.shape)
-        if free[t, i] <= max(floor, best):
-            break
-        K = (2.0 * D[:, i] - 1.0)[:, None] * X
-        for side, sign in enumerate((1.0, -1.0)):
-            norms[side, t, i] = _cone_dual_norm(sign * G[t, i], K)
-        best = max(best, norms[:, t, i].max())
-    return norms
+    signs = 2.0 * D - 1.0
+    # v blocks see +g, w blocks -g, under the same cone
+    both = cone_norms(X, np.hstack([signs, signs]), np.concatenate([G, -G], axis=1),
+                      floor, chunk=chunk)
+    P = D.shape[1]
+    return np.stack([both[:, :P], both[:, P:]])
 
 
-def lower_bound(program, prediction):
+def balance(Lam):
+    """Scale down, per output, the heavier sign of ``Lam`` so that it sums to zero.
+
+    The dual constraint of the output intercept is ``sum_j Lam_j = 0``.
+    Shrinking entries towards zero keeps a point in the dual domain of the
+    squared, logistic and hinge losses (their domains are convex and
+    contain the segment to zero), so this repairs a dual point that misses
+    the constraint slightly, such as the multipliers of a solver.
+    """
+    Lam = np.array(Lam, dtype=float)
+    for t in range(Lam.shape[1]):
+        col = Lam[:, t]
+        up, down = col[col > 0].sum(), -col[col < 0].sum()
+        if up > down:
+            col[col > 0] *= down / up
+        elif down > up:
+            col[col < 0] *= up / down
+    return Lam
+
+
+def lower_bound(program, prediction=None, max_dual_norm=None, dual=None):
     """Lower bound on the program's optimum from a prediction (weak duality).
 
-    The dual point is the negative loss gradient at ``prediction``
-    (:meth:`Loss.dual_point`) (after
-    refitting the output intercept), scaled by the largest ``alpha <= 1``
+    The dual point is the negative loss gradient at ``prediction``, after
+    refitting the output intercept (:meth:`skconvexnn.losses.Loss.dual_point`),
+    or a given point ``dual``; it is scaled by the largest ``alpha <= 1``
     that keeps it dual feasible and then by the best ``alpha`` below that.
 
     Parameters
     ----------
     program : ConvexProgram
-    prediction : ndarray of shape (n_samples, n_outputs)
+    prediction : ndarray of shape (n_samples, n_outputs) or None
+    max_dual_norm : callable or None
+        ``max_dual_norm(Lam)`` returns the largest dual norm over the blocks
+        or an upper bound of it (any upper bound keeps the bound valid).
+        Default: the exact maximum of :func:`dual_norms`.
+    dual : ndarray of shape (n_samples, n_outputs) or None
+        A dual point to use instead of the prediction's (for example a
+        solver's multipliers of the loss); with an output intercept it is
+        first made to sum to zero by :func:`balance`.
 
     Returns
     -------
     bound : float
     """
     Y, s, loss = program.Y, program.sample_weight, program.loss
-    P = prediction
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
-    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
-    biggest = float(np.max(dual_norms(program, Lam), initial=0.0))
+    if dual is not None:
+        Lam = balance(dual) if program.fit_intercept else dual
+    else:
+        P = prediction
+        if program.fit_intercept:
+            P = P + loss.optimal_intercept(P, Y, s)
+        # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
+        Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    if max_dual_norm is None:
+        biggest = float(np.max(dual_norms(program, Lam), initial=0.0))
+    else:
+        biggest = float(max_dual_norm(Lam))
     alpha_max = 1.0 if biggest <= program.beta else program.beta / biggest
     best = max(loss.dual(0.0 * Lam, Y, s), loss.dual(alpha_max * Lam, Y, s))
     res = minimize_scalar(

@@ -5,7 +5,8 @@ per-sample loss ``l`` over the rows ``P_j`` of the prediction matrix, with
 ``s_j = sample_weight_j / sum(sample_weight)`` (DESIGN.md section 1: the data
 term is a mean, as in scikit-learn's ``Lasso``). A loss supplies what the
 solvers and certificates need: value, gradient, the concave dual function
-``-F*(-Lambda)`` used for lower bounds, and a cvxpy expression.
+``-F*(-Lambda)`` used for lower bounds, a cvxpy expression, and the
+proximal operator that the native ADMM solver uses.
 
 Adding a loss means writing one subclass of :class:`Loss`; no solver changes.
 """
@@ -60,6 +61,25 @@ class Loss:
         """Output intercept ``c`` (k,) minimizing ``value(P + c, Y, s)``."""
         raise NotImplementedError
 
+    def prox(self, Z, Y, s, rho):
+        """Proximal operator ``argmin_P F(P) + rho/2 ||P - Z||_F^2``.
+
+        The generic version minimizes the (separable, convex) problem with
+        L-BFGS; subclasses override it with a closed form or a vectorized
+        Newton method when they can.
+        """
+        shape = Z.shape
+
+        def fun(p):
+            P = p.reshape(shape)
+            R = P - Z
+            value = self.value(P, Y, s) + 0.5 * rho * float(np.sum(R * R))
+            return value, (self.gradient(P, Y, s) + rho * R).ravel()
+
+        res = minimize(fun, Z.ravel(), jac=True, method="L-BFGS-B",
+                       options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
+        return res.x.reshape(shape)
+
     def dual_point(self, P, Y, s, fit_intercept):
         """A dual point ``Lam`` for the lower bound at the prediction ``P``.
 
@@ -100,6 +120,9 @@ class SquaredLoss(Loss):
 
     def optimal_intercept(self, P, Y, s):
         return s @ (Y - P)
+
+    def prox(self, Z, Y, s, rho):
+        return (s[:, None] * Y + rho * Z) / (s[:, None] + rho)
 
 
 def _minimize_intercept(loss, P, Y, s):
@@ -165,6 +188,32 @@ class LogisticLoss(Loss):
         else:
             per = cp.log_sum_exp(P, axis=1) - cp.sum(cp.multiply(Y, P), axis=1)
         return cp.sum(cp.multiply(s, per))
+
+    def prox(self, Z, Y, s, rho):
+        # Row-wise Newton on s_j l(p_j) + rho/2 ||p_j - z_j||^2, strongly
+        # convex with a Hessian rho I + s_j (diag(q) - q q^T) (binary: the
+        # scalar rho + s_j q (1 - q)), inverted in closed form (Sherman-Morrison).
+        # Steps are capped at 1 per row (the loss is nearly linear far from
+        # its curvature, where a full Newton step overshoots).
+        P = Z.copy()
+        w = s[:, None]
+        for _ in range(200):
+            Q = self.probabilities(P)
+            G = w * (Q - Y) + rho * (P - Z)
+            if P.shape[1] == 1:
+                step = G / (rho + w * Q * (1.0 - Q))
+            else:
+                a = rho + w * Q  # diagonal part
+                Qa = Q / a
+                corr = (w[:, 0] * np.sum(Qa * G, axis=1)
+                        / (1.0 - w[:, 0] * np.sum(Q * Qa, axis=1)))
+                step = G / a + Qa * corr[:, None]
+            size = np.sqrt(np.sum(step * step, axis=1, keepdims=True))
+            step /= np.maximum(size, 1.0)
+            P -= step
+            if np.max(np.abs(step), initial=0.0) <= 1e-12 * (1.0 + np.max(np.abs(P))):
+                break
+        return P
 
     def optimal_intercept(self, P, Y, s):
         if Y.shape[1] == 1:
@@ -232,6 +281,13 @@ class HingeLoss(Loss):
         import cvxpy as cp
 
         return cp.sum(cp.multiply(s[:, None], cp.pos(1.0 - cp.multiply(Y, P))))
+
+    def prox(self, Z, Y, s, rho):
+        # Per entry: min_p s max(0, 1 - y p) + rho/2 (p - z)^2 with y = +/-1.
+        margin = Y * Z
+        step = s[:, None] / rho
+        out = np.where(margin >= 1.0, Z, Y)  # on the hinge: p = y
+        return np.where(margin <= 1.0 - step, Z + Y * step, out)
 
     def optimal_intercept(self, P, Y, s):
         # Piecewise linear and convex in each c_t: its minimum is at a

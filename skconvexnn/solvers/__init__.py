@@ -13,6 +13,8 @@ from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 __all__ = [
     "BaseSolver",
     "SolverResult",
+    "ADMMSolver",
+    "FISTASolver",
     "CvxpySolver",
     "SolverFailedError",
     "NATIVE_SOLVERS",
@@ -23,8 +25,14 @@ __all__ = [
 #: cvxpy solver tried when the default one fails (DESIGN.md section 3).
 FALLBACK_SOLVER = "scs"
 
+from .admm import ADMMSolver
+from .fista import FISTASolver
+
 #: Native solvers: name -> class (subclasses of BaseSolver).
-NATIVE_SOLVERS = {}
+NATIVE_SOLVERS = {
+    ADMMSolver.name: ADMMSolver,
+    FISTASolver.name: FISTASolver,
+}
 
 
 def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
@@ -41,7 +49,7 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
             solver = cls(tol=tol, max_iter=max_iter, verbose=verbose)
             try:
                 solver.check_program(program)
-            except ValueError:
+            except (ValueError, MemoryError):
                 continue
             return solver
         key = "clarabel"

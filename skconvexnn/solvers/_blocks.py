@@ -1,0 +1,153 @@
+"""Shared pieces of the native solvers: block products and the certificate.
+
+The native solvers store the variables of a program as blocks ``Z`` of shape
+``(n_outputs, n_blocks, n_features)``. For gated ReLU the blocks are the
+``v_i``; for ReLU they are the ``v_i`` followed by the ``w_i`` (``2P``
+blocks), each with a sign ``+1``/``-1`` in the prediction. The products with
+the ``D_i X`` are two matrix products with ``X`` and elementwise products
+with the 0/1 pattern matrix: the ``n x d x P`` tensor of the ``D_i X`` is
+never formed.
+"""
+
+import numpy as np
+
+from .._program import lower_bound
+from .base import SolverResult
+
+
+class BlockOperator:
+    """Products with the blocks of a :class:`~skconvexnn._program.ConvexProgram`.
+
+    Attributes
+    ----------
+    signed : ndarray of shape (n_samples, n_blocks)
+        ``sigma_b D_b``: pattern of each block times its sign in the
+        prediction.
+    cone_signs : ndarray of shape (n_samples, n_blocks) or None
+        ``2 D_b - 1``, the rows of the cone constraint ``K_b z_b >= 0``
+        (``None`` for gated ReLU).
+    """
+
+    def __init__(self, program):
+        self.program = program
+        self.X = program.X
+        D = program.patterns.astype(float)
+        self.n_patterns = D.shape[1]
+        if program.cone_constrained:
+            self.signed = np.hstack([D, -D])
+            self.cone_signs = 2.0 * np.hstack([D, D]) - 1.0
+        else:
+            self.signed = D
+            self.cone_signs = None
+        self.n_blocks = self.signed.shape[1]
+        self.shape = (program.n_outputs, self.n_blocks, program.n_features)
+
+    def split(self, Z):
+        """``(V, W)`` blocks of the program from the stacked ``Z``."""
+        if self.cone_signs is None:
+            return Z, None
+        P = self.n_patterns
+        return Z[:, :P], Z[:, P:]
+
+    def stack(self, V, W):
+        """Stacked blocks ``Z`` from the program's ``(V, W)``."""
+        return V if W is None else np.concatenate([V, W], axis=1)
+
+    def products(self, Z):
+        """``X z_tb`` for every output and block: shape (n, k, B)."""
+        k, B, d = Z.shape
+        Zt = np.ascontiguousarray(Z.reshape(k * B, d).T)
+        return (self.X @ Zt).reshape(self.X.shape[0], k, B)
+
+    def predict(self, XZ):
+        """``sum_b sigma_b D_b X z_tb`` from :meth:`products`: shape (n, k)."""
+        return np.einsum("nkb,nb->nk", XZ, self.signed)
+
+    def network(self, XZ):
+        """Output of the ReLU network of the blocks, ``sum_b sigma_b (X z_b)_+``.
+
+        For gated ReLU this is :meth:`predict`. For ReLU it differs from the
+        program's prediction only where a block violates its cone
+        constraint, and it is always the output of an actual network.
+        """
+        if self.cone_signs is None:
+            return self.predict(XZ)
+        P = self.n_patterns
+        relu = np.maximum(XZ, 0.0)
+        return relu[:, :, :P].sum(axis=2) - relu[:, :, P:].sum(axis=2)
+
+    def adjoint(self, M, R=None):
+        """Blocks ``X^T (sigma_b D_b m_t + S_b r_tb)``: shape (k, B, d).
+
+        ``M`` (n, k) multiplies the prediction rows; ``R`` (n, k, B), if
+        given, multiplies the cone constraints' rows.
+        """
+        n, k = M.shape
+        T = self.signed[:, None, :] * M[:, :, None]
+        if R is not None:
+            T = T + self.cone_signs[:, None, :] * R
+        out = self.X.T @ T.reshape(n, k * self.n_blocks)
+        return out.T.reshape(self.shape)
+
+
+def block_norms(Z):
+    """Euclidean norm of every block: shape (k, B)."""
+    return np.sqrt(np.einsum("kbd,kbd->kb", Z, Z))
+
+
+def group_soft_threshold(Z, thresh):
+    """Prox of ``thresh * sum ||z_tb||``: every block shrunk towards zero."""
+    norms = block_norms(Z)
+    scale = np.maximum(1.0 - thresh / np.maximum(norms, 1e-300), 0.0)
+    return Z * scale[:, :, None]
+
+
+class Certificate:
+    """Objective, lower bound and relative gap of the network of a point.
+
+    Every call evaluates the network of the blocks (:meth:`BlockOperator.network`)
+    with its best output intercept, and the lower bound of
+    :func:`skconvexnn._program.lower_bound` at its prediction; the best bound
+    seen is kept. The stopping rule is ``objective - bound <= tol *
+    |objective|``, the rule the estimators state.
+    """
+
+    def __init__(self, program, tol):
+        self.program = program
+        self.tol = tol
+        self.bound = -np.inf
+        self.gap = np.inf
+        self.objective = np.inf
+        self.intercept = np.zeros(program.n_outputs)
+
+    def __call__(self, prediction, Z, max_dual_norm=None, extra=(), duals=()):
+        """Certify the network of ``Z`` whose output is ``prediction``.
+
+        ``max_dual_norm`` is passed to :func:`~skconvexnn._program.lower_bound`;
+        ``extra`` are further predictions and ``duals`` further dual points
+        that may give a better bound (the bound is valid from any of them).
+        """
+        p = self.program
+        if p.fit_intercept:
+            c = p.loss.optimal_intercept(prediction, p.Y, p.sample_weight)
+        else:
+            c = np.zeros(p.n_outputs)
+        obj = (p.loss.value(prediction + c, p.Y, p.sample_weight)
+               + p.beta * float(block_norms(Z).sum()))
+        for pred in (prediction, *extra):
+            self.bound = max(self.bound, lower_bound(p, pred, max_dual_norm))
+        for Lam in duals:
+            self.bound = max(self.bound, lower_bound(p, None, max_dual_norm, Lam))
+        self.objective, self.intercept = obj, c
+        self.gap = obj - self.bound
+        return abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny)
+
+
+def trivial_result(program):
+    """Solution of a program without patterns: the intercept alone."""
+    V, W = program.zeros()
+    zero = np.zeros(program.Y.shape)
+    c = (program.loss.optimal_intercept(zero, program.Y, program.sample_weight)
+         if program.fit_intercept else np.zeros(program.n_outputs))
+    return SolverResult(V=V, W=W, intercept=c, n_iter=0,
+                        objective_curve=[program.objective(V, W, c)])

@@ -1,0 +1,244 @@
+"""The native solvers against cvxpy and against their own mathematics."""
+
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+from sklearn.exceptions import ConvergenceWarning
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn._cones import cone_norms, project, project_many
+from skconvexnn._program import ConvexProgram
+from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
+from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
+from skconvexnn.solvers import ADMMSolver, FISTASolver, get_solver
+
+
+def _data(n=40, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = np.maximum(X @ rng.standard_normal(d), 0) - np.abs(X[:, 0]) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+# -- building blocks -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss, k",
+    [(SquaredLoss(), 2), (LogisticLoss(), 1), (LogisticLoss(), 3), (HingeLoss(), 2)],
+)
+@pytest.mark.parametrize("rho", [1e-4, 0.05, 10.0])
+def test_prox_minimizes_its_objective(loss, k, rho):
+    rng = np.random.default_rng(1)
+    n = 25
+    s = rng.random(n)
+    s /= s.sum()
+    if loss.name == "squared":
+        Y = rng.standard_normal((n, k))
+    elif loss.name == "hinge":
+        Y = np.sign(rng.standard_normal((n, k)))
+    elif k == 1:
+        Y = (rng.random((n, 1)) > 0.5).astype(float)
+    else:
+        Y = np.eye(k)[rng.integers(0, k, n)]
+    Z = 3 * rng.standard_normal((n, k))
+
+    def f(P):
+        return loss.value(P, Y, s) + 0.5 * rho * np.sum((P - Z) ** 2)
+
+    P = loss.prox(Z, Y, s, rho)
+    # no better point nearby, and no worse than the generic (L-BFGS) prox
+    assert f(P) <= f(Loss.prox(loss, Z, Y, s, rho)) + 1e-12
+    for _ in range(20):
+        assert f(P) <= f(P + 1e-4 * rng.standard_normal(P.shape)) + 1e-14
+
+
+def _cone(rng, n, d):
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal(d))
+    return X, signs
+
+
+def test_projection_matches_nonnegative_least_squares():
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        n, d = int(rng.integers(8, 60)), int(rng.integers(1, 8))
+        X, signs = _cone(rng, n, d)
+        K = signs[:, None] * X
+        v = 3 * rng.standard_normal(d)
+        mu, _ = nnls(K.T, -v)
+        expected = v + K.T @ mu
+        guess = rng.choice(n, size=rng.integers(0, d + 1), replace=False)
+        for start in (None, guess):
+            u, active = project(v, K, start)
+            np.testing.assert_allclose(u, expected, atol=1e-9)
+            assert np.all(K @ u >= -1e-9 * np.abs(K @ u).max(initial=1))
+
+
+def test_batched_projection_matches_single():
+    rng = np.random.default_rng(3)
+    n, d, m = 50, 5, 30
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal((d, m)))
+    V = 2 * rng.standard_normal((m, d))
+    guesses = [None if r % 3 == 0 else rng.choice(n, size=r % (d + 1), replace=False)
+               for r in range(m)]
+    U, active = project_many(X, signs, V, guesses)
+    for r in range(m):
+        u, _ = project(V[r], signs[:, r, None] * X)
+        np.testing.assert_allclose(U[r], u, atol=1e-9)
+    # the active sets found are good guesses: a second call agrees at once
+    U2, _ = project_many(X, signs, V, active, rounds=1)
+    np.testing.assert_allclose(U2, U, atol=1e-9)
+
+
+def test_cone_norms_max_is_exact():
+    rng = np.random.default_rng(4)
+    n, d, B = 30, 4, 12
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal((d, B)))
+    G = rng.standard_normal((2, B, d))
+    exact = np.array([[np.linalg.norm(project(G[t, b], signs[:, b, None] * X)[0])
+                       for b in range(B)] for t in range(2)])
+    norms = cone_norms(X, signs, G)
+    assert norms.max() == pytest.approx(exact.max(), rel=1e-10)
+    assert np.all(norms >= exact - 1e-12)  # upper bounds where not computed
+
+
+# -- native solvers against cvxpy ----------------------------------------------
+
+
+def _fit(cls, solver, **kw):
+    kw.setdefault("n_arrangements", 15)
+    kw.setdefault("random_state", 0)
+    kw.setdefault("beta", 1e-2)
+    return cls(solver=solver, **kw)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_admm_matches_cvxpy_regression(activation, fit_intercept):
+    X, y = _data()
+    kw = dict(activation=activation, fit_intercept=fit_intercept)
+    ours = _fit(ConvexReLURegressor, "admm", **kw).fit(X, y)
+    ref = _fit(ConvexReLURegressor, "clarabel", **kw).fit(X, y)
+    assert ours.solver_ == "admm"
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("loss", ["logistic", "hinge", "squared"])
+def test_admm_matches_cvxpy_classification(activation, loss):
+    X, y = _data(seed=5)
+    y = np.where(y > np.median(y), "a", "b")
+    kw = dict(activation=activation, loss=loss)
+    ours = _fit(ConvexReLUClassifier, "admm", **kw).fit(X, y)
+    ref = _fit(ConvexReLUClassifier, "clarabel", **kw).fit(X, y)
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+
+
+def test_admm_multiclass_and_multioutput():
+    X, y = _data(seed=6)
+    Y = np.column_stack([y, np.abs(y), X[:, 1]])
+    ours = _fit(ConvexReLURegressor, "admm").fit(X, Y)
+    ref = _fit(ConvexReLURegressor, "clarabel").fit(X, Y)
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    ours = _fit(ConvexReLUClassifier, "admm").fit(X, labels)
+    ref = _fit(ConvexReLUClassifier, "clarabel").fit(X, labels)
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+
+
+def test_admm_sample_weight_matches_cvxpy():
+    X, y = _data(seed=7)
+    w = np.random.default_rng(0).random(len(y)) * 3
+    ours = _fit(ConvexReLURegressor, "admm").fit(X, y, sample_weight=w)
+    ref = _fit(ConvexReLURegressor, "clarabel").fit(X, y, sample_weight=w)
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_fista_matches_cvxpy(loss):
+    X, y = _data(seed=8)
+    if loss == "squared":
+        cls, target = ConvexReLURegressor, y
+        kw = {}
+    else:
+        cls, target = ConvexReLUClassifier, y > 0
+        kw = {"loss": loss}
+    ours = _fit(cls, "fista", activation="gated_relu", max_iter=100_000, **kw).fit(X, target)
+    ref = _fit(cls, "clarabel", activation="gated_relu", **kw).fit(X, target)
+    assert ours.solver_ == "fista"
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+
+
+# -- behaviour -------------------------------------------------------------------
+
+
+def test_auto_uses_the_native_solvers():
+    X, y = _data()
+    for activation in ["relu", "gated_relu"]:
+        est = ConvexReLURegressor(activation=activation, n_arrangements=10,
+                                  random_state=0).fit(X, y)
+        assert est.solver_ == "admm"
+    program = _program(X, y, "gated_relu")
+    assert get_solver("auto", program).name == "admm"
+
+
+def _program(X, y, activation, n_gates=10):
+    X1 = np.column_stack([X, np.ones(len(X))])
+    gates = sample_gates(n_gates, X1.shape[1], np.random.RandomState(0))
+    patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
+    return ConvexProgram(X=X1, patterns=patterns, Y=y[:, None], beta=1e-2,
+                         loss=SquaredLoss(), activation=activation)
+
+
+def test_large_data_go_to_fista_or_a_clear_error(monkeypatch):
+    X, y = _data()
+    monkeypatch.setattr(ADMMSolver, "max_samples", 10)
+    assert get_solver("auto", _program(X, y, "gated_relu")).name == "fista"
+    with pytest.raises(MemoryError, match="n x n"):
+        get_solver("admm", _program(X, y, "relu"))
+
+
+@pytest.mark.parametrize("solver", ["admm", "fista"])
+def test_max_iter_gives_convergence_warning(solver):
+    X, y = _data()
+    est = ConvexReLURegressor(activation="gated_relu", solver=solver, max_iter=1,
+                              n_arrangements=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        est.fit(X, y)
+    assert est.n_iter_ == 1
+
+
+def test_warm_start_along_beta_saves_iterations():
+    X, y = _data(n=60)
+    warm = ConvexReLURegressor(beta=1e-2, n_arrangements=15, random_state=0,
+                               warm_start=True).fit(X, y)
+    warm.set_params(beta=8e-3).fit(X, y)
+    cold = ConvexReLURegressor(beta=8e-3, n_arrangements=15, random_state=0).fit(X, y)
+    assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-5)
+    assert warm.n_iter_ < cold.n_iter_
+    # the same beta again: already certified, no iteration needed
+    assert warm.fit(X, y).n_iter_ == 0
+
+
+def test_solver_result_certifies_itself():
+    X, y = _data()
+    program = _program(X, y, "relu")
+    result = ADMMSolver(tol=1e-7).solve(program)
+    objective = program.objective(result.V, result.W, result.intercept)
+    assert result.converged
+    assert result.lower_bound <= objective
+    assert objective - result.lower_bound <= 1e-7 * objective * 1.0001
+    assert program.max_cone_violation(result.V, result.W) <= 1e-8
+
+
+def test_fista_refuses_hinge():
+    X, y = _data()
+    est = ConvexReLUClassifier(loss="hinge", activation="gated_relu", solver="fista")
+    with pytest.raises(ValueError, match="fista"):
+        est.fit(X, y > 0)
+    assert "hinge" not in FISTASolver.losses
