@@ -91,8 +91,7 @@ class ConvexReLUMixin(BaseEstimator):
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
-        # The products of a small fit are too small for BLAS threads, whose
-        # start-up and spinning then cost more than they give.
+        # Small fits run BLAS single-threaded (see solvers.base.small_program).
         small = X.shape[0] * X.shape[1] * self.n_arrangements < 5e6
         with threadpool_limits(limits=1 if small else None, user_api="blas"):
             return self._fit_network_limited(X, Y, loss, sample_weight)

@@ -19,14 +19,15 @@ from scipy.optimize import nnls
 __all__ = ["project"]
 
 
-def project(v, K, active=None, rtol=1e-10):
+def project(v, K, active=None, rtol=1e-10, steps=None):
     """Projection of ``v`` onto ``{u : K u >= 0}`` and its active set.
 
     An active-set method started from ``active``: solve with the active
     rows as equalities, drop the row of most negative multiplier, or add
     the most violated row, until the point is feasible with nonnegative
     multipliers (the optimality conditions). If that does not settle within
-    ``3 d`` changes, scipy's nonnegative least squares decides.
+    ``steps`` changes (default ``d + 2``; the greedy changes can cycle),
+    scipy's nonnegative least squares decides.
 
     Parameters
     ----------
@@ -50,7 +51,7 @@ def project(v, K, active=None, rtol=1e-10):
     if not A and Kv.min(initial=0.0) >= -scale:
         return v, np.empty(0, dtype=int)
     d = K.shape[1]
-    for _ in range(3 * d + 3):
+    for _ in range(d + 2 if steps is None else steps):
         if A:
             KA = K[A]
             try:
@@ -156,8 +157,8 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
             U[r] = np.nan
     for r in np.flatnonzero(~done | np.isnan(U[:, 0])):
         K = signs[:, r, None] * X
-        guess = None if np.isnan(U[r, 0]) else A[r][A[r] >= 0]
-        U[r], settled[r] = project(V[r], K, guess)
+        # the greedy steps already failed for this row: straight to NNLS
+        U[r], settled[r] = project(V[r], K, None, rtol, steps=0)
     return U, settled
 
 

@@ -214,8 +214,10 @@ def _fail_on(monkeypatch, name):
 def test_failed_default_solver_is_retried_with_scs(monkeypatch):
     X, codes = _blobs(n=20)
     _fail_on(monkeypatch, "clarabel")
+    # below NATIVE_MIN_TOL, "auto" is Clarabel
     with pytest.warns(RuntimeWarning, match="retrying with 'scs'"):
-        clf = ConvexReLUClassifier(n_arrangements=5, random_state=0).fit(X, codes)
+        clf = ConvexReLUClassifier(n_arrangements=5, random_state=0,
+                                   tol=1e-8).fit(X, codes)
     assert clf.solver_ == "scs" and np.isfinite(clf.objective_)
     # A solver the user chose is not replaced: its failure is raised.
     with pytest.raises(cvxpy_backend.SolverFailedError, match="clarabel"):

@@ -28,6 +28,10 @@ FALLBACK_SOLVER = "scs"
 from .admm import ADMMSolver
 from .fista import FISTASolver
 
+#: ``"auto"`` uses a native (first-order) solver down to this tolerance; below
+#: it, interior-point iterations are cheaper than the first-order tail.
+NATIVE_MIN_TOL = 1e-7
+
 #: Native solvers: name -> class (subclasses of BaseSolver).
 NATIVE_SOLVERS = {
     ADMMSolver.name: ADMMSolver,
@@ -38,14 +42,15 @@ NATIVE_SOLVERS = {
 def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     """Solver instance for a name, checked against ``program``.
 
-    ``"auto"`` takes the first native solver that handles the program, and
-    otherwise Clarabel through cvxpy.
+    ``"auto"`` takes the first native solver that handles the program
+    (ADMM, then FISTA when ADMM's ``n x n`` factorization is too large) when
+    ``tol >= NATIVE_MIN_TOL``, and otherwise Clarabel through cvxpy.
     """
     if not isinstance(name, str):
         raise ValueError(f"solver must be a string, got {name!r}.")
     key = name.lower()
     if key == "auto":
-        for cls in NATIVE_SOLVERS.values():
+        for cls in NATIVE_SOLVERS.values() if tol >= NATIVE_MIN_TOL else ():
             solver = cls(tol=tol, max_iter=max_iter, verbose=verbose)
             try:
                 solver.check_program(program)

@@ -3,8 +3,19 @@
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-__all__ = ["BaseSolver", "SolverResult"]
+__all__ = ["BaseSolver", "SolverResult", "small_program"]
+
+
+def small_program(program):
+    """Whether the program's products are too small to gain from BLAS threads.
+
+    On such sizes the threads' start-up and spinning cost more than they
+    give (and much more on a machine whose other core is busy), so native
+    solvers and the estimators run them single-threaded.
+    """
+    return program.n_samples * program.n_features * program.n_patterns < 5e6
 
 
 @dataclass
@@ -96,7 +107,9 @@ class BaseSolver:
         self.check_program(program)
         if init is not None and init.V.shape != program.zeros()[0].shape:
             init = None
-        return self._solve(program, init)
+        with threadpool_limits(limits=1 if small_program(program) else None,
+                               user_api="blas"):
+            return self._solve(program, init)
 
     def _solve(self, program, init):
         raise NotImplementedError
