@@ -182,10 +182,11 @@ def dual_norms(program, Lam, threshold=None):
 def lower_bound(program, prediction):
     """Lower bound on the program's optimum from a prediction (weak duality).
 
-    The dual point is the negative loss gradient at ``prediction``
-    (:meth:`Loss.dual_point`) (after
-    refitting the output intercept), scaled by the largest ``alpha <= 1``
-    that keeps it dual feasible and then by the best ``alpha`` below that.
+    The dual point is the negative loss gradient at ``prediction``, after
+    the output intercept is refitted (see
+    :meth:`~skconvexnn.losses.Loss.dual_point`). It is scaled by the largest
+    ``alpha <= 1`` that keeps it dual feasible, then by the best ``alpha``
+    below that.
 
     Parameters
     ----------
