@@ -1,7 +1,7 @@
 """
-==========================================================
+===========================================================
 2-D classification: decision regions and neuron hyperplanes
-==========================================================
+===========================================================
 
 A two-layer ReLU network cuts the plane with one line per hidden neuron,
 :math:`x^\\top u_j + b_j = 0`: on one side the neuron is off, on the other it
