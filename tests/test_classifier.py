@@ -111,8 +111,8 @@ def _nonconvex_loss(loss, Y):
     return (lambda P: loss.value(P, Y, s)), (lambda P: loss.gradient(P, Y, s))
 
 
-# Binary only: with several outputs the classifier gives each output its own
-# neurons, while train_nonconvex shares them, a different architecture.
+# Binary here; with several outputs the classifier gives each output its own
+# neurons, which train_nonconvex(per_output=True) reproduces (test below).
 @pytest.mark.parametrize("loss, n_classes", [("logistic", 2), ("squared", 2),
                                              ("hinge", 2)])
 def test_exhaustive_beats_nonconvex_restarts(loss, n_classes):
@@ -241,3 +241,31 @@ def test_other_backends_on_logistic(solver):
         assert "solver='clarabel'" in str(exc)
         return
     assert obj == pytest.approx(ref, rel=1e-3)
+
+
+# The quick cases use a few restarts of narrow networks; the slow ones give
+# the nonconvex side 20 restarts of n neurons per output (about 80 s).
+@pytest.mark.parametrize("loss, n_restarts, width", [
+    ("squared", 5, 6),
+    ("logistic", 5, 6),
+    pytest.param("squared", 20, 12, marks=pytest.mark.slow),
+    pytest.param("logistic", 20, 12, marks=pytest.mark.slow),
+])
+def test_multiclass_exhaustive_beats_nonconvex_restarts(loss, n_restarts, width):
+    # Three classes: one output per class, each with its own neurons; for
+    # the logistic loss the outputs are coupled through the softmax.
+    rng = np.random.default_rng(4)
+    n, n_classes = 12, 3
+    X = rng.standard_normal((n, 2))
+    codes = np.arange(n) % n_classes
+    rng.shuffle(codes)
+    beta = 1e-2
+    clf = ConvexReLUClassifier(loss=loss, beta=beta, arrangements="exhaustive",
+                               tol=1e-8).fit(X, codes)
+    Y = encode_targets(codes, n_classes, loss)
+    value, grad = _nonconvex_loss(get_loss(loss), Y)
+    best = train_nonconvex(add_ones(X, True), Y, beta, n_neurons=width,
+                           loss_value=value, loss_grad=grad,
+                           n_restarts=n_restarts, per_output=True)
+    assert clf.objective_ <= best * (1 + 1e-5)
+    assert clf.lower_bound_ <= best + 1e-10
