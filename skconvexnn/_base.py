@@ -134,7 +134,8 @@ class ConvexReLUMixin(BaseEstimator):
         # the residual off the optimum), and either bound is valid.
         bound = max(
             lower_bound(program, network_predict(X1, U, A, 0.0, G)),
-            lower_bound(program, program.predict(result.V, result.W)),
+            lower_bound(program, program.predict(result.V, result.W),
+                        blocks=(result.V, result.W, result.intercept)),
         )
         if result.lower_bound is not None:
             bound = max(bound, result.lower_bound)

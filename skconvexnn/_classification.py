@@ -87,8 +87,12 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     -----
     The lower bound is the dual function of the loss (its conjugate) at the
     rescaled negative loss gradient, as for the regressor (DESIGN.md
-    section 2); for the hinge loss a subgradient is chosen on the margin so
-    that the intercept's dual constraint holds.
+    section 2). The hinge loss has a kink on the margin, where its gradient
+    leaves the dual point undetermined; those entries are taken from the
+    stationarity conditions of the solver's solution (bounded least squares,
+    then a few cutting-plane rounds for the dual constraints of the zero
+    blocks) and projected onto the dual domain, so that hinge fits get a
+    duality gap as small as the other losses.
 
     Examples
     --------
