@@ -20,7 +20,7 @@ the same weight-decay problem from two random seeds.
 # -----------------------
 # The convex program is built from 200 sampled activation patterns (gates),
 # which keeps the cvxpy model small; ``arrangements="exhaustive"`` would use
-# every pattern of these 100 points, several thousand of them.
+# every pattern of these 100 points, about ten thousand of them.
 import warnings
 
 import matplotlib.pyplot as plt
