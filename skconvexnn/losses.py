@@ -88,7 +88,8 @@ class Loss:
         return Lam, Lam
 
     def project_dual(self, Lam, Y, s, fit_intercept):
-        """A point of the dual domain near ``Lam`` (``sum_j Lam_j = 0`` with an intercept).
+        """A point of the dual domain near ``Lam``, with ``sum_j Lam_j = 0``
+        when there is an output intercept.
 
         The default only enforces the intercept's constraint, by a
         weight-proportional shift; losses whose dual domain is bounded
