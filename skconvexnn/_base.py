@@ -139,9 +139,13 @@ class ConvexReLUMixin(BaseEstimator):
         # Both the network and the solver's raw blocks give dual points; the
         # raw blocks are often the better one (dropping near-zero blocks moves
         # the residual off the optimum), and either bound is valid.
+        # Native solvers prove their own bound (from their multipliers too);
+        # only the others need the stationarity refinement for kinked losses.
+        blocks = (result.V, result.W, result.intercept)
         bound = max(
             lower_bound(program, network_predict(X1, U, A, 0.0, G)),
-            lower_bound(program, program.predict(result.V, result.W)),
+            lower_bound(program, program.predict(result.V, result.W),
+                        blocks=blocks if result.lower_bound is None else None),
         )
         if result.lower_bound is not None:
             bound = max(bound, result.lower_bound)

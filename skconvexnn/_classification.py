@@ -64,8 +64,9 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     beta : float, default=1e-3
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
-    activation, n_arrangements, arrangements, max_patterns, fit_intercept, \
-solver, tol, max_iter, warm_start, random_state, verbose
+    activation, n_arrangements, arrangements, max_patterns, fit_intercept
+        As in :class:`ConvexReLURegressor`.
+    solver, tol, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
         solve is retried once with SCS, with a warning.
 
@@ -73,18 +74,25 @@ solver, tol, max_iter, warm_start, random_state, verbose
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, \
-duality_gap_, gates_, neuron_gates_, n_iter_, objective_curve_, solver_, \
-n_outputs_, n_features_in_, feature_names_in_
-        As in :class:`ConvexReLURegressor`; ``n_outputs_`` is 1 for two
-        classes and ``n_classes`` otherwise.
+    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
+        As in :class:`ConvexReLURegressor`.
+    gates_, neuron_gates_, n_iter_, objective_curve_, solver_
+        As in :class:`ConvexReLURegressor`.
+    n_outputs_ : int
+        1 for two classes, ``n_classes`` otherwise.
+    n_features_in_, feature_names_in_
+        As in :class:`ConvexReLURegressor`.
 
     Notes
     -----
     The lower bound is the dual function of the loss (its conjugate) at the
     rescaled negative loss gradient, as for the regressor (DESIGN.md
-    section 2); for the hinge loss a subgradient is chosen on the margin so
-    that the intercept's dual constraint holds.
+    section 2). The hinge loss has a kink on the margin, where its gradient
+    leaves the dual point undetermined; those entries are taken from the
+    stationarity conditions of the solver's solution (bounded least squares,
+    then a few cutting-plane rounds for the dual constraints of the zero
+    blocks) and projected onto the dual domain, so that hinge fits get a
+    duality gap as small as the other losses.
 
     Examples
     --------

@@ -141,7 +141,7 @@ class CopositiveMultiOutputRegressor(
         exhaustive).
     method_ : str
         The method used.
-    gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
+    gates_ : ndarray of shape (n_patterns, `n_features_in_` + fit_intercept)
     n_iter_ : int
     n_outputs_, n_features_in_, feature_names_in_
 

@@ -188,40 +188,132 @@ def balance(Lam):
     return Lam
 
 
-def lower_bound(program, prediction=None, max_dual_norm=None, dual=None):
-    """Lower bound on the program's optimum from a prediction (weak duality).
+def _stationary_dual_point(program, V, W, P):
+    """Dual point fitted to the stationarity conditions of the blocks ``(V, W)``.
 
-    The dual point is the negative loss gradient at ``prediction``, after
-    refitting the output intercept (:meth:`skconvexnn.losses.Loss.dual_point`),
-    or a given point ``dual``; it is scaled by the largest ``alpha <= 1``
-    that keeps it dual feasible and then by the best ``alpha`` below that.
+    At an optimum, every nonzero block ``b`` (sign ``+1`` for ``v``, ``-1``
+    for ``w``) satisfies ``beta b / ||b|| = sign X^T D_i Lam_t + K_i^T mu``
+    with ``mu >= 0`` on the rows where ``K_i b = 0`` (no ``mu`` for gated
+    ReLU), and ``sum_j Lam_j = 0`` with an intercept. Where the loss has a
+    kink at ``P``, ``Lam`` is only known to lie in the interval of
+    :meth:`Loss.dual_box`; those entries (and ``mu``) are chosen by bounded
+    least squares on these equations. Returns None when there is nothing
+    to choose.
+    """
+    from scipy.optimize import lsq_linear
 
-    Parameters
-    ----------
-    program : ConvexProgram
-    prediction : ndarray of shape (n_samples, n_outputs) or None
-    max_dual_norm : callable or None
-        ``max_dual_norm(Lam)`` returns the largest dual norm over the blocks
-        or an upper bound of it (any upper bound keeps the bound valid).
-        Default: the exact maximum of :func:`dual_norms`.
-    dual : ndarray of shape (n_samples, n_outputs) or None
-        A dual point to use instead of the prediction's (for example a
-        solver's multipliers of the loss); with an output intercept it is
-        first made to sum to zero by :func:`balance`.
+    loss, Y, s = program.loss, program.Y, program.sample_weight
+    low, high = loss.dual_box(P, Y, s)
+    free = high > low
+    if not free.any():
+        return None
+    X, D, beta = program.X, program.patterns, program.beta
+    Lam = np.where(free, 0.0, low)
+    blocks = [(V, 1.0)] + ([] if W is None else [(W, -1.0)])
+    # Blocks below this norm are zero up to the solver's accuracy; their
+    # directions are noise, so they give no stationarity equation.
+    cutoff = 1e-6 * max(float(np.linalg.norm(B, axis=2).max(initial=0.0))
+                        for B, _ in blocks)
+    for t in range(program.n_outputs):
+        f = np.flatnonzero(free[:, t])
+        if f.size == 0:
+            continue
+        rows, rhs, mus = [], [], []
+        for B, sign in blocks:
+            norms = np.linalg.norm(B[t], axis=1)
+            for i in np.flatnonzero(norms > max(cutoff, 1e-300)):
+                b = B[t, i]
+                XD = X * D[:, i, None]
+                rows.append(sign * XD[f].T)
+                rhs.append(beta * b / norms[i] - sign * XD.T @ Lam[:, t])
+                if W is not None:
+                    K = (2.0 * D[:, i, None] - 1.0) * X
+                    Kb = K @ b
+                    tight = np.abs(Kb) <= 1e-6 * np.abs(Kb).max()
+                    mus.append(K[tight].T)
+        if not rows:
+            continue
+        n_eq, n_mu = sum(len(r) for r in rhs), sum(m.shape[1] for m in mus)
+        if n_eq * (f.size + n_mu) > 5e7:  # keep the dense system small
+            return None
+        A = np.zeros((n_eq + program.fit_intercept, f.size + n_mu))
+        A[:n_eq, : f.size] = np.vstack(rows)
+        r0, c0 = 0, f.size
+        for m in mus:  # block-diagonal multiplier columns, one block each
+            A[r0: r0 + m.shape[0], c0: c0 + m.shape[1]] = m
+            r0, c0 = r0 + m.shape[0], c0 + m.shape[1]
+        b = np.concatenate(rhs)
+        if program.fit_intercept:
+            # sum_j Lam_jt = 0, weighted to dominate; project_dual makes it exact.
+            weight = 1e3 * max(np.abs(A).max(), 1.0)
+            A[-1, : f.size] = weight
+            b = np.append(b, -weight * Lam[:, t].sum())
+        lb = np.r_[low[f, t], np.zeros(n_mu)]
+        ub = np.r_[high[f, t], np.full(n_mu, np.inf)]
+        x = lsq_linear(A, b, bounds=(lb, ub), method="bvls").x
+        Lam[f, t] = _feasible_in_stationary_set(program, Lam, t, f, A, x, lb, ub)
+    return loss.project_dual(Lam, Y, s, program.fit_intercept)
 
-    Returns
-    -------
-    bound : float
+
+def _feasible_in_stationary_set(program, Lam, t, f, A, x0, lb, ub, rounds=5):
+    """Move ``x0`` within ``{x : A x = A x0, lb <= x <= ub}`` to satisfy the
+    dual constraints of the zero blocks (cutting planes, a few rounds).
+
+    ``x[:len(f)]`` are the free entries ``f`` of ``Lam[:, t]``. The least
+    squares solution fits the nonzero blocks; when it is not unique it may
+    break the constraint ``||X^T D_i Lam_t||_{cone} <= beta`` of a zero
+    block, which is then added to a small second-order cone program that
+    minimizes the largest violation among the added blocks.
+    """
+    import cvxpy as cp
+
+    X, D, beta = program.X, program.patterns, program.beta
+    relu = program.cone_constrained
+    chosen, x = set(), x0
+
+    def column(x):
+        col = Lam[:, t].copy()
+        col[f] = x[: f.size]
+        return col
+
+    for _ in range(rounds):
+        L = Lam.copy()
+        L[:, t] = column(x)
+        norms = dual_norms(program, L)
+        norms = norms[:, t] if relu else norms[None, t]
+        new = {(side, i) for side, i in zip(*np.nonzero(norms > beta * (1 + 1e-9)))}
+        if not new - chosen:
+            break
+        chosen |= new
+        z, slack = cp.Variable(x.size), cp.Variable(nonneg=True)
+        cons = [A @ z == A @ x0, z >= lb, z[: f.size] <= ub[: f.size]]
+        for side, i in sorted(chosen):
+            sign = 1.0 if side == 0 else -1.0
+            XD = X * D[:, i, None]
+            g = sign * (XD.T @ Lam[:, t] - XD[f].T @ Lam[f, t] + XD[f].T @ z[: f.size])
+            if relu:
+                nu = cp.Variable(X.shape[0], nonneg=True)
+                g = g + ((2.0 * D[:, i, None] - 1.0) * X).T @ nu
+            cons.append(cp.norm(g, 2) <= beta + slack)
+        problem = cp.Problem(cp.Minimize(slack), cons)
+        try:
+            problem.solve(solver="CLARABEL")
+        except cp.error.SolverError:
+            break
+        if z.value is None:
+            break
+        x = np.clip(z.value, lb, ub)
+    return x[: f.size]
+
+
+def _scaled_bound(program, Lam, max_dual_norm=None):
+    """``max_alpha dual(alpha Lam)`` over the dual-feasible ``alpha`` in [0, 1].
+
+    ``max_dual_norm(Lam)``, if given, returns the largest dual norm over the
+    blocks or an upper bound of it; default: the exact maximum of
+    :func:`dual_norms`.
     """
     Y, s, loss = program.Y, program.sample_weight, program.loss
-    if dual is not None:
-        Lam = balance(dual) if program.fit_intercept else dual
-    else:
-        P = prediction
-        if program.fit_intercept:
-            P = P + loss.optimal_intercept(P, Y, s)
-        # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
-        Lam = loss.dual_point(P, Y, s, program.fit_intercept)
     if max_dual_norm is None:
         biggest = float(np.max(dual_norms(program, Lam), initial=0.0))
     else:
@@ -237,3 +329,56 @@ def lower_bound(program, prediction=None, max_dual_norm=None, dual=None):
     if np.isfinite(res.fun):
         best = max(best, -res.fun)
     return float(best)
+
+
+def lower_bound(program, prediction=None, blocks=None, max_dual_norm=None, dual=None):
+    """Lower bound on the program's optimum from a prediction (weak duality).
+
+    The dual point is the negative loss gradient at ``prediction``, after
+    the output intercept is refitted (see
+    :meth:`~skconvexnn.losses.Loss.dual_point`), or a given point ``dual``.
+    It is scaled by the largest ``alpha <= 1`` that keeps it dual feasible,
+    then by the best ``alpha`` below that.
+
+    For a loss with kinks (the hinge), the gradient leaves the dual point
+    undetermined on the samples at a kink. When the solution ``blocks`` is
+    given, a second dual point takes those entries from the stationarity
+    conditions of the blocks (:func:`_stationary_dual_point`), projected
+    onto the dual domain; the better of the two bounds is returned. Both
+    are valid: feasibility is checked exactly either way.
+
+    Parameters
+    ----------
+    program : ConvexProgram
+    prediction : ndarray of shape (n_samples, n_outputs) or None
+        Without the output intercept.
+    blocks : tuple (V, W, intercept) or None
+        The solution that gave ``prediction``.
+    max_dual_norm : callable or None
+        ``max_dual_norm(Lam)`` returns the largest dual norm over the blocks
+        or an upper bound of it (any upper bound keeps the bound valid).
+    dual : ndarray of shape (n_samples, n_outputs) or None
+        A dual point to use instead of the prediction's (for example a
+        solver's multipliers of the loss); with an output intercept it is
+        first made to sum to zero by :func:`balance`.
+
+    Returns
+    -------
+    bound : float
+    """
+    Y, s, loss = program.Y, program.sample_weight, program.loss
+    if dual is not None:
+        Lam = balance(dual) if program.fit_intercept else dual
+        return _scaled_bound(program, Lam, max_dual_norm)
+    P = prediction
+    if program.fit_intercept:
+        P = P + loss.optimal_intercept(P, Y, s)
+    # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
+    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    best = _scaled_bound(program, Lam, max_dual_norm)
+    if blocks is not None:
+        V, W, intercept = blocks
+        refined = _stationary_dual_point(program, V, W, prediction + intercept)
+        if refined is not None:
+            best = max(best, _scaled_bound(program, refined, max_dual_norm))
+    return best

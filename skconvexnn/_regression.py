@@ -2,10 +2,11 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import ConvexReLUMixin, MultiOutputRegressorMixin
-from .losses import SquaredLoss
+from .losses import Loss, SquaredLoss
 
 __all__ = ["ConvexReLURegressor"]
 
@@ -30,6 +31,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
 
     Parameters
     ----------
+    loss : "squared" or Loss instance, default="squared"
+        The data term: half the mean squared error, or any convex loss
+        written as a subclass of :class:`skconvexnn.losses.Loss` (see the
+        tutorial "Add a loss"), with the targets as given.
     beta : float, default=1e-3
         Weight-decay strength, > 0. The data term is a mean, as in
         :class:`~sklearn.linear_model.Lasso`: the papers' regularization is
@@ -128,9 +133,15 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     True
     """
 
+    _parameter_constraints = {
+        **ConvexReLUMixin._parameter_constraints,
+        "loss": [StrOptions({"squared"}), Loss],
+    }
+
     def __init__(
         self,
         *,
+        loss="squared",
         beta=1e-3,
         activation="relu",
         n_arrangements=100,
@@ -144,6 +155,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         random_state=None,
         verbose=0,
     ):
+        self.loss = loss
         self.beta = beta
         self.activation = activation
         self.n_arrangements = n_arrangements
@@ -166,7 +178,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the mean squared error.
+            Weights of the samples in the mean loss.
 
         Returns
         -------
@@ -177,4 +189,5 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         )
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
-        return self._fit_network(X, Y.astype(np.float64), SquaredLoss(), sample_weight)
+        loss = SquaredLoss() if isinstance(self.loss, str) else self.loss
+        return self._fit_network(X, Y.astype(np.float64), loss, sample_weight)

@@ -20,6 +20,9 @@ __all__ = ["Loss", "SquaredLoss", "LogisticLoss", "HingeLoss", "get_loss", "LOSS
 # Slack allowed when checking that a dual point lies in a conjugate's domain
 # (rescaled gradients sit on its boundary up to rounding).
 _DOMAIN_TOL = 1e-9
+# Relative distance to a kink of a piecewise-linear loss under which a
+# sample counts as on it (solvers stop within about tol / 100 of the optimum).
+_MARGIN_TOL = 1e-5
 
 
 class Loss:
@@ -88,6 +91,30 @@ class Loss:
         is only a subgradient override this to stay in their dual domain.
         """
         Lam = -self.gradient(P, Y, s)
+        if fit_intercept:
+            Lam = Lam - s[:, None] * Lam.sum(axis=0) / s.sum()
+        return Lam
+
+    def dual_box(self, P, Y, s):
+        """Range ``(low, high)`` of the optimal dual point if ``P`` is optimal.
+
+        At an optimal prediction the dual point is minus a subgradient of the
+        loss. Where the loss is differentiable that is one value
+        (``low == high == -gradient``, the default); at a kink it is an
+        interval, which the certificate may search (see
+        :func:`skconvexnn._program.lower_bound`).
+        """
+        Lam = -self.gradient(P, Y, s)
+        return Lam, Lam
+
+    def project_dual(self, Lam, Y, s, fit_intercept):
+        """A point of the dual domain near ``Lam``, with ``sum_j Lam_j = 0``
+        when there is an output intercept.
+
+        The default only enforces the intercept's constraint, by a
+        weight-proportional shift; losses whose dual domain is bounded
+        override it.
+        """
         if fit_intercept:
             Lam = Lam - s[:, None] * Lam.sum(axis=0) / s.sum()
         return Lam
@@ -276,6 +303,46 @@ class HingeLoss(Loss):
                 heavy = np.sign(w) == np.sign(excess)
                 q[heavy] *= 1.0 - excess / (w[heavy] @ q[heavy])
         return W * Q
+
+    def dual_box(self, P, Y, s):
+        # On the margin (y p = 1) the subgradient is -y s q for any q in
+        # [0, 1]; elsewhere it is fixed.
+        Lam = -self.gradient(P, Y, s)
+        on = np.abs(Y * P - 1.0) <= _MARGIN_TOL * max(np.abs(P).max(initial=0.0), 1.0)
+        W = Y * s[:, None]
+        low = np.where(on, np.minimum(W, 0.0), Lam)
+        high = np.where(on, np.maximum(W, 0.0), Lam)
+        return low, high
+
+    def project_dual(self, Lam, Y, s, fit_intercept):
+        # Euclidean projection onto the box 0 <= Lam y <= s, intersected with
+        # sum_j Lam_j = 0 when there is an intercept: Lam = clip(Lam0 - tau)
+        # with the shift tau found by bisection (the sum decreases in tau).
+        W = Y * s[:, None]
+        low, high = np.minimum(W, 0.0), np.maximum(W, 0.0)
+        out = np.clip(Lam, low, high)
+        if not fit_intercept:
+            return out
+        for t in range(Y.shape[1]):
+            lam, lo, hi = Lam[:, t], low[:, t], high[:, t]
+            a, b = float(np.min(lam - hi)), float(np.max(lam - lo))
+            for _ in range(200):
+                tau = 0.5 * (a + b)
+                if np.clip(lam - tau, lo, hi).sum() > 0:
+                    a = tau
+                else:
+                    b = tau
+                if b - a <= 1e-15 * max(abs(a), abs(b), 1e-300):
+                    break
+            col = np.clip(lam - 0.5 * (a + b), lo, hi)
+            # Remove the last rounding error where there is room to move.
+            excess = col.sum()
+            room = (high[:, t] - col) if excess < 0 else (col - low[:, t])
+            j = int(np.argmax(room))
+            if room[j] >= abs(excess):
+                col[j] -= excess
+            out[:, t] = col
+        return out
 
     def cvxpy_expression(self, P, Y, s):
         import cvxpy as cp

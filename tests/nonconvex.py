@@ -5,16 +5,24 @@ from scipy.optimize import minimize
 
 
 def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20,
-                    seed=0, scale=1.0):
+                    seed=0, scale=1.0, per_output=False):
     """Best objective of L-BFGS on the weight-decay problem from random starts.
 
     The network is ``(X1 U^T)_+ A + c`` with ``X1`` the design matrix (column
     of ones included); ``loss_value(P)`` and ``loss_grad(P)`` are the mean
     loss and its gradient in the prediction ``P`` of shape (n, k).
+
+    With ``per_output=True`` every output has its own ``n_neurons`` hidden
+    neurons (``A`` is block diagonal, the architecture of
+    ``ConvexReLUClassifier`` with several outputs); otherwise the ``k``
+    outputs share ``n_neurons`` neurons.
     """
     n, d = X1.shape
     k = Y.shape[1]
-    m = n_neurons
+    m = n_neurons * k if per_output else n_neurons
+    mask = np.ones((m, k))
+    if per_output:
+        mask = np.kron(np.eye(k), np.ones((n_neurons, 1)))
     rng = np.random.default_rng(seed)
 
     def unpack(z):
@@ -28,7 +36,7 @@ def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20
         H = np.maximum(pre, 0)
         P = H @ A + c
         G = loss_grad(P)
-        dA = H.T @ G + beta * A
+        dA = (H.T @ G + beta * A) * mask
         dH = (G @ A.T) * (pre > 0)
         dU = dH.T @ X1 + beta * U
         value = loss_value(P) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
@@ -36,9 +44,9 @@ def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20
 
     best = np.inf
     for _ in range(n_restarts):
-        z0 = np.concatenate([scale * rng.standard_normal(m * d),
-                             scale * rng.standard_normal(m * k) / np.sqrt(m),
-                             np.zeros(k)])
+        U0 = scale * rng.standard_normal(m * d)
+        A0 = mask * rng.standard_normal((m, k)) / np.sqrt(n_neurons)
+        z0 = np.concatenate([U0, scale * A0.ravel(), np.zeros(k)])
         res = minimize(fun, z0, jac=True, method="L-BFGS-B",
                        options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-14})
         best = min(best, res.fun)

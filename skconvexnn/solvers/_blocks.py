@@ -135,9 +135,10 @@ class Certificate:
         obj = (p.loss.value(prediction + c, p.Y, p.sample_weight)
                + p.beta * float(block_norms(Z).sum()))
         for pred in (prediction, *extra):
-            self.bound = max(self.bound, lower_bound(p, pred, max_dual_norm))
+            self.bound = max(self.bound, lower_bound(p, pred, max_dual_norm=max_dual_norm))
         for Lam in duals:
-            self.bound = max(self.bound, lower_bound(p, None, max_dual_norm, Lam))
+            self.bound = max(self.bound, lower_bound(p, max_dual_norm=max_dual_norm,
+                                                     dual=Lam))
         self.objective, self.intercept = obj, c
         self.gap = obj - self.bound
         return abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny)
