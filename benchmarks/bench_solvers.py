@@ -6,7 +6,7 @@ output intercept, which pyscnn does not have; the same deduplicated gate
 vectors; the same beta) and hands it to every solver. pyscnn's objective is
 ``1/(2 n k) ||.||^2 + lam * sum ||.||``, so it gets ``lam = beta / k``
 (DESIGN.md section 7). Each solver runs cold at a ladder of its own
-tolerances; every result is scored by the same function (the training
+tolerances (``TOLS``; ``PEER_TOLS`` for pyscnn); every result is scored by the same function (the training
 objective of the ReLU network of its blocks, ``relu(X v)``, which is always
 a valid network), and the table gives, per solver, the time of its fastest
 run within ``1e-4`` (relative) of the best objective any solver reached.
@@ -26,6 +26,7 @@ pyscnn is optional; without it its rows are skipped. To install it
 """
 
 import argparse
+import resource
 import time
 import warnings
 
@@ -39,6 +40,8 @@ from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import ADMMSolver, CvxpySolver, FISTASolver
 
 TOLS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+#: pyscnn's tolerances (its AL takes minutes per run on these programs).
+PEER_TOLS = (1e-4, 1e-6)
 TARGET = 1e-4
 
 
@@ -114,7 +117,7 @@ def run_pyscnn(program, gates):
     k = program.n_outputs
     lam = program.beta / k
     runs = []
-    for tol in TOLS:
+    for tol in PEER_TOLS:
         model = (ConvexReLU if relu else ConvexGatedReLU)(gates.T, c=k)
         solver = (AL(model, tol=tol, constraint_tol=tol) if relu
                   else RFISTA(model, tol=tol, max_iters=100_000))
@@ -162,6 +165,8 @@ def bench(label, program, gates, peers=True):
         times[name] = reached[0] if reached else np.inf
         shown = f"{reached[0]:.3f}" if reached else "not reached"
         print(f"  {name:<22}{shown:>18}{final[1]:>18.8f}{final[2]:>9}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"  peak memory of this process so far: {peak:.2f} GiB")
     ours = next(t for n, t in times.items() if n.startswith("skconvexnn"))
     for name, t in times.items():
         if not name.startswith("skconvexnn") and np.isfinite(t) and np.isfinite(ours):
@@ -179,7 +184,11 @@ def synthetic(n, d, seed=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="diabetes cases only")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the synthetic series in n (skconvexnn alone at 5e4)")
     args = parser.parse_args()
+    if args.scaling:
+        return scaling()
     X, y = load_diabetes(return_X_y=True)
     for n_gates in (100, 500):
         for activation in ("relu", "gated_relu"):
@@ -194,6 +203,10 @@ def main():
     for n_gates in (50, 200, 1000):
         program, gates = make_program(X, y, n_gates, "gated_relu", 1e-3)
         bench(f"diabetes, P series: {n_gates} gates", program, gates)
+    scaling()
+
+
+def scaling():
     for n in (1_000, 10_000, 50_000):
         Xs, ys = synthetic(n, 50)
         program, gates = make_program(Xs, ys, 500, "gated_relu", 1e-3)

@@ -71,9 +71,32 @@ def project(v, K, active=None, rtol=1e-10, steps=None):
         if j in A or len(A) >= d:
             break
         A.append(j)
-    mu, _ = nnls(K.T, -v, maxiter=50 * K.shape[0])
-    A = np.flatnonzero(mu > 0)
-    return v + K[A].T @ mu[A], A
+    return _project_nnls(v, K, Kv, scale)
+
+
+def _project_nnls(v, K, Kv, scale):
+    """Projection by nonnegative least squares on a growing subset of rows.
+
+    The multipliers live on at most ``d`` rows. NNLS on the ``2 d`` rows of
+    smallest ``K v``, then on those plus the ``2 d`` rows the result violates
+    most, and so on until it violates none, is much cheaper than NNLS on all
+    ``n`` rows (its cost grows quickly with the number of rows) and ends
+    with the same optimality conditions.
+    """
+    n, d = K.shape
+    m = min(2 * d, n)
+    rows = np.argpartition(Kv, m - 1)[:m]
+    while True:
+        mu, _ = nnls(K[rows].T, -v, maxiter=50 * len(rows) + 50)
+        u = v + K[rows].T @ mu
+        Ku = K @ u
+        Ku[rows] = np.inf
+        bad = np.flatnonzero(Ku < -scale)
+        if not len(bad):
+            return u, rows[mu > 0]
+        if len(bad) > m:
+            bad = bad[np.argpartition(Ku[bad], m - 1)[:m]]
+        rows = np.concatenate([rows, bad])
 
 
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
