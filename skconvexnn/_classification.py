@@ -66,16 +66,18 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
     activation, n_arrangements, arrangements, max_patterns, fit_intercept, \
 solver, tol, max_iter, warm_start, random_state, verbose
-        As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
-        solve is retried once with SCS, with a warning.
+        As in :class:`ConvexReLURegressor`, including
+        ``arrangements="search"`` (dual-guided cutting planes, for every
+        loss). With ``solver="auto"``, a failed solve is retried once with
+        SCS, with a warning.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coefs_, intercepts_, n_neurons_, objective_, lower_bound_, \
-duality_gap_, gates_, neuron_gates_, n_iter_, objective_curve_, solver_, \
-n_outputs_, n_features_in_, feature_names_in_
+duality_gap_, gates_, neuron_gates_, examined_gates_, n_iter_, \
+objective_curve_, solver_, n_outputs_, n_features_in_, feature_names_in_
         As in :class:`ConvexReLURegressor`; ``n_outputs_`` is 1 for two
         classes and ``n_classes`` otherwise.
 

@@ -40,12 +40,16 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         lasso, faster), giving a gated ReLU network.
     n_arrangements : int, default=100
         Number of Gaussian gate vectors drawn when
-        ``arrangements="gaussian"``.
-    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
+        ``arrangements="gaussian"``. With ``arrangements="search"``, the
+        largest number of patterns in the program solved at each round (the
+        active set); the search examines many more.
+    arrangements : {"gaussian", "exhaustive", "search"} or array-like, \
+default="gaussian"
         Where the activation patterns come from: random Gaussian gates,
-        every pattern of the data (for data of low rank), or the given
-        gate vectors, of shape (n_gates, `n_features_in_` + fit_intercept)
-        (the pattern of ``g`` is ``1[[X, 1] g >= 0]``).
+        every pattern of the data (for data of low rank), a cutting-plane
+        search guided by the dual (see Notes), or the given gate vectors, of
+        shape (n_gates, `n_features_in_` + fit_intercept) (the pattern of
+        ``g`` is ``1[[X, 1] g >= 0]``).
     max_patterns : int, default=10_000
         With ``arrangements="exhaustive"``, refuse to enumerate when the
         data may have more patterns than this.
@@ -89,6 +93,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         One gate vector per distinct activation pattern used.
     neuron_gates_ : ndarray of shape (`n_neurons_`, `n_features_in_` + fit_intercept)
         Gate of each neuron (only for ``activation="gated_relu"``).
+    examined_gates_ : ndarray of shape (n_examined, `n_features_in_` + fit_intercept)
+        One gate vector per pattern the search examined (only for
+        ``arrangements="search"``); the certificate covers these patterns.
     n_iter_ : int
         Solver iterations.
     objective_curve_ : ndarray
@@ -110,6 +117,21 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     be dual feasible (DESIGN.md section 2). It covers the patterns in
     ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
     optimum of the nonconvex problem.
+
+    ``arrangements="search"`` starts from no pattern, solves the program on
+    an active set of at most ``n_arrangements`` patterns, and adds the
+    patterns whose dual constraint the current dual point violates most,
+    until none is violated (by more than ``max(tol, 1e-4)`` relative to
+    ``beta``). Candidates come from a pool of ``10 * n_arrangements``
+    Gaussian gates and from local ascent on the most violated constraint
+    over all patterns, ``max_{||u|| <= 1} lam^T (X u)_+``, started at random
+    directions and at the current neurons. Each solve is warm started from
+    the previous one. ``lower_bound_`` is then computed over every examined
+    pattern (``examined_gates_``): the fit is optimal over them, not over
+    patterns the search never met. A
+    :class:`~sklearn.exceptions.ConvergenceWarning` says when the active
+    set filled up with nonzero blocks or the round limit (40 solves) was
+    reached with patterns still violated.
 
     References
     ----------
