@@ -178,9 +178,10 @@ class ConvexReLUMixin(BaseEstimator):
             warnings.warn(
                 f"The arrangement search stopped after {search.n_rounds} solves "
                 "with examined patterns still violating their dual constraint "
-                f"(by {search.max_violation:.3g} relative to beta): the active "
-                f"set (n_arrangements={self.n_arrangements}) is full of nonzero "
-                "blocks or the round limit was reached. Increase n_arrangements.",
+                f"(by {search.max_violation:.3g} relative to beta): the round "
+                "limit was reached, or the active set is full of nonzero blocks "
+                f"(max_patterns={self.max_patterns}). Increase n_arrangements "
+                "(more patterns per round) or max_patterns.",
                 ConvergenceWarning,
             )
         if self.verbose:
@@ -205,6 +206,7 @@ class ConvexReLUMixin(BaseEstimator):
         )
         return search_arrangements(
             template, solve, self.n_arrangements, rng, tol=self.tol,
+            max_patterns=self.max_patterns,
             init_gates=self.gates_ if warm else None,
             init_result=self._solution if warm else None,
             pool_gates=self.examined_gates_ if warm else None,

@@ -41,8 +41,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     n_arrangements : int, default=100
         Number of Gaussian gate vectors drawn when
         ``arrangements="gaussian"``. With ``arrangements="search"``, the
-        largest number of patterns in the program solved at each round (the
-        active set); the search examines many more.
+        scale of the search: its pool starts with ``10 * n_arrangements``
+        Gaussian gates and each round adds up to ``n_arrangements / 10``
+        patterns.
     arrangements : {"gaussian", "exhaustive", "search"} or array-like, \
 default="gaussian"
         Where the activation patterns come from: random Gaussian gates,
@@ -52,7 +53,8 @@ default="gaussian"
         ``g`` is ``1[[X, 1] g >= 0]``).
     max_patterns : int, default=10_000
         With ``arrangements="exhaustive"``, refuse to enumerate when the
-        data may have more patterns than this.
+        data may have more patterns than this. With ``arrangements="search"``,
+        the largest active set.
     fit_intercept : bool, default=True
         Give each hidden neuron a bias (penalized with its weights, via a
         column of ones) and the output an unpenalized intercept.
@@ -119,8 +121,8 @@ default="gaussian"
     optimum of the nonconvex problem.
 
     ``arrangements="search"`` starts from no pattern, solves the program on
-    an active set of at most ``n_arrangements`` patterns, and adds the
-    patterns whose dual constraint the current dual point violates most,
+    an active set of patterns, and adds the patterns whose dual constraint
+    the current dual point violates most,
     until none is violated (by more than ``max(tol, 1e-4)`` relative to
     ``beta``). Candidates come from a pool of ``10 * n_arrangements``
     Gaussian gates and from local ascent on the most violated constraint
@@ -130,8 +132,9 @@ default="gaussian"
     pattern (``examined_gates_``): the fit is optimal over them, not over
     patterns the search never met. A
     :class:`~sklearn.exceptions.ConvergenceWarning` says when the active
-    set filled up with nonzero blocks or the round limit (40 solves) was
-    reached with patterns still violated.
+    set filled up (``max_patterns``) or the round limit (40 solves) was
+    reached with patterns still violated. Blocks that stay zero for two
+    rounds leave the active set.
 
     References
     ----------

@@ -55,7 +55,7 @@ ZERO_RTOL = 1e-4
 #: Patterns added in one round differ pairwise on at least this fraction of
 #: the samples when enough violators allow it (the most violated patterns
 #: are often neighbouring cells that would bring the same improvement).
-MIN_DISTANCE = 0.03
+MIN_DISTANCE = 0.1
 #: A dual constraint counts as violated above ``beta * (1 + rtol)`` with
 #: ``rtol = max(tol, MIN_RTOL)``: solvers return blocks at their own accuracy,
 #: and the dual point inherits it.
@@ -106,7 +106,7 @@ class PatternPool:
     def __init__(self, X):
         self.X = X
         self._cols, self._gates, self._index = [], [], {}
-        self._patterns = None
+        self._patterns = self._gate_array = None
 
     def __len__(self):
         return len(self._gates)
@@ -121,7 +121,9 @@ class PatternPool:
 
     @property
     def gates(self):
-        return np.array(self._gates).reshape(-1, self.X.shape[1])
+        if self._gate_array is None or len(self._gate_array) != len(self):
+            self._gate_array = np.array(self._gates).reshape(-1, self.X.shape[1])
+        return self._gate_array
 
     def add(self, gates):
         """Add the patterns of ``gates``; pool index of each (-1: empty pattern)."""
@@ -412,7 +414,7 @@ def _empty_result(program):
 
 
 def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
-                        init_gates=None, init_result=None, pool_gates=None,
+                        max_patterns=10_000, init_gates=None, init_result=None, pool_gates=None,
                         verbose=0):
     """Cutting-plane search of the patterns of the convex program.
 
@@ -425,13 +427,16 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         ``solve(program, init)`` returns ``(SolverResult, solver)``; ``init``
         is a ``SolverResult`` shaped for ``program`` or None.
     n_arrangements : int
-        Capacity of the active set. The initial pool has ``POOL_FACTOR *
+        Scale of the search: the initial pool has ``POOL_FACTOR *
         n_arrangements`` Gaussian gates, and each round adds at most
         ``ceil(n_arrangements / 10)`` patterns.
     rng : RandomState
     tol : float
         Violations below ``max(tol, MIN_RTOL)`` (relative to beta) are
         ignored.
+    max_patterns : int
+        Capacity of the active set, which grows as violated patterns are
+        added and shrinks as blocks stay zero.
     init_gates, init_result, pool_gates
         A previous search's active gates, solution and pool (warm start).
 
@@ -448,7 +453,7 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
     active = []
     if init_gates is not None and len(init_gates):
         idx = pool.add(init_gates)
-        active = list(dict.fromkeys(int(i) for i in idx if i >= 0))[:n_arrangements]
+        active = list(dict.fromkeys(int(i) for i in idx if i >= 0))[:max_patterns]
     if pool_gates is not None and len(pool_gates):
         pool.add(pool_gates)
     pool.add(sample_gates(POOL_FACTOR * n_arrangements, X.shape[1], rng))
@@ -497,7 +502,7 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
             break
         if rnd == MAX_ROUNDS:
             break
-        if active and len(active) + n_add > n_arrangements:
+        if active and len(active) + n_add > max_patterns:
             # Full: drop the blocks that pruning can zero at no cost.
             result = compact(program, result)
         if active:
@@ -506,11 +511,11 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
             zero_rounds = {p: zero_rounds.get(p, 0) + 1 if z else 0
                            for p, z in zip(active, zero)}
             stale = {p for p, r in zero_rounds.items() if r >= PATIENCE}
-            if len(active) + n_add > n_arrangements:
+            if len(active) + n_add > max_patterns:
                 # Full: every zero block leaves, however recent.
                 stale |= {p for p, r in zero_rounds.items() if r > 0}
             active = [p for p in active if p not in stale]
-        room = min(n_add, n_arrangements - len(active))
+        room = min(n_add, max_patterns - len(active))
         new = select_patterns(best, pool.patterns, threshold, room) if room > 0 else []
         if not new:
             break

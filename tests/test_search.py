@@ -132,9 +132,9 @@ def test_warm_start(kinked):
 
 def test_full_active_set_warns(kinked):
     X, y = kinked
-    with pytest.warns(ConvergenceWarning, match="n_arrangements"):
+    with pytest.warns(ConvergenceWarning, match="max_patterns"):
         est = _fit(X, y, activation="gated_relu", arrangements="search",
-                   n_arrangements=3)
+                   n_arrangements=10, max_patterns=3)
     assert len(est.gates_) <= 3
 
 
