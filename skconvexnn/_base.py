@@ -176,12 +176,12 @@ class ConvexReLUMixin(BaseEstimator):
             )
         if search is not None and not search.converged:
             warnings.warn(
-                f"The arrangement search stopped after {search.n_rounds} solves "
-                "with examined patterns still violating their dual constraint "
-                f"(by {search.max_violation:.3g} relative to beta): the round "
-                "limit was reached, or the active set is full of nonzero blocks "
-                f"(max_patterns={self.max_patterns}). Increase n_arrangements "
-                "(more patterns per round) or max_patterns.",
+                f"The arrangement search stopped ({search.reason}) after "
+                f"{search.n_rounds} solves with examined patterns still violating "
+                f"their dual constraint (by {search.max_violation:.3g} relative to "
+                "beta). Increase n_arrangements (more patterns per round) or "
+                f"max_patterns (now {self.max_patterns}); with a nonsmooth loss, "
+                "a stalled search may already be optimal.",
                 ConvergenceWarning,
             )
         if self.verbose:

@@ -123,7 +123,7 @@ default="gaussian"
     ``arrangements="search"`` starts from no pattern, solves the program on
     an active set of patterns, and adds the patterns whose dual constraint
     the current dual point violates most,
-    until none is violated (by more than ``max(tol, 1e-4)`` relative to
+    until none is violated (by more than ``max(tol, 1e-3)`` relative to
     ``beta``). Candidates come from a pool of ``10 * n_arrangements``
     Gaussian gates and from local ascent on the most violated constraint
     over all patterns, ``max_{||u|| <= 1} lam^T (X u)_+``, started at random
@@ -132,8 +132,9 @@ default="gaussian"
     pattern (``examined_gates_``): the fit is optimal over them, not over
     patterns the search never met. A
     :class:`~sklearn.exceptions.ConvergenceWarning` says when the active
-    set filled up (``max_patterns``) or the round limit (40 solves) was
-    reached with patterns still violated. Blocks that stay zero for two
+    set filled up (``max_patterns``), the round limit (40 solves) was
+    reached or the objective stopped decreasing with patterns still
+    violated. Blocks that stay zero for two
     rounds leave the active set.
 
     References

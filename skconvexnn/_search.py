@@ -46,6 +46,9 @@ MAX_ROUNDS = 40
 N_RANDOM_STARTS = 48
 #: Local-ascent iterations.
 ASCENT_STEPS = 25
+#: Rounds without a decrease of the objective (relative ``tol``) that stop
+#: the search.
+STALL_ROUNDS = 3
 #: Rounds a block must stay zero before it leaves the active set.
 PATIENCE = 2
 #: Blocks below this fraction of the largest are zero up to solver accuracy
@@ -59,7 +62,7 @@ MIN_DISTANCE = 0.1
 #: A dual constraint counts as violated above ``beta * (1 + rtol)`` with
 #: ``rtol = max(tol, MIN_RTOL)``: solvers return blocks at their own accuracy,
 #: and the dual point inherits it.
-MIN_RTOL = 1e-4
+MIN_RTOL = 1e-3
 
 
 @dataclasses.dataclass
@@ -82,8 +85,13 @@ class SearchResult:
     n_rounds : int
         Solves performed.
     converged : bool
-        False if the search stopped with violated patterns left (round limit
-        or a full active set without zero blocks).
+        False if the search stopped with violated patterns left.
+    reason : str
+        Why it stopped: ``"converged"``, ``"round limit"``, ``"stalled"``
+        (the objective did not decrease for ``STALL_ROUNDS`` rounds: with a
+        nonsmooth loss such as the hinge, the dual point read off the
+        prediction need not be the optimal one, and its violations need not
+        be improvements) or ``"full"`` (``max_patterns`` nonzero blocks).
     max_violation : float
         Largest ``dual norm / beta - 1`` over examined patterns outside the
         active set at the last check (``<= rtol`` when converged).
@@ -98,6 +106,7 @@ class SearchResult:
     n_rounds: int
     converged: bool
     max_violation: float
+    reason: str = "converged"
 
 
 class PatternPool:
@@ -466,7 +475,7 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         result = init_result
     solved_active, zero_rounds = list(active), {}
     n_iter, curve, solver, converged, worst = 0, [], None, False, np.inf
-    n_rounds = 0
+    n_rounds, reason, history = 0, "round limit", []
     for rnd in range(MAX_ROUNDS + 1):
         program = program_for(active)
         if active:
@@ -493,14 +502,19 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         best = scores.max(axis=0)
         best[active] = -np.inf
         worst = float(best.max(initial=-np.inf)) / template.beta - 1.0
+        history.append(program.objective(result.V, result.W, result.intercept))
         if verbose:
-            value = program.objective(result.V, result.W, result.intercept)
             print(f"[search] round {rnd}: active={len(active)} pool={len(pool)} "
-                  f"objective={value:.6g} max violation={worst:.3g}")
+                  f"objective={history[-1]:.6g} max violation={worst:.3g}")
         if worst <= rtol:
-            converged = True
+            converged, reason = True, "converged"
             break
         if rnd == MAX_ROUNDS:
+            break
+        if len(history) > STALL_ROUNDS and history[-1] >= (
+            history[-1 - STALL_ROUNDS] - tol * abs(history[-1])
+        ):
+            reason = "stalled"
             break
         if active and len(active) + n_add > max_patterns:
             # Full: drop the blocks that pruning can zero at no cost.
@@ -518,6 +532,7 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         room = min(n_add, max_patterns - len(active))
         new = select_patterns(best, pool.patterns, threshold, room) if room > 0 else []
         if not new:
+            reason = "full"
             break
         active += new
 
@@ -533,4 +548,5 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         n_rounds=n_rounds,
         converged=converged,
         max_violation=worst,
+        reason=reason,
     )
