@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from ._program import ACTIVATIONS, ConvexProgram, lower_bound
+from ._search import search_arrangements
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import (
     network_objective,
@@ -22,7 +23,7 @@ from .recovery import (
 from .solvers import get_solver, solve_with_fallback, solver_names
 
 #: The ``arrangements`` strategies that are not arrays of gates.
-ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive"}
+ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
 
 
 def add_ones(X, fit_intercept):
@@ -107,17 +108,29 @@ class ConvexReLUMixin(BaseEstimator):
         X1 = add_ones(X[rows], self.fit_intercept)
         Y, s = Y[rows], sw[rows] / sw[rows].sum()
 
-        gates = self._make_gates(X1, rng)
-        patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
-        program = ConvexProgram(
-            X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
-            activation=self.activation, fit_intercept=self.fit_intercept,
-            sample_weight=s,
-        )
-        solver = get_solver(self.solver, program, tol=self.tol,
-                            max_iter=self.max_iter, verbose=self.verbose)
-        init = getattr(self, "_solution", None) if self.warm_start else None
-        result, solver = solve_with_fallback(solver, program, init, self.solver)
+        def solve(program, init):
+            solver = get_solver(self.solver, program, tol=self.tol,
+                                max_iter=self.max_iter, verbose=self.verbose)
+            return solve_with_fallback(solver, program, init, self.solver)
+
+        search = None
+        if isinstance(self.arrangements, str) and self.arrangements == "search":
+            search = self._search(X1, Y, loss, s, solve, rng)
+            program, result, gates = search.program, search.result, search.gates
+            solver = search.solver or get_solver(self.solver, program, tol=self.tol)
+            # The certificate covers every examined pattern (DESIGN.md 2).
+            bound_program = search.pool_program
+        else:
+            gates = self._make_gates(X1, rng)
+            patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
+            program = ConvexProgram(
+                X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
+                activation=self.activation, fit_intercept=self.fit_intercept,
+                sample_weight=s,
+            )
+            init = getattr(self, "_solution", None) if self.warm_start else None
+            result, solver = solve(program, init)
+            bound_program = program
 
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
@@ -132,6 +145,8 @@ class ConvexReLUMixin(BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.gates_ = gates
         self._gate_source = self._gate_key()
+        if search is not None:
+            self.examined_gates_ = search.pool_gates
         if G is not None:
             self.neuron_gates_ = G
         self.n_iter_ = int(result.n_iter)
@@ -143,11 +158,13 @@ class ConvexReLUMixin(BaseEstimator):
         # only the others need the stationarity refinement for kinked losses.
         blocks = (result.V, result.W, result.intercept)
         bound = max(
-            lower_bound(program, network_predict(X1, U, A, 0.0, G)),
-            lower_bound(program, program.predict(result.V, result.W),
-                        blocks=blocks if result.lower_bound is None else None),
+            lower_bound(bound_program, network_predict(X1, U, A, 0.0, G)),
+            lower_bound(bound_program, program.predict(result.V, result.W),
+                        blocks=blocks if result.lower_bound is None
+                        and search is None else None),
         )
-        if result.lower_bound is not None:
+        # A solver's own bound covers the active patterns only.
+        if result.lower_bound is not None and search is None:
             bound = max(bound, result.lower_bound)
         self.lower_bound_ = float(bound)
         self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
@@ -169,6 +186,16 @@ class ConvexReLUMixin(BaseEstimator):
                 "solver.",
                 ConvergenceWarning,
             )
+        if search is not None and not search.converged:
+            warnings.warn(
+                f"The arrangement search stopped ({search.reason}) after "
+                f"{search.n_rounds} solves with examined patterns still violating "
+                f"their dual constraint (by {search.max_violation:.3g} relative to "
+                "beta). Increase n_arrangements (more patterns per round) or "
+                f"max_patterns (now {self.max_patterns}); with a nonsmooth loss, "
+                "a stalled search may already be optimal.",
+                ConvergenceWarning,
+            )
         if self.verbose:
             print(
                 f"[{type(self).__name__}] solver={solver.name} "
@@ -176,6 +203,27 @@ class ConvexReLUMixin(BaseEstimator):
                 f"objective={self.objective_:.6g} gap={self.duality_gap_:.3g}"
             )
         return self
+
+    def _search(self, X1, Y, loss, s, solve, rng):
+        """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""
+        template = ConvexProgram(
+            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=float(self.beta),
+            loss=loss, activation=self.activation,
+            fit_intercept=self.fit_intercept, sample_weight=s,
+        )
+        warm = (
+            self.warm_start
+            and getattr(self, "_gate_source", None) == self._gate_key()
+            and self.gates_.shape[1] == X1.shape[1]
+        )
+        return search_arrangements(
+            template, solve, self.n_arrangements, rng, tol=self.tol,
+            max_patterns=self.max_patterns,
+            init_gates=self.gates_ if warm else None,
+            init_result=self._solution if warm else None,
+            pool_gates=self.examined_gates_ if warm else None,
+            verbose=self.verbose,
+        )
 
     def _check_finite(self):
         arrays = [*self.coefs_, *self.intercepts_]
@@ -205,8 +253,10 @@ class ConvexReLUMixin(BaseEstimator):
 
     def _gate_key(self):
         """Settings under which sampled gates may be reused by a warm start."""
-        if isinstance(self.arrangements, str) and self.arrangements == "gaussian":
-            return ("gaussian", self.n_arrangements)
+        if isinstance(self.arrangements, str) and self.arrangements in (
+            "gaussian", "search"
+        ):
+            return (self.arrangements, self.n_arrangements)
         return None
 
 

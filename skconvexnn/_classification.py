@@ -65,7 +65,9 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
-        As in :class:`ConvexReLURegressor`.
+        As in :class:`ConvexReLURegressor`, including
+        ``arrangements="search"`` (dual-guided cutting planes, for every
+        loss).
     solver, tol, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
         solve is retried once with SCS, with a warning.
@@ -76,7 +78,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         Class labels.
     coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
         As in :class:`ConvexReLURegressor`.
-    gates_, neuron_gates_, n_iter_, objective_curve_, solver_
+    gates_, neuron_gates_, examined_gates_, n_iter_, objective_curve_, solver_
         As in :class:`ConvexReLURegressor`.
     n_outputs_ : int
         1 for two classes, ``n_classes`` otherwise.

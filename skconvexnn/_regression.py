@@ -45,15 +45,21 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         lasso, faster), giving a gated ReLU network.
     n_arrangements : int, default=100
         Number of Gaussian gate vectors drawn when
-        ``arrangements="gaussian"``.
-    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
+        ``arrangements="gaussian"``. With ``arrangements="search"``, the
+        scale of the search: its pool starts with ``10 * n_arrangements``
+        Gaussian gates and each round adds up to ``n_arrangements / 10``
+        patterns.
+    arrangements : {"gaussian", "exhaustive", "search"} or array-like, \
+default="gaussian"
         Where the activation patterns come from: random Gaussian gates,
-        every pattern of the data (for data of low rank), or the given
-        gate vectors, of shape (n_gates, `n_features_in_` + fit_intercept)
-        (the pattern of ``g`` is ``1[[X, 1] g >= 0]``).
+        every pattern of the data (for data of low rank), a cutting-plane
+        search guided by the dual (see Notes), or the given gate vectors, of
+        shape (n_gates, `n_features_in_` + fit_intercept) (the pattern of
+        ``g`` is ``1[[X, 1] g >= 0]``).
     max_patterns : int, default=10_000
         With ``arrangements="exhaustive"``, refuse to enumerate when the
-        data may have more patterns than this.
+        data may have more patterns than this. With ``arrangements="search"``,
+        the largest active set.
     fit_intercept : bool, default=True
         Give each hidden neuron a bias (penalized with its weights, via a
         column of ones) and the output an unpenalized intercept.
@@ -94,6 +100,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         One gate vector per distinct activation pattern used.
     neuron_gates_ : ndarray of shape (`n_neurons_`, `n_features_in_` + fit_intercept)
         Gate of each neuron (only for ``activation="gated_relu"``).
+    examined_gates_ : ndarray of shape (n_examined, `n_features_in_` + fit_intercept)
+        One gate vector per pattern the search examined (only for
+        ``arrangements="search"``); the certificate covers these patterns.
     n_iter_ : int
         Solver iterations.
     objective_curve_ : ndarray
@@ -115,6 +124,23 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     be dual feasible (DESIGN.md section 2). It covers the patterns in
     ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
     optimum of the nonconvex problem.
+
+    ``arrangements="search"`` starts from no pattern, solves the program on
+    an active set of patterns, and adds the patterns whose dual constraint
+    the current dual point violates most,
+    until none is violated (by more than ``max(tol, 1e-3)`` relative to
+    ``beta``). Candidates come from a pool of ``10 * n_arrangements``
+    Gaussian gates and from local ascent on the most violated constraint
+    over all patterns, ``max_{||u|| <= 1} lam^T (X u)_+``, started at random
+    directions and at the current neurons. Each solve is warm started from
+    the previous one. ``lower_bound_`` is then computed over every examined
+    pattern (``examined_gates_``): the fit is optimal over them, not over
+    patterns the search never met. A
+    :class:`~sklearn.exceptions.ConvergenceWarning` says when the active
+    set filled up (``max_patterns``), the round limit (40 solves) was
+    reached or the objective stopped decreasing with patterns still
+    violated. Blocks that stay zero for two
+    rounds leave the active set.
 
     References
     ----------

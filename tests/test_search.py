@@ -1,0 +1,173 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn._base import add_ones
+from skconvexnn._program import ConvexProgram, _cone_dual_norm, dual_norms
+from skconvexnn._search import dual_point, local_ascent
+from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
+from skconvexnn.losses import SquaredLoss
+
+
+@pytest.fixture
+def kinked():
+    """2-D data from three ReLUs whose kinks few Gaussian gates catch."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (40, 2))
+    y = (4 * np.maximum(X @ [1.0, 1.0] - 1.2, 0) + 2 * np.maximum(0.7 - X[:, 0], 0)
+         - 3 * np.maximum(X[:, 1] - 0.6, 0))
+    return X, y
+
+
+def _fit(X, y, **params):
+    params = {"beta": 1e-3, "solver": "clarabel", "random_state": 0, **params}
+    return ConvexReLURegressor(**params).fit(X, y)
+
+
+def _program(est, X, y, gates):
+    X1 = add_ones(X, est.fit_intercept)
+    return ConvexProgram(X1, patterns_from_gates(X1, gates), y.reshape(-1, 1),
+                         est.beta, SquaredLoss(), est.activation, est.fit_intercept)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_search_beats_gaussian_gates_of_the_same_size(kinked, activation):
+    X, y = kinked
+    est = _fit(X, y, activation=activation, arrangements="search", n_arrangements=20)
+    size = len(est.gates_)
+    gaussian = [
+        _fit(X, y, activation=activation, n_arrangements=size, random_state=seed)
+        for seed in range(3)
+    ]
+    best = min(g.objective_ for g in gaussian)
+    assert est.objective_ < 0.9 * best
+
+
+def test_relu_search_reaches_the_exhaustive_optimum(kinked):
+    X, y = kinked[0][:25], kinked[1][:25]
+    est = _fit(X, y, arrangements="search", n_arrangements=20)
+    full = _fit(X, y, arrangements="exhaustive")
+    # Within the search tolerance (violations below 1e-3 beta are ignored).
+    assert est.objective_ == pytest.approx(full.objective_, rel=1e-3)
+    assert len(est.gates_) < len(full.gates_) / 20
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_no_examined_pattern_is_violated(kinked, activation):
+    X, y = kinked
+    est = _fit(X, y, activation=activation, arrangements="search", n_arrangements=40)
+    assert len(est.examined_gates_) > 5 * len(est.gates_)
+    # Every active pattern was examined.
+    pool = _program(est, X, y, est.examined_gates_)
+    active = _program(est, X, y, est.gates_)
+    keys = {col.tobytes() for col in pool.patterns.T.astype(bool)}
+    assert all(col.tobytes() in keys for col in active.patterns.T.astype(bool))
+    # The dual point of the solution is feasible over the whole pool.
+    sol = est._solution
+    Lam = dual_point(active, active.predict(sol.V, sol.W))
+    assert dual_norms(pool, Lam).max() <= est.beta * (1 + 1e-3)
+    # Hence the certificate over the pool is tight.
+    assert est.lower_bound_ <= est.objective_
+    assert est.duality_gap_ <= 1e-4 * est.objective_
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_objective_is_the_recovered_networks(kinked, activation):
+    X, y = kinked
+    est = _fit(X, y, activation=activation, arrangements="search", n_arrangements=20)
+    sol = est._solution
+    convex = _program(est, X, y, est.gates_).objective(sol.V, sol.W, sol.intercept)
+    assert est.objective_ == pytest.approx(convex, rel=1e-6)
+    U = np.vstack([est.coefs_[0], est.intercepts_[0]])
+    mse = 0.5 * np.mean((est.predict(X) - y) ** 2)
+    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum(est.coefs_[1] ** 2))
+    assert est.objective_ == pytest.approx(mse + penalty, rel=1e-10)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("loss", ["squared", "hinge", "logistic"])
+def test_classifier(activation, loss):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 2))
+    y = (np.abs(X[:, 0]) + 0.3 * X[:, 1] > 0.8).astype(int)
+    params = {"beta": 1e-2, "activation": activation, "random_state": 0}
+    if loss == "logistic":
+        params["solver"] = "clarabel"
+    with warnings.catch_warnings():
+        # The hinge's dual point is one subgradient among many: its
+        # violations need not be improvements, and the search may stall.
+        action = "ignore" if loss == "hinge" else "error"
+        warnings.simplefilter(action, ConvergenceWarning)
+        est = ConvexReLUClassifier(loss=loss, arrangements="search",
+                                   n_arrangements=20, **params).fit(X, y)
+    gaussian = ConvexReLUClassifier(loss=loss, n_arrangements=len(est.gates_),
+                                    **params).fit(X, y)
+    assert est.objective_ <= gaussian.objective_ * (1 + 1e-6)
+    assert est.lower_bound_ <= est.objective_ + 1e-12
+    assert est.score(X, y) > 0.9
+
+
+def test_multi_output(kinked):
+    X, y = kinked
+    Y = np.column_stack([y, -y])
+    est = _fit(X, Y, arrangements="search", n_arrangements=20)
+    assert est.predict(X).shape == Y.shape
+    one = _fit(X, y, arrangements="search", n_arrangements=20)
+    # The second target is the mirror image of the first: twice the cost.
+    assert est.objective_ == pytest.approx(2 * one.objective_, rel=1e-4)
+
+
+def test_warm_start(kinked):
+    X, y = kinked
+    est = _fit(X, y, arrangements="search", n_arrangements=20, warm_start=True)
+    first, pool = est.objective_, len(est.examined_gates_)
+    # Refit at the same beta: the previous active set is already optimal.
+    est.fit(X, y)
+    assert len(est.objective_curve_) == 1
+    assert est.objective_ == pytest.approx(first, rel=1e-6)
+    assert len(est.examined_gates_) >= pool
+    # A new beta starts from the previous patterns and still reaches the
+    # optimum a cold search finds.
+    est.set_params(beta=3e-3).fit(X, y)
+    cold = _fit(X, y, arrangements="search", n_arrangements=20, beta=3e-3)
+    assert est.objective_ == pytest.approx(cold.objective_, rel=1e-4)
+
+
+def test_full_active_set_warns(kinked):
+    X, y = kinked
+    with pytest.warns(ConvergenceWarning, match="max_patterns"):
+        est = _fit(X, y, activation="gated_relu", arrangements="search",
+                   n_arrangements=10, max_patterns=3)
+    assert len(est.gates_) <= 3
+
+
+def test_large_beta_gives_empty_network(kinked):
+    X, y = kinked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = _fit(X, y, arrangements="search", beta=100.0)
+    assert est.n_neurons_ == 0
+    assert est.duality_gap_ <= 1e-8
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_local_ascent_finds_the_most_violated_pattern(relu):
+    rng = np.random.default_rng(0)
+    X1 = add_ones(rng.standard_normal((30, 2)), True)
+    c = rng.standard_normal(30)
+    c -= c.mean()
+    U, values = local_ascent(X1, np.tile(c, (64, 1)), rng.standard_normal((64, 3)),
+                             relu)
+    D = patterns_from_gates(X1, enumerate_gates(X1))
+    G = X1.T @ (D * c[:, None])  # X^T D_i c for every pattern
+    if relu:
+        exact = max(_cone_dual_norm(G[:, i], (2 * D[:, [i]] - 1) * X1)
+                    for i in range(D.shape[1]))
+    else:
+        exact = np.linalg.norm(G, axis=0).max()
+    assert values.max() <= exact * (1 + 1e-9)
+    # A local method: near the best pattern for ReLU, a good one when gated.
+    assert values.max() >= (0.95 if relu else 0.9) * exact
