@@ -6,7 +6,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn._base import add_ones
-from skconvexnn._program import ConvexProgram, _cone_dual_norm, dual_norms
+from skconvexnn._cones import project
+from skconvexnn._program import ConvexProgram, dual_norms
 from skconvexnn._search import dual_point, local_ascent
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
 from skconvexnn.losses import SquaredLoss
@@ -164,7 +165,7 @@ def test_local_ascent_finds_the_most_violated_pattern(relu):
     D = patterns_from_gates(X1, enumerate_gates(X1))
     G = X1.T @ (D * c[:, None])  # X^T D_i c for every pattern
     if relu:
-        exact = max(_cone_dual_norm(G[:, i], (2 * D[:, [i]] - 1) * X1)
+        exact = max(np.linalg.norm(project(G[:, i], (2 * D[:, [i]] - 1) * X1)[0])
                     for i in range(D.shape[1]))
     else:
         exact = np.linalg.norm(G, axis=0).max()
