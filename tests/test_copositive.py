@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 from nonconvex import train_nonconvex
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import CopositiveMultiOutputRegressor
+from skconvexnn._copositive import AUTO_MAX_SAMPLES_RELAXATION
 from skconvexnn.solvers.copositive_relaxation import solve_relaxation
 
 
@@ -117,3 +119,66 @@ def test_pipeline_and_grid_search():
     grid = GridSearchCV(pipe, {"copositivemultioutputregressor__beta": [1e-3, 1e-2]},
                         cv=3).fit(X, Y)
     assert grid.predict(X).shape == Y.shape
+
+
+def test_frank_wolfe_agrees_with_relaxation_where_both_are_exact():
+    # d = 1 with every pattern: the oracle is exact, and so (here) is the
+    # relaxation: both reach the same optimum.
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((12, 1)), rng.standard_normal((12, 2))
+    for beta in (1e-3, 1e-2):
+        kw = dict(beta=beta, arrangements="exhaustive", tol=1e-6)
+        fw = CopositiveMultiOutputRegressor(method="frank_wolfe", **kw).fit(X, Y)
+        relax = CopositiveMultiOutputRegressor(method="relaxation", **kw).fit(X, Y)
+        assert fw.method_ == "frank_wolfe" and fw.oracle_ == "exact"
+        assert fw.certified_
+        # Each lower bound is below the other method's network too.
+        assert fw.lower_bound_ <= relax.objective_ * (1 + 1e-6)
+        assert relax.lower_bound_ <= fw.objective_ * (1 + 1e-6)
+        np.testing.assert_allclose(fw.objective_, relax.lower_bound_, rtol=1e-5)
+
+
+def test_frank_wolfe_bound_and_recovered_network():
+    X, Y = paper_data(n=20, k=3)
+    reg = CopositiveMultiOutputRegressor(beta=1e-3, method="frank_wolfe",
+                                         n_arrangements=30, random_state=0).fit(X, Y)
+    assert reg.lower_bound_ <= reg.objective_
+    assert reg.duality_gap_ <= reg._tol * reg.objective_
+    # The returned (pruned) network has exactly the Frank-Wolfe objective.
+    X1 = np.c_[X, np.ones(len(X))]
+    P = np.maximum(X1 @ np.vstack([reg.coefs_[0], reg.intercepts_[0]]), 0)
+    P = P @ reg.coefs_[1] + reg.intercepts_[1]
+    weights = np.sum(reg.coefs_[0] ** 2) + np.sum(reg.intercepts_[0] ** 2)
+    value = np.sum((P - Y) ** 2) / (2 * len(X)) + 0.5 * reg.beta * (
+        weights + np.sum(reg.coefs_[1] ** 2))
+    np.testing.assert_allclose(value, reg.objective_curve_[-1], rtol=1e-9)
+    np.testing.assert_allclose(value, reg.objective_, rtol=1e-12)
+    assert reg.n_neurons_ <= len(X) * Y.shape[1] + 1
+
+
+def test_frank_wolfe_approximate_oracle_is_not_certified():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 6))
+    Y = np.maximum(X @ rng.standard_normal((6, 2)), 0)
+    reg = CopositiveMultiOutputRegressor(beta=1e-2, method="frank_wolfe",
+                                         n_arrangements=10, random_state=0).fit(X, Y)
+    assert reg.oracle_ == "approximate" and not reg.certified_
+    assert np.isfinite(reg.lower_bound_)
+
+
+def test_frank_wolfe_max_iter_warns():
+    X, Y = paper_data(n=15, k=2)
+    reg = CopositiveMultiOutputRegressor(method="frank_wolfe", max_iter=1,
+                                         n_arrangements=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        reg.fit(X, Y)
+    assert reg.n_iter_ == 1 and not reg.certified_
+
+
+def test_auto_chooses_by_size():
+    X, Y = paper_data(n=AUTO_MAX_SAMPLES_RELAXATION + 10, k=2)
+    big = CopositiveMultiOutputRegressor(n_arrangements=10, random_state=0).fit(X, Y)
+    assert big.method_ == "frank_wolfe"
+    small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
+        X[:10], Y[:10])
+    assert small.method_ == "relaxation"
