@@ -31,8 +31,10 @@ from .solvers.copositive_relaxation import (
 __all__ = ["CopositiveMultiOutputRegressor"]
 
 #: ``method="auto"`` uses the relaxation up to this many samples, Frank-Wolfe
-#: beyond (measured in benchmarks/copositive_methods.py).
-AUTO_MAX_SAMPLES_RELAXATION = 40
+#: beyond. Measured by ``benchmarks/copositive_methods.py --sweep`` (d = 2,
+#: k = 3, 10 gates): the relaxation is faster at n = 20 (0.4 s against 1.0 s),
+#: Frank-Wolfe from n = 30 on (0.4 s against 0.4 s, 0.5 s against 1.5 s at 60).
+AUTO_MAX_SAMPLES_RELAXATION = 20
 #: The relaxation under ``method="auto"`` keeps at most this many
 #: nonnegativity constraints (a subsample of the patterns).
 AUTO_MAX_CONSTRAINTS = 50_000
@@ -95,22 +97,25 @@ class CopositiveMultiOutputRegressor(
         + \frac{\beta}{2} \sum_j \left(\|u_j\|^2 + b_j^2 + \|a_j\|^2\right)
 
     is a copositive program (Sahiner et al., 2021); this estimator solves it
-    by a semidefinite relaxation with a certificate, or in closed form for
-    whitened data.
+    by a semidefinite relaxation with a certificate, by Frank-Wolfe with
+    cone-constrained PCA steps (the paper's polynomial-time algorithm), or in
+    closed form for whitened data.
 
     Parameters
     ----------
     beta : float, default=1e-3
         Weight-decay strength, > 0. The data term is a mean: the papers'
         regularization is ``n_samples * beta``.
-    method : {"auto", "relaxation", "svd"}, default="auto"
+    method : {"auto", "relaxation", "frank_wolfe", "svd"}, default="auto"
         ``"relaxation"``: the copositive relaxation (lifted PSD blocks, one
         per pattern, with ``K_i A_i K_i^T >= 0`` entrywise), solved by cvxpy;
+        ``"frank_wolfe"``: fully corrective Frank-Wolfe on the
+        cone-constrained nuclear-norm problem (see Notes);
         ``"svd"``: the soft-thresholded SVD, for whitened data
         (``X X^T = I``, ``fit_intercept=False``) whose targets have
-        nonnegative left singular vectors; ``"auto"``: the relaxation when it
-        has at most 50,000 nonnegativity constraints, otherwise the
-        relaxation on a subsample of the patterns that fits this budget.
+        nonnegative left singular vectors; ``"auto"``: the relaxation for at
+        most 20 samples (on a subsample of the patterns when it would have
+        more than 50,000 nonnegativity constraints), Frank-Wolfe beyond.
     n_arrangements : int, default=50
         Gaussian gate vectors drawn when ``arrangements="gaussian"``.
     arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
@@ -123,10 +128,13 @@ class CopositiveMultiOutputRegressor(
         output intercept.
     solver : str, default="auto"
         cvxpy solver with PSD cones (``"clarabel"`` for ``"auto"``, ``"scs"``).
-    tol : float, default=1e-6
-        Solver tolerance, and relative tolerance of the certificate.
-    max_iter : int, default=10_000
-        Solver iteration limit.
+    tol : float or None, default=None
+        Relaxation: solver tolerance, and relative tolerance of the
+        certificate (None: 1e-6). Frank-Wolfe: relative duality gap at which
+        it stops (None: 1e-4).
+    max_iter : int or None, default=None
+        Iteration limit of the relaxation's solver (None: 10,000) or of
+        Frank-Wolfe (None: 1,000).
     warm_start : bool, default=False
         Reuse the previous fit's Gaussian gates.
     random_state : int, RandomState instance or None, default=None
@@ -144,14 +152,21 @@ class CopositiveMultiOutputRegressor(
         Training objective of the returned network.
     lower_bound_ : float
         Relaxation value (a lower bound over networks with the patterns in
-        ``gates_``); for ``"svd"`` the closed-form optimum.
+        ``gates_``); for Frank-Wolfe the best dual bound (a lower bound only
+        when ``oracle_ == "exact"``); for ``"svd"`` the closed-form optimum.
     duality_gap_ : float
         ``max(objective_ - lower_bound_, 0)``.
     certified_ : bool
-        ``|objective_ - lower_bound_| <= tol * max(1, |lower_bound_|)``: the
-        network attains the relaxation's value, so it is globally optimal
-        over the patterns used (over all networks when the patterns are
-        exhaustive).
+        Relaxation: ``|objective_ - lower_bound_| <= tol * max(1,
+        |lower_bound_|)``, the network attains the relaxation's value, so it
+        is globally optimal over the patterns used (over all networks when
+        the patterns are exhaustive). Frank-Wolfe: the exact oracle was used
+        and the relative gap reached ``tol``, so the network is within that
+        gap of the optimum over the patterns used.
+    oracle_ : {"exact", "approximate"}
+        Frank-Wolfe only: which cone-constrained PCA was used.
+    objective_curve_ : ndarray
+        Frank-Wolfe only: objective at each iteration.
     method_ : str
         The method used.
     gates_ : ndarray of shape (n_patterns, n_features_in_ + fit_intercept)
@@ -169,6 +184,24 @@ class CopositiveMultiOutputRegressor(
     covers the patterns in ``gates_``; with sampled patterns polishing may
     move neurons to other patterns and end below it. Such a network beats
     every network with the sampled patterns, but it is not certified.
+
+    **Frank-Wolfe.** The program is regularized by an atomic norm whose
+    atoms are single neurons ``(X u)_+ a^T`` with ``||u|| = ||a|| = 1`` and
+    ``u`` in the cone of a pattern of ``gates_``. Each iteration asks the
+    oracle ``lambda = max_i max {||G^T D_i X u|| : ||u|| <= 1, K_i u >= 0}``
+    at the gradient ``G`` of the data term, adds its best maximizers as
+    hidden units and re-fits all output weights (a group lasso). The oracle
+    is exact (enumeration of the active constraint sets, each an
+    eigenproblem) while ``n_patterns * sum_{j < r - 1} C(n, j)`` stays below
+    200,000 and the ray test below ``5e7`` (``r`` the rank of the design
+    matrix, with the column of ones), and approximate (alternating power
+    iterations projected on the cone) otherwise. It stops when
+    ``objective_ - lower_bound_ <= tol * objective_``, where the bound comes
+    from the residual ``R`` scaled into a dual point:
+    ``s <R, Y> / n - s^2 ||R||^2 / (2 n)`` with
+    ``s = clip(<R, Y> / ||R||^2, 0, beta / lambda)``. The atoms are the
+    neurons of the returned network, pruned without changing its output or
+    penalty, so ``objective_`` is the Frank-Wolfe objective.
 
     References
     ----------

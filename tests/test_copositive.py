@@ -109,7 +109,7 @@ def test_one_dimensional_y():
     reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
                                          random_state=0).fit(X, Y.ravel())
     assert reg.predict(X).shape == (25,)
-    assert reg.n_outputs_ == 1 and reg.method_ == "relaxation"
+    assert reg.n_outputs_ == 1 and reg.method_ == "frank_wolfe"
 
 
 def test_pipeline_and_grid_search():

@@ -132,9 +132,9 @@ class ConePCAOracle:
         ----------
         G : ndarray of shape (n_samples, n_outputs)
         n_candidates : int
-            The exact oracle also returns the next best distinct maximizers
-            of its subproblems (up to this many in all), so that several
-            units can enter at once.
+            Also return the next best distinct maximizers of the
+            subproblems (up to this many in all), so that several units can
+            enter at once.
 
         Returns
         -------
@@ -155,8 +155,7 @@ class ConePCAOracle:
             Zs = np.concatenate([f[1] for f in found]).reshape(-1, r)
             pats = np.concatenate([f[2] for f in found]).astype(int)
         else:
-            value, z, i = self._approximate(G)
-            values, Zs, pats = np.array([value]), z[None], np.array([i])
+            values, Zs, pats = self._approximate(G, n_candidates)
         if values.size == 0:
             return np.zeros(1), np.zeros((1, self.basis.shape[0])), np.zeros(1, int)
         order = np.argsort(-values)
@@ -208,15 +207,18 @@ class ConePCAOracle:
         mu, _ = nnls(K.T, -c, maxiter=50 * K.shape[0])
         return c + K.T @ mu
 
-    def _approximate(self, G, n_steps=100):
+    def _approximate(self, G, q, n_steps=100):
+        """Best local maxima of the patterns visited (one per pattern), best first."""
         M = np.einsum("nk,np,nr->pkr", G, self.D, self.Z)
         _, s, Vt = np.linalg.svd(M, full_matrices=False)
-        best = (0.0, np.zeros(self.Z.shape[1]), 0)
+        found = []  # (value, z, pattern)
         for i in np.argsort(-s[:, 0]):
-            if s[i, 0] <= best[0]:
+            # Skip patterns whose upper bound ||M_i||_2 cannot enter the top q.
+            if len(found) >= q and s[i, 0] <= found[q - 1][0]:
                 break
             starts = [Vt[i, 0], -Vt[i, 0]] + list(
                 self.rng.standard_normal((self.n_starts, self.Z.shape[1])))
+            best = (0.0, None, int(i))
             for z in starts:
                 z = self._project(i, z)
                 value = 0.0
@@ -234,7 +236,12 @@ class ConePCAOracle:
                     z = self._project(i, M[i].T @ (Mz / new))
                 if value > best[0] and np.linalg.norm(z) > 0:
                     best = (value, z / np.linalg.norm(z), int(i))
-        return best
+            if best[1] is not None:
+                found = sorted(found + [best], key=lambda f: -f[0])
+        if not found:
+            return np.zeros(0), np.zeros((0, self.Z.shape[1])), np.zeros(0, int)
+        return (np.array([f[0] for f in found]), np.array([f[1] for f in found]),
+                np.array([f[2] for f in found]))
 
 
 def in_some_cone(XU, patterns, rtol=1e-9):
