@@ -20,7 +20,10 @@ Conditional gradient on it (Sahiner et al., 2021, section 5):
    ``min_A 1/(2n) ||P (H A - Y)||^2 + beta sum_t ||a_t||`` on the hidden
    features ``H = (X U^T)_+`` (accelerated proximal gradient); units whose
    weights vanish are dropped, and beyond ``n k / 2`` units Caratheodory
-   pruning removes units without changing the fit or the penalty.
+   pruning removes units without changing the fit or the penalty. At the
+   end, atoms of one pattern with parallel output weights are merged into
+   one (:func:`merge_atoms`), which keeps the fit and can only lower the
+   penalty.
 
 **Stopping rule.** Any ``Theta`` with centred columns and dual norm
 ``max_i max {||Theta^T D_i X u|| : ...} <= beta`` gives the lower bound
@@ -51,6 +54,7 @@ __all__ = [
     "frank_wolfe",
     "group_lasso",
     "in_some_cone",
+    "merge_atoms",
 ]
 
 #: The exact oracle is used while it solves at most this many small
@@ -257,6 +261,38 @@ def in_some_cone(XU, patterns, rtol=1e-9):
     return (bad == 0).any(axis=1)
 
 
+def merge_atoms(U, A, pats, rtol=1e-9):
+    """Merge atoms of one pattern whose output weights point the same way.
+
+    On the cone of pattern ``i`` the hidden layer is linear, ``(X u)_+ =
+    D_i X u``, and the cone is convex, so atoms ``(u_t, a_t)`` of pattern
+    ``i`` with ``a_t = ||a_t|| e`` (one unit vector ``e``; always one of two
+    for a single output) add up to the single atom ``v = sum_t ||a_t|| u_t``,
+    ``a = ||v|| e`` with ``u = v / ||v||``: the same fit, and a penalty
+    ``beta ||v|| <= beta sum_t ||a_t||``.
+
+    Returns
+    -------
+    U, A, pats, merged : the new atoms and whether any were merged.
+    """
+    w = np.linalg.norm(A, axis=1)
+    E = np.round(A / w[:, None] / rtol) * rtol
+    keys = np.column_stack([pats, E])
+    _, group, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    group = group.ravel()
+    if counts.max(initial=0) <= 1:
+        return U, A, pats, False
+    V = np.zeros((len(counts), U.shape[1]))
+    np.add.at(V, group, w[:, None] * U)
+    first = np.zeros(len(counts), dtype=int)
+    first[group[::-1]] = np.arange(len(group))[::-1]
+    norm = np.linalg.norm(V, axis=1)
+    live = norm > 0
+    U_new = V[live] / norm[live, None]
+    A_new = (A[first] / w[first, None] * norm[:, None])[live]
+    return U_new, A_new, pats[first][live], True
+
+
 def group_lasso(H, Y, beta, A0, rtol=1e-6, max_iter=5000):
     """``min_A 1/(2n) ||H A - Y||_F^2 + beta sum_t ||A[t]||`` by accelerated proximal gradient.
 
@@ -351,7 +387,7 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
     center = (lambda M: M - M.mean(axis=0)) if fit_intercept else (lambda M: M)
     Yc = center(Y)
     oracle = ConePCAOracle(X, patterns, exact=exact, random_state=random_state)
-    U, A = np.zeros((0, d)), np.zeros((0, k))
+    U, A, pats = np.zeros((0, d)), np.zeros((0, k)), np.zeros(0, dtype=int)
     Hc = np.zeros((n, 0))
     bound, curve, converged = -np.inf, [], False
 
@@ -361,7 +397,7 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
     objective = value_of(Hc, A)
     for it in range(1, max_iter + 1):
         R = Yc - Hc @ A
-        values, new_units, _ = oracle(-R / n, n_candidates)
+        values, new_units, new_pats = oracle(-R / n, n_candidates)
         lam = values[0]
         rr, ry = np.sum(R**2), np.sum(R * Yc)
         if rr > 0:
@@ -379,9 +415,10 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
             break
         if it == max_iter:
             break
-        new_units = new_units[values > beta]
+        new_units, new_pats = new_units[values > beta], new_pats[values > beta]
         if len(new_units):
             U = np.vstack([U, new_units])
+            pats = np.concatenate([pats, new_pats])
             Hc = np.column_stack([Hc, center(np.maximum(X @ new_units.T, 0.0))])
             A = np.vstack([A, np.zeros((len(new_units), k))])
         # Inner accuracy follows the outer gap: exact enough to make progress.
@@ -394,8 +431,13 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
             w[live] = prune_weights(Q.reshape(len(live), -1), w[live])
             A = A * (w / np.maximum(np.linalg.norm(A, axis=1), 1e-300))[:, None]
         keep = w > 0
-        U, A, Hc = U[keep], A[keep], Hc[:, keep]
+        U, A, Hc, pats = U[keep], A[keep], Hc[:, keep], pats[keep]
         objective = value_of(Hc, A)
+    # Merging inside the loop would discard the near-copies that the fully
+    # corrective step combines; at the end it only removes units.
+    U, A, pats, merged = merge_atoms(U, A, pats)
+    if merged:
+        objective = min(objective, value_of(center(np.maximum(X @ U.T, 0.0)), A))
     Z = np.maximum(X @ U.T, 0.0) @ A
     c = (Y - Z).mean(axis=0) if fit_intercept else np.zeros(k)
     return FrankWolfeResult(U=U, A=A, c=c, objective=float(objective),
