@@ -10,6 +10,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import CopositiveMultiOutputRegressor
 from skconvexnn._copositive import AUTO_MAX_SAMPLES_RELAXATION
+from skconvexnn.arrangements import enumerate_gates, patterns_from_gates, unique_patterns
+from skconvexnn.solvers.frank_wolfe import ConePCAOracle, merge_atoms
 from skconvexnn.solvers.copositive_relaxation import solve_relaxation
 
 
@@ -182,3 +184,39 @@ def test_auto_chooses_by_size():
     small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
         X[:10], Y[:10])
     assert small.method_ == "relaxation"
+
+
+def test_exact_oracle_beats_sampling():
+    # With every pattern the oracle is max_{||u|| = 1} ||G^T (X u)_+||: no
+    # sampled direction may exceed it, and dense sampling comes close.
+    rng = np.random.default_rng(4)
+    X1 = np.c_[rng.standard_normal((15, 2)), np.ones(15)]
+    gates = enumerate_gates(X1)
+    patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
+    G = rng.standard_normal((15, 3))
+    oracle = ConePCAOracle(X1, patterns)
+    values, U, _ = oracle(G, n_candidates=3)
+    assert oracle.exact and np.all(np.diff(values) <= 0)
+    np.testing.assert_allclose(
+        np.linalg.norm(np.maximum(X1 @ U.T, 0).T @ G, axis=1), values, rtol=1e-9)
+    S = rng.standard_normal((20000, 3))
+    S /= np.linalg.norm(S, axis=1, keepdims=True)
+    sampled = np.linalg.norm(np.maximum(X1 @ S.T, 0).T @ G, axis=1).max()
+    assert sampled <= values[0] * (1 + 1e-9)
+    assert sampled >= values[0] * (1 - 1e-2)
+
+
+def test_merge_atoms_keeps_fit_and_lowers_penalty():
+    rng = np.random.default_rng(5)
+    X1 = np.c_[rng.standard_normal((10, 2)), np.ones(10)]
+    u = np.array([0.3, -0.2, 1.0])
+    U = np.vstack([u, u + [0.05, 0.0, 0.0], -u])
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    # The first two atoms lie in the cone of one pattern.
+    assert np.array_equal(X1 @ U[1] >= 0, X1 @ U[0] >= 0)
+    A = np.array([[1.0, 2.0], [0.5, 1.0], [1.0, 0.0]])
+    U2, A2, pats, merged = merge_atoms(U, A, np.array([0, 0, 1]))
+    assert merged and len(U2) == 2
+    fit = np.maximum(X1 @ U.T, 0) @ A
+    np.testing.assert_allclose(np.maximum(X1 @ U2.T, 0) @ A2, fit, atol=1e-12)
+    assert np.linalg.norm(A2, axis=1).sum() <= np.linalg.norm(A, axis=1).sum()

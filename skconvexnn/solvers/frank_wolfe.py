@@ -352,6 +352,7 @@ class FrankWolfeResult:
     converged: bool
     exact: bool
     objective_curve: list = field(default_factory=list)
+    """Objective at each iteration, then after the final merge if it changed."""
 
 
 def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500,
@@ -437,7 +438,8 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
     # corrective step combines; at the end it only removes units.
     U, A, pats, merged = merge_atoms(U, A, pats)
     if merged:
-        objective = min(objective, value_of(center(np.maximum(X @ U.T, 0.0)), A))
+        objective = value_of(center(np.maximum(X @ U.T, 0.0)), A)
+        curve.append(objective)
     Z = np.maximum(X @ U.T, 0.0) @ A
     c = (Y - Z).mean(axis=0) if fit_intercept else np.zeros(k)
     return FrankWolfeResult(U=U, A=A, c=c, objective=float(objective),
