@@ -100,7 +100,7 @@ class ConePCAOracle:
     random_state : int or None
     """
 
-    def __init__(self, X, patterns, exact="auto", n_starts=2, random_state=0):
+    def __init__(self, X, patterns, exact="auto", n_starts=1, random_state=0):
         _, s, Vt = np.linalg.svd(X, full_matrices=False)
         rank = int(np.sum(s > 1e-10 * s[0])) if s.size and s[0] > 0 else 0
         self.basis = Vt[:rank].T  # u = basis @ z
