@@ -3,11 +3,15 @@
 import numpy as np
 import pytest
 from nonconvex import train_nonconvex
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import CopositiveMultiOutputRegressor
+from skconvexnn._copositive import AUTO_MAX_SAMPLES_RELAXATION
+from skconvexnn.arrangements import enumerate_gates, patterns_from_gates, unique_patterns
+from skconvexnn.solvers.frank_wolfe import ConePCAOracle, merge_atoms
 from skconvexnn.solvers.copositive_relaxation import solve_relaxation
 
 
@@ -107,7 +111,7 @@ def test_one_dimensional_y():
     reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
                                          random_state=0).fit(X, Y.ravel())
     assert reg.predict(X).shape == (25,)
-    assert reg.n_outputs_ == 1 and reg.method_ == "relaxation"
+    assert reg.n_outputs_ == 1 and reg.method_ == "frank_wolfe"
 
 
 def test_pipeline_and_grid_search():
@@ -117,3 +121,102 @@ def test_pipeline_and_grid_search():
     grid = GridSearchCV(pipe, {"copositivemultioutputregressor__beta": [1e-3, 1e-2]},
                         cv=3).fit(X, Y)
     assert grid.predict(X).shape == Y.shape
+
+
+def test_frank_wolfe_agrees_with_relaxation_where_both_are_exact():
+    # d = 1 with every pattern: the oracle is exact, and so (here) is the
+    # relaxation: both reach the same optimum.
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((12, 1)), rng.standard_normal((12, 2))
+    for beta in (1e-3, 1e-2):
+        kw = dict(beta=beta, arrangements="exhaustive", tol=1e-6)
+        fw = CopositiveMultiOutputRegressor(method="frank_wolfe", **kw).fit(X, Y)
+        relax = CopositiveMultiOutputRegressor(method="relaxation", **kw).fit(X, Y)
+        assert fw.method_ == "frank_wolfe" and fw.oracle_ == "exact"
+        assert fw.certified_
+        # Each lower bound is below the other method's network too.
+        assert fw.lower_bound_ <= relax.objective_ * (1 + 1e-6)
+        assert relax.lower_bound_ <= fw.objective_ * (1 + 1e-6)
+        np.testing.assert_allclose(fw.objective_, relax.lower_bound_, rtol=1e-5)
+
+
+def test_frank_wolfe_bound_and_recovered_network():
+    X, Y = paper_data(n=20, k=3)
+    reg = CopositiveMultiOutputRegressor(beta=1e-3, method="frank_wolfe",
+                                         n_arrangements=30, random_state=0).fit(X, Y)
+    assert reg.lower_bound_ <= reg.objective_
+    assert reg.duality_gap_ <= reg._tol * reg.objective_
+    # The returned (pruned) network has exactly the Frank-Wolfe objective.
+    X1 = np.c_[X, np.ones(len(X))]
+    P = np.maximum(X1 @ np.vstack([reg.coefs_[0], reg.intercepts_[0]]), 0)
+    P = P @ reg.coefs_[1] + reg.intercepts_[1]
+    weights = np.sum(reg.coefs_[0] ** 2) + np.sum(reg.intercepts_[0] ** 2)
+    value = np.sum((P - Y) ** 2) / (2 * len(X)) + 0.5 * reg.beta * (
+        weights + np.sum(reg.coefs_[1] ** 2))
+    np.testing.assert_allclose(value, reg.objective_curve_[-1], rtol=1e-9)
+    np.testing.assert_allclose(value, reg.objective_, rtol=1e-12)
+    assert reg.n_neurons_ <= len(X) * Y.shape[1] + 1
+
+
+def test_frank_wolfe_approximate_oracle_is_not_certified():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 6))
+    Y = np.maximum(X @ rng.standard_normal((6, 2)), 0)
+    reg = CopositiveMultiOutputRegressor(beta=1e-2, method="frank_wolfe",
+                                         n_arrangements=10, random_state=0).fit(X, Y)
+    assert reg.oracle_ == "approximate" and not reg.certified_
+    assert np.isfinite(reg.lower_bound_)
+
+
+def test_frank_wolfe_max_iter_warns():
+    X, Y = paper_data(n=15, k=2)
+    reg = CopositiveMultiOutputRegressor(method="frank_wolfe", max_iter=1,
+                                         n_arrangements=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        reg.fit(X, Y)
+    assert reg.n_iter_ == 1 and not reg.certified_
+
+
+def test_auto_chooses_by_size():
+    X, Y = paper_data(n=AUTO_MAX_SAMPLES_RELAXATION + 10, k=2)
+    big = CopositiveMultiOutputRegressor(n_arrangements=10, random_state=0).fit(X, Y)
+    assert big.method_ == "frank_wolfe"
+    small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
+        X[:10], Y[:10])
+    assert small.method_ == "relaxation"
+
+
+def test_exact_oracle_beats_sampling():
+    # With every pattern the oracle is max_{||u|| = 1} ||G^T (X u)_+||: no
+    # sampled direction may exceed it, and dense sampling comes close.
+    rng = np.random.default_rng(4)
+    X1 = np.c_[rng.standard_normal((15, 2)), np.ones(15)]
+    gates = enumerate_gates(X1)
+    patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
+    G = rng.standard_normal((15, 3))
+    oracle = ConePCAOracle(X1, patterns)
+    values, U, _ = oracle(G, n_candidates=3)
+    assert oracle.exact and np.all(np.diff(values) <= 0)
+    np.testing.assert_allclose(
+        np.linalg.norm(np.maximum(X1 @ U.T, 0).T @ G, axis=1), values, rtol=1e-9)
+    S = rng.standard_normal((20000, 3))
+    S /= np.linalg.norm(S, axis=1, keepdims=True)
+    sampled = np.linalg.norm(np.maximum(X1 @ S.T, 0).T @ G, axis=1).max()
+    assert sampled <= values[0] * (1 + 1e-9)
+    assert sampled >= values[0] * (1 - 1e-2)
+
+
+def test_merge_atoms_keeps_fit_and_lowers_penalty():
+    rng = np.random.default_rng(5)
+    X1 = np.c_[rng.standard_normal((10, 2)), np.ones(10)]
+    u = np.array([0.3, -0.2, 1.0])
+    U = np.vstack([u, u + [0.05, 0.0, 0.0], -u])
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    # The first two atoms lie in the cone of one pattern.
+    assert np.array_equal(X1 @ U[1] >= 0, X1 @ U[0] >= 0)
+    A = np.array([[1.0, 2.0], [0.5, 1.0], [1.0, 0.0]])
+    U2, A2, pats, merged = merge_atoms(U, A, np.array([0, 0, 1]))
+    assert merged and len(U2) == 2
+    fit = np.maximum(X1 @ U.T, 0) @ A
+    np.testing.assert_allclose(np.maximum(X1 @ U2.T, 0) @ A2, fit, atol=1e-12)
+    assert np.linalg.norm(A2, axis=1).sum() <= np.linalg.norm(A, axis=1).sum()
