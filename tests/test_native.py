@@ -10,7 +10,7 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import ADMMSolver, FISTASolver, get_solver
+from skconvexnn.solvers import ADMMSolver, FISTASolver, cvxpy_backend, get_solver
 
 
 def _data(n=40, d=3, seed=0):
@@ -177,14 +177,16 @@ def test_fista_matches_cvxpy(loss):
 # -- behaviour -------------------------------------------------------------------
 
 
-def test_auto_uses_the_native_solvers():
+def test_auto_uses_the_native_solvers(monkeypatch):
     X, y = _data()
-    for activation in ["relu", "gated_relu"]:
-        est = ConvexReLURegressor(activation=activation, n_arrangements=10,
-                                  random_state=0).fit(X, y)
-        assert est.solver_ == "admm"
-    program = _program(X, y, "gated_relu")
-    assert get_solver("auto", program).name == "admm"
+    est = ConvexReLURegressor(activation="gated_relu", n_arrangements=10,
+                              random_state=0).fit(X, y)
+    assert est.solver_ == "admm"
+    assert get_solver("auto", _program(X, y, "gated_relu")).name == "admm"
+    # ReLU: Clarabel while its model fits in memory, ADMM beyond
+    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
+    monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 1)
+    assert get_solver("auto", _program(X, y, "relu")).name == "admm"
 
 
 def _program(X, y, activation, n_gates=10):

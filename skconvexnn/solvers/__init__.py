@@ -42,15 +42,26 @@ NATIVE_SOLVERS = {
 def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     """Solver instance for a name, checked against ``program``.
 
-    ``"auto"`` takes the first native solver that handles the program
-    (ADMM, then FISTA when ADMM's ``n x n`` factorization is too large) when
-    ``tol >= NATIVE_MIN_TOL``, and otherwise Clarabel through cvxpy.
+    ``"auto"``: for the gated ReLU program, the first native solver that
+    handles it (ADMM, then FISTA when ADMM's ``n x n`` factorization is too
+    large) when ``tol >= NATIVE_MIN_TOL``; for the ReLU program, Clarabel
+    through cvxpy, unless its model would not fit in memory, then ADMM
+    (measured: ADMM's cone projections make it no faster than Clarabel on
+    the ReLU program yet, see ``benchmarks/bench_solvers.py``). Otherwise
+    Clarabel.
     """
     if not isinstance(name, str):
         raise ValueError(f"solver must be a string, got {name!r}.")
     key = name.lower()
     if key == "auto":
-        for cls in NATIVE_SOLVERS.values() if tol >= NATIVE_MIN_TOL else ():
+        native = tol >= NATIVE_MIN_TOL
+        if program.cone_constrained and native:
+            try:
+                CvxpySolver("clarabel", tol=tol).check_program(program)
+                native = False
+            except MemoryError:
+                pass
+        for cls in NATIVE_SOLVERS.values() if native else ():
             solver = cls(tol=tol, max_iter=max_iter, verbose=verbose)
             try:
                 solver.check_program(program)
