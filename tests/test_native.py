@@ -215,12 +215,13 @@ def test_max_iter_gives_convergence_warning(solver):
     assert est.n_iter_ == 1
 
 
-def test_warm_start_along_beta_saves_iterations():
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_warm_start_along_beta_saves_iterations(activation):
     X, y = _data(n=60)
-    warm = ConvexReLURegressor(beta=1e-2, n_arrangements=15, random_state=0,
-                               warm_start=True).fit(X, y)
-    warm.set_params(beta=8e-3).fit(X, y)
-    cold = ConvexReLURegressor(beta=8e-3, n_arrangements=15, random_state=0).fit(X, y)
+    kw = dict(n_arrangements=15, random_state=0, solver="admm", activation=activation)
+    warm = ConvexReLURegressor(beta=1e-2, warm_start=True, **kw).fit(X, y)
+    warm.set_params(beta=9.5e-3).fit(X, y)
+    cold = ConvexReLURegressor(beta=9.5e-3, **kw).fit(X, y)
     assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-5)
     assert warm.n_iter_ < cold.n_iter_
     # the same beta again: already certified, no iteration needed
