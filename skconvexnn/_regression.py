@@ -49,8 +49,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         scale of the search: its pool starts with ``10 * n_arrangements``
         Gaussian gates and each round adds up to ``n_arrangements / 10``
         patterns.
-    arrangements : {"gaussian", "exhaustive", "search"} or array-like, \
-default="gaussian"
+    arrangements : str or array-like, default="gaussian"
+        ``"gaussian"``, ``"exhaustive"``, ``"search"`` or gate vectors.
         Where the activation patterns come from: random Gaussian gates,
         every pattern of the data (for data of low rank), a cutting-plane
         search guided by the dual (see Notes), or the given gate vectors, of
