@@ -156,7 +156,7 @@ def dual_norms(program, Lam, threshold=None, chunk=32):
     """
     X, D = program.X, program.patterns
     # G[t, i] = X^T D_i Lam_t
-    G = np.einsum("nd,np,nk->kpd", X, D, Lam)
+    G = np.stack([(D * Lam[:, t, None]).T @ X for t in range(Lam.shape[1])])
     if not program.cone_constrained:
         return np.linalg.norm(G, axis=2)
     floor = program.beta if threshold is None else threshold

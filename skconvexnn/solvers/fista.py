@@ -23,8 +23,8 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 
 import numpy as np
 
-from ._blocks import (BlockOperator, Certificate, group_soft_threshold,
-                      trivial_result)
+from ._blocks import (BlockOperator, Certificate, block_norms,
+                      group_soft_threshold, trivial_result)
 from .base import BaseSolver, SolverResult
 
 __all__ = ["FISTASolver"]
@@ -89,8 +89,11 @@ class FISTASolver(BaseSolver):
         cert = Certificate(program, self.tol)
         curve = []
 
+        def max_dual_norm(Lam):
+            return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
+
         def certify(blocks, it):
-            done = cert(op.predict(op.products(blocks)), blocks)
+            done = cert(op.predict(op.products(blocks)), blocks, max_dual_norm)
             curve.append(cert.objective)
             if self.verbose > 1:
                 print(f"[fista] it={it} obj={cert.objective:.10g} gap={cert.gap:.3g}")
