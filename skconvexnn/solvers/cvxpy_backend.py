@@ -115,7 +115,9 @@ class CvxpySolver(BaseSolver):
                 f"{program.n_features} features, {program.n_patterns} patterns, "
                 f"{program.n_outputs} outputs) needs about {need / 2**30:.1f} GiB, "
                 f"more than the {limit / 2**30:.1f} GiB allowed. Reduce "
-                "n_arrangements, subsample the data, or use a native solver."
+                "n_arrangements, subsample the data, or use solver='admm' (up to "
+                "5,000 samples) or activation='gated_relu' (solver='fista', "
+                "memory linear in the number of samples)."
             )
 
     def _build(self, program):
