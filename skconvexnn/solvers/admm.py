@@ -94,10 +94,12 @@ class ADMMSolver(BaseSolver):
     Notes
     -----
     The certificate is evaluated every ``check_every`` iterations on the
-    network of the current sparse blocks, which is always a valid network:
-    its objective is what the estimator reports, and the lower bound comes
-    from the dual point at its prediction. Memory: the ``n x n`` factor and
-    a few ``n x n_blocks`` arrays per output.
+    ReLU network of the current blocks (a valid network even where the
+    Anderson extrapolation leaves a cone slightly): its objective is what
+    the estimator reports, and the lower bound is the best of the dual
+    points at its prediction, at the loss split ``q`` and from the
+    multipliers ``-rho u_q``. Memory: the ``n x n`` factor and a few
+    ``n x n_blocks`` arrays per output.
     """
 
     name = "admm"
@@ -143,11 +145,10 @@ class ADMMSolver(BaseSolver):
             return block_norms(G).max(initial=0.0)
 
         def certify(n_iter):
-            # The blocks stay in their cones, so their network is the
-            # program's prediction; q (the loss split) and the multipliers
-            # give further dual points, often better before convergence.
-            # -rho uq is minus a (sub)gradient of the loss at q: a dual point
-            # in the loss's domain, the one to use for nonsmooth losses
+            # q (the loss split) and the multipliers give further dual
+            # points, often better before convergence; -rho uq is minus a
+            # (sub)gradient of the loss at q, so it lies in the loss's dual
+            # domain: the one that makes the bound tight for the hinge loss
             done = cert(op.network(op.products(it.p)), it.p, max_dual_norm,
                         extra=(it.q,), duals=(-it.rho * it.uq,))
             curve.append(cert.objective)
