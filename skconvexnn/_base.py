@@ -21,6 +21,7 @@ from .recovery import (
     recover_best_network,
 )
 from .solvers import get_solver, solve_with_fallback, solver_names
+from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
@@ -92,9 +93,9 @@ class ConvexReLUMixin(BaseEstimator):
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
-        # Small fits run BLAS single-threaded (see solvers.base.small_program).
-        small = X.shape[0] * X.shape[1] * self.n_arrangements < 5e6
-        with threadpool_limits(limits=1 if small else None, user_api="blas"):
+        # Small fits run BLAS single-threaded, recovery and bounds included.
+        limit = blas_threads(X.shape[0], X.shape[1], self.n_arrangements)
+        with threadpool_limits(limits=limit, user_api="blas"):
             return self._fit_network_limited(X, Y, loss, sample_weight)
 
     def _fit_network_limited(self, X, Y, loss, sample_weight):

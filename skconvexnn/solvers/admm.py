@@ -59,22 +59,23 @@ class _LeastSquares:
 
     def __init__(self, op, fit_intercept):
         self.op = op
-        self.center = fit_intercept
+        self.centered = fit_intercept
         X = op.X
         G = (X @ X.T) * (op.signed @ op.signed.T)
         if fit_intercept:
-            G = self._c(self._c(G).T)
+            G = self.center(self.center(G).T)
         G[np.diag_indices(X.shape[0])] += 1.0
         self.factor = cho_factor(G, lower=True, check_finite=False)
 
-    def _c(self, M):
-        return M - M.mean(axis=0) if self.center else M
+    def center(self, M):
+        """``C M``: columns centred when there is an output intercept."""
+        return M - M.mean(axis=0) if self.centered else M
 
     def solve(self, R):
         """``z`` and its products ``X z_b`` for the right side ``R`` (k, B, d)."""
         op = self.op
         Aa = op.predict(op.products(R))
-        w = self._c(cho_solve(self.factor, self._c(Aa), check_finite=False))
+        w = self.center(cho_solve(self.factor, self.center(Aa), check_finite=False))
         z = R - op.adjoint(w)
         return z, op.products(z)
 
@@ -249,7 +250,7 @@ class _Iteration:
         """One over-relaxed ADMM iteration."""
         prog, op, ls, alpha = self.program, self.op, self.ls, RELAXATION
         target = self.q - self.uq
-        R = op.adjoint(ls._c(target)) + (self.p - self.up)
+        R = op.adjoint(ls.center(target)) + (self.p - self.up)
         z, XZ = ls.solve(R)
         Az = op.predict(XZ)
         c = (target - Az).mean(axis=0) if prog.fit_intercept else 0.0

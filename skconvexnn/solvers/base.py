@@ -5,17 +5,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["BaseSolver", "SolverResult", "small_program"]
+__all__ = ["BaseSolver", "SolverResult", "blas_threads"]
 
 
-def small_program(program):
-    """Whether the program's products are too small to gain from BLAS threads.
+def blas_threads(n_samples, n_features, n_patterns):
+    """BLAS thread limit for products of this size (``threadpool_limits``).
 
-    On such sizes the threads' start-up and spinning cost more than they
-    give (and much more on a machine whose other core is busy), so native
-    solvers and the estimators run them single-threaded.
+    On small products the threads' start-up and spinning cost more than
+    they give (and much more on a machine whose other core is busy), so the
+    native solvers and the estimators run them single-threaded (1); larger
+    ones keep the default (None).
     """
-    return program.n_samples * program.n_features * program.n_patterns < 5e6
+    return 1 if n_samples * n_features * n_patterns < 5e6 else None
 
 
 @dataclass
@@ -107,8 +108,8 @@ class BaseSolver:
         self.check_program(program)
         if init is not None and init.V.shape != program.zeros()[0].shape:
             init = None
-        with threadpool_limits(limits=1 if small_program(program) else None,
-                               user_api="blas"):
+        sizes = program.n_samples, program.n_features, program.n_patterns
+        with threadpool_limits(limits=blas_threads(*sizes), user_api="blas"):
             return self._solve(program, init)
 
     def _solve(self, program, init):
