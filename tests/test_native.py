@@ -81,15 +81,31 @@ def test_batched_projection_matches_single():
     X = rng.standard_normal((n, d))
     signs = np.sign(X @ rng.standard_normal((d, m)))
     V = 2 * rng.standard_normal((m, d))
-    guesses = [None if r % 3 == 0 else rng.choice(n, size=r % (d + 1), replace=False)
-               for r in range(m)]
-    U, active = project_many(X, signs, V, guesses)
+    # padded guesses, some empty, some wrong
+    guesses = np.full((m, d), -1)
     for r in range(m):
-        u, _ = project(V[r], signs[:, r, None] * X)
-        np.testing.assert_allclose(U[r], u, atol=1e-9)
+        size = r % (d + 1)
+        guesses[r, :size] = rng.choice(n, size=size, replace=False)
+    for start in (None, guesses):
+        U, active = project_many(X, signs, V, start)
+        for r in range(m):
+            u, _ = project(V[r], signs[:, r, None] * X)
+            np.testing.assert_allclose(U[r], u, atol=1e-9)
     # the active sets found are good guesses: a second call agrees at once
     U2, _ = project_many(X, signs, V, active, rounds=1)
     np.testing.assert_allclose(U2, U, atol=1e-9)
+
+
+def test_batched_projection_of_polar_points_is_zero():
+    # -X^T mu with mu >= 0 lies in the polar cone, whose projection is 0
+    # with d active constraints: the case a slack relative to K u misses
+    rng = np.random.default_rng(5)
+    n, d, m = 60, 4, 20
+    X = rng.standard_normal((n, d))
+    signs = np.ones((n, m))
+    V = -(rng.random((m, n)) * (rng.random((m, n)) < 0.2)) @ X
+    U, active = project_many(X, signs, V, None)
+    np.testing.assert_allclose(U, 0.0, atol=1e-9 * np.abs(V).max())
 
 
 def test_cone_norms_max_is_exact():

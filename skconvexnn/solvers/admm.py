@@ -145,13 +145,24 @@ class ADMMSolver(BaseSolver):
                 return cone_norms(op.X, op.cone_signs, G, guesses=it.active).max()
             return block_norms(G).max(initial=0.0)
 
-        def certify(n_iter):
+        def screen(Lam):
+            # g_b . p_b / ||p_b|| for the nonzero (cone-feasible) blocks: a
+            # lower estimate of the largest cone-constrained dual norm
+            norms = block_norms(it.p)
+            live = norms > 0
+            if not live.any():
+                return 0.0
+            G = op.adjoint(Lam)
+            return float(np.max(np.einsum("kbd,kbd->kb", G, it.p)[live] / norms[live]))
+
+        def certify(n_iter, final=False):
             # q (the loss split) and the multipliers give further dual
             # points, often better before convergence; -rho uq is minus a
             # (sub)gradient of the loss at q, so it lies in the loss's dual
             # domain: the one that makes the bound tight for the hinge loss
             done = cert(op.network(op.products(it.p)), it.p, max_dual_norm,
-                        extra=(it.q,), duals=(-it.rho * it.uq,))
+                        extra=(it.q,), duals=(-it.rho * it.uq,),
+                        screen=screen if relu else None, final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
                 print(f"[admm] it={n_iter} obj={cert.objective:.10g} "
@@ -173,8 +184,8 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
-        if not curve or n_iter % self.check_every:
-            ok = certify(n_iter) or ok
+        if not curve or n_iter % self.check_every or not cert.exact:
+            ok = certify(n_iter, final=True) or ok
         V, W = op.split(it.p)
         result = SolverResult(
             V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
@@ -210,7 +221,7 @@ class _Iteration:
         # program but made rho oscillate on the piecewise linear hinge loss.
         self.threshold = 5.0
         # Active constraints of every block's last projection (ReLU).
-        self.active = {}
+        self.active = np.full(op.shape, -1, dtype=np.intp)
 
     def save(self):
         return (self.q, self.p, self.uq, self.up, self.rho)
@@ -240,10 +251,10 @@ class _Iteration:
         big = block_norms(B) > thresh
         ts, bs = np.nonzero((worst < -slack) & big)
         if len(ts):
-            guesses = [self.active.get((t, b)) for t, b in zip(ts, bs)]
-            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs], guesses)
+            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
+                                  self.active[ts, bs])
             B[ts, bs] = U
-            self.active.update(zip(zip(ts, bs), act))
+            self.active[ts, bs] = act
         return B
 
     def step(self):
