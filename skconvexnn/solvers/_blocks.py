@@ -163,10 +163,13 @@ class Certificate:
             for i in np.argsort(scores)[::-1]:
                 if scores[i] <= self.bound:
                     break
-                self.bound = max(self.bound, lower_bound(
-                    p, max_dual_norm=max_dual_norm, **points[i]))
+                bound = lower_bound(p, max_dual_norm=max_dual_norm, **points[i])
+                if np.isfinite(bound):
+                    self.bound = max(self.bound, bound)
         self.gap = obj - self.bound
-        return abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny)
+        # a diverged iterate (overflow) never passes
+        return bool(np.isfinite(self.gap)) and (
+            abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny))
 
 
 def trivial_result(program):

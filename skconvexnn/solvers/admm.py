@@ -39,6 +39,8 @@ certified (:class:`._blocks.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
@@ -132,6 +134,27 @@ class ADMMSolver(BaseSolver):
     def _solve(self, program, init):
         if program.n_patterns == 0:
             return trivial_result(program)
+        # ADMM's steps are not invariant to the scale of X (its penalty
+        # parameter weighs a loss of predictions against a norm of
+        # weights): it runs on X / sigma with beta / sigma, the same
+        # program in weights sigma * z, sigma the RMS entry of X. Objective,
+        # bound and predictions are unchanged; the blocks are mapped back.
+        sigma = float(np.sqrt(np.mean(program.X ** 2)))
+        if not np.isfinite(sigma) or sigma <= 0:
+            sigma = 1.0
+        scaled = replace(program, X=program.X / sigma, beta=program.beta / sigma)
+        if init is not None:
+            state = getattr(init, "admm_state", None)
+            init = replace(init, V=np.asarray(init.V, float) * sigma,
+                           W=None if init.W is None else np.asarray(init.W, float) * sigma)
+            init.admm_state = state
+        result = self._solve_scaled(scaled, init)
+        result.V = result.V / sigma
+        if result.W is not None:
+            result.W = result.W / sigma
+        return result
+
+    def _solve_scaled(self, program, init):
         it = _Iteration(program, init)
         op, relu = it.op, it.relu
         cert = Certificate(program, self.tol)
@@ -218,8 +241,11 @@ class _Iteration:
         self.ls = _LeastSquares(op, program.fit_intercept)
         # Imbalance of the residuals that changes rho: OSQP's 5. Smaller
         # values saved a third of the iterations on the diabetes ReLU
-        # program but made rho oscillate on the piecewise linear hinge loss.
+        # program but made rho oscillate (on the hinge loss, and on the
+        # squared loss with features scaled by 100, where it diverged).
         self.threshold = 5.0
+        # rho stays within these factors of its start
+        self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
         # Active constraints of every block's last projection (ReLU).
         self.active = np.full(op.shape, -1, dtype=np.intp)
 
@@ -288,7 +314,9 @@ class _Iteration:
         r_d = _norm(self.q - self.q_old, self.p - self.p_old) / max(
             _norm(self.uq, self.up), 1e-300)
         if r_p > 0 and r_d > 0:
+            low, high = self.rho_range
             f = float(np.clip(np.sqrt(r_p / r_d), 0.1, 10.0))
+            f = float(np.clip(f, low / self.rho, high / self.rho))
             if f > self.threshold or f < 1 / self.threshold:
                 self.rho *= f
                 self.uq, self.up = self.uq / f, self.up / f
