@@ -48,7 +48,7 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     through cvxpy, unless its model would not fit in memory, then ADMM
     (measured: ADMM's cone projections make it no faster than Clarabel on
     the ReLU program yet, see ``benchmarks/bench_solvers.py``). Otherwise
-    Clarabel.
+    Clarabel. Pooled programs (CNNs) skip ADMM, which refuses them.
     """
     if not isinstance(name, str):
         raise ValueError(f"solver must be a string, got {name!r}.")

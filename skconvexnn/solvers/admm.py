@@ -114,6 +114,13 @@ class ADMMSolver(BaseSolver):
 
     def check_program(self, program):
         super().check_program(program)
+        if program.pool is not None:
+            raise ValueError(
+                "Solver 'admm' does not handle pooled programs (convolutional "
+                "networks): its factorization is that of the unpooled "
+                "operator. Use solver='fista' (gated_relu) or a cvxpy solver "
+                "such as solver='clarabel'."
+            )
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
         # a few n x n matrices, and n x B products and patterns
