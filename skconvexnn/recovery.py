@@ -170,7 +170,9 @@ def prune_weights(Q, w, rtol=1e-12, max_dense=2e8):
         forced = m > M.shape[0]
         if not forced and M.shape[0] * m * m > max_dense:
             break
-        _, s, Vt = np.linalg.svd(M, full_matrices=True)
+        # Only V is needed: the full U of a tall M (many values, few
+        # neurons) would cost O(n_values^2) memory and O(n_values^3) time.
+        _, s, Vt = np.linalg.svd(M, full_matrices=forced)
         if not forced and s[-1] > rtol * s[0]:
             break
         c = Vt[-1]
