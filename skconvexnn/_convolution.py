@@ -159,8 +159,11 @@ class ConvexConvMixin:
     def _flatten_images(self, X):
         """``X`` as rows, and the image shape of 3-D/4-D input (else None)."""
         ndim = getattr(X, "ndim", None)
-        if ndim is None:
-            ndim = np.ndim(X)
+        if ndim is None and isinstance(X, (list, tuple)):
+            try:
+                ndim = np.asarray(X).ndim
+            except ValueError:  # ragged: left to validate_data's message
+                ndim = None
         if ndim not in (3, 4):
             return X, None
         X = np.asarray(X)
@@ -240,7 +243,8 @@ class ConvexConvMixin:
         )
 
     def _hidden_weights(self):
-        return self.coefs_[0].reshape(len(self.coefs_[0]), -1)
+        filters = self.coefs_[0]
+        return filters.reshape(len(filters), int(np.prod(filters.shape[1:])))
 
     def _forward(self, X):
         check_is_fitted(self)
