@@ -316,11 +316,13 @@ _CONV_NOTES_DOC = r"""The CNN is
     :math:`a = \sqrt{\|v\|}`): the recovered CNN's training objective equals
     the convex objective. ``activation="gated_relu"`` drops the cone
     constraints (a group lasso); ``solver="auto"`` then uses the native
-    FISTA solver (squared and logistic losses), whose prediction is a sum
-    over each sample's patches. The ReLU program goes to Clarabel through
-    cvxpy (for small problems: it has ``2 n K`` cone constraints per
-    pattern). The ADMM solver and ``arrangements="search"`` are for dense
-    networks only."""
+    ADMM solver, whose products are sums over each sample's patches and
+    whose cached factor is the ``n x n`` matrix
+    ``I + Pool ((X_p X_p^T) o (S S^T)) Pool^T`` (``S`` the signed patterns),
+    or FISTA when that is too large. The ReLU program goes to Clarabel
+    through cvxpy (for small problems: it has ``2 n K`` cone constraints per
+    pattern); ``solver="admm"`` also solves it. ``arrangements="search"`` is
+    for dense networks only."""
 
 
 def _conv_doc(cls):

@@ -14,7 +14,8 @@ Anderson-accelerated) alternates:
   intercept) never changes: by the Woodbury identity it is solved with
   products with ``X`` and one Cholesky factor of the ``n x n`` matrix
   ``I + C ((X X^T) o (S S^T)) C``, ``S`` the signed patterns, computed once
-  per fit;
+  per fit (for a pooled program, a CNN whose rows of ``X`` are patches, the
+  matrix is ``I + C Pool ((X X^T) o (S S^T)) Pool^T C``, still ``n x n``);
 * the proximal operator of the loss (:meth:`skconvexnn.losses.Loss.prox`,
   separable over samples) for ``q``;
 * for ``p``, block soft-thresholding, after the projection onto ``C_b`` for
@@ -60,11 +61,17 @@ class _LeastSquares:
     def __init__(self, op, fit_intercept):
         self.op = op
         self.centered = fit_intercept
-        X = op.X
-        G = (X @ X.T) * (op.signed @ op.signed.T)
+        X, pool = op.X, op.program.pool
+        if pool is None:
+            G = (X @ X.T) * (op.signed @ op.signed.T)
+        else:
+            # Pool ((X X^T) o (S S^T)) Pool^T = M M^T, M = Pool [s_b o X]_b:
+            # n x n although X has a row per patch (a CNN).
+            M = pool @ (op.signed[:, :, None] * X[:, None, :]).reshape(len(X), -1)
+            G = M @ M.T
         if fit_intercept:
             G = self.center(self.center(G).T)
-        G[np.diag_indices(X.shape[0])] += 1.0
+        G[np.diag_indices(len(G))] += 1.0
         self.factor = cho_factor(G, lower=True, check_finite=False)
 
     def center(self, M):
@@ -114,17 +121,14 @@ class ADMMSolver(BaseSolver):
 
     def check_program(self, program):
         super().check_program(program)
-        if program.pool is not None:
-            raise ValueError(
-                "Solver 'admm' does not handle pooled programs (convolutional "
-                "networks): its factorization is that of the unpooled "
-                "operator. Use solver='fista' (gated_relu) or a cvxpy solver "
-                "such as solver='clarabel'."
-            )
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        # a few n x n matrices, and n x B products and patterns
-        need = 8 * (4 * n * n + 6 * n * k * blocks)
+        # a few n x n matrices, and n x B products and patterns (per row,
+        # and the n_rows x B d matrix of the pooled Gram for a CNN)
+        rows = program.n_rows
+        need = 8 * (4 * n * n + 6 * rows * k * blocks)
+        if program.pool is not None:
+            need += 8 * rows * blocks * program.n_features
         limit = available_memory_bytes() // 2
         if need > limit or n > self.max_samples:
             raise MemoryError(
