@@ -322,7 +322,11 @@ _CONV_NOTES_DOC = r"""The CNN is
     or FISTA when that is too large. The ReLU program goes to Clarabel
     through cvxpy (for small problems: it has ``2 n K`` cone constraints per
     pattern); ``solver="admm"`` also solves it. ``arrangements="search"`` is
-    for dense networks only."""
+    for dense networks only. With the hinge loss, the lower bound after a
+    cvxpy solve is weak for a CNN (the refinement of the dual point from the
+    stationarity conditions is written for dense programs), so
+    ``duality_gap_`` may be as large as the objective; ADMM certifies hinge
+    fits from its multipliers."""
 
 
 def _conv_doc(cls):

@@ -65,10 +65,16 @@ class _LeastSquares:
         if pool is None:
             G = (X @ X.T) * (op.signed @ op.signed.T)
         else:
-            # Pool ((X X^T) o (S S^T)) Pool^T = M M^T, M = Pool [s_b o X]_b:
-            # n x n although X has a row per patch (a CNN).
-            M = pool @ (op.signed[:, :, None] * X[:, None, :]).reshape(len(X), -1)
-            G = M @ M.T
+            # Pool ((X X^T) o (S S^T)) Pool^T = sum_b M_b M_b^T with
+            # M_b = Pool (s_b o X): n x n although X has a row per patch (a
+            # CNN); blocks are taken a chunk at a time to bound the memory.
+            G = np.zeros((pool.shape[0],) * 2)
+            n_rows, d = X.shape
+            chunk = max(1, int(2e7 // (n_rows * d)))
+            for start in range(0, op.n_blocks, chunk):
+                S = op.signed[:, start:start + chunk]
+                M = pool @ (S[:, :, None] * X[:, None, :]).reshape(n_rows, -1)
+                G += M @ M.T
         if fit_intercept:
             G = self.center(self.center(G).T)
         G[np.diag_indices(len(G))] += 1.0
@@ -123,12 +129,9 @@ class ADMMSolver(BaseSolver):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        # a few n x n matrices, and n x B products and patterns (per row,
-        # and the n_rows x B d matrix of the pooled Gram for a CNN)
-        rows = program.n_rows
-        need = 8 * (4 * n * n + 6 * rows * k * blocks)
-        if program.pool is not None:
-            need += 8 * rows * blocks * program.n_features
+        # a few n x n matrices, and n x B products and patterns (per row:
+        # per patch for a CNN)
+        need = 8 * (4 * n * n + 6 * program.n_rows * k * blocks)
         limit = available_memory_bytes() // 2
         if need > limit or n > self.max_samples:
             raise MemoryError(
