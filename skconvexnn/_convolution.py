@@ -104,7 +104,9 @@ def _pair(value, name):
         return int(value), int(value)
     pair = tuple(value)
     if len(pair) != 2 or not all(isinstance(v, Integral) and v > 0 for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of positive ints; got {value!r}.")
+        raise ValueError(
+            f"{name} must be an int or a pair of positive ints; got {value!r}."
+        )
     return int(pair[0]), int(pair[1])
 
 
@@ -141,9 +143,10 @@ class ConvexConvMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, height, width[, channels]) or (n_samples, n_features)
-            Images, or flattened images (row-major, channels last) whose
-            shape is given by ``image_shape``.
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images (3-D: one channel), or flat rows of shape
+            (n_samples, n_features): images flattened row-major, channels
+            last, whose shape is given by ``image_shape``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Class labels (classifier) or targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -322,11 +325,12 @@ _CONV_NOTES_DOC = r"""The CNN is
     or FISTA when that is too large. The ReLU program goes to Clarabel
     through cvxpy (for small problems: it has ``2 n K`` cone constraints per
     pattern); ``solver="admm"`` also solves it. ``arrangements="search"`` is
-    for dense networks only. With the hinge loss, the lower bound after a
-    cvxpy solve is weak for a CNN (the refinement of the dual point from the
-    stationarity conditions is written for dense programs), so
-    ``duality_gap_`` may be as large as the objective; ADMM certifies hinge
-    fits from its multipliers."""
+    for dense networks only. With the hinge loss and ``activation="relu"``,
+    the lower bound after a cvxpy solve can be weak for a CNN (measured: a
+    gap near the objective itself on a small problem, while the gated
+    program's bound is tight), so ``duality_gap_`` may overstate the
+    distance to the optimum; ADMM certifies hinge fits from its
+    multipliers."""
 
 
 def _conv_doc(cls):

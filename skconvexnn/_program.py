@@ -218,8 +218,9 @@ def _stationary_dual_point(program, V, W, P):
     At an optimum, every nonzero block ``b`` (sign ``+1`` for ``v``, ``-1``
     for ``w``) satisfies ``beta b / ||b|| = sign X^T D_i Lam_t + K_i^T mu``
     with ``mu >= 0`` on the rows where ``K_i b = 0`` (no ``mu`` for gated
-    ReLU), and ``sum_j Lam_j = 0`` with an intercept. Where the loss has a
-    kink at ``P``, ``Lam`` is only known to lie in the interval of
+    ReLU), and ``sum_j Lam_j = 0`` with an intercept (for a pooled program
+    ``D_i X`` reads ``Pool D_i X``; the cone rows stay patches). Where the
+    loss has a kink at ``P``, ``Lam`` is only known to lie in the interval of
     :meth:`Loss.dual_box`; those entries (and ``mu``) are chosen by bounded
     least squares on these equations. Returns None when there is nothing
     to choose.
@@ -229,9 +230,7 @@ def _stationary_dual_point(program, V, W, P):
     loss, Y, s = program.loss, program.Y, program.sample_weight
     low, high = loss.dual_box(P, Y, s)
     free = high > low
-    # With pooling the equations would couple samples through their
-    # patches; the plain dual point is used (still a valid bound).
-    if not free.any() or program.pool is not None:
+    if not free.any():
         return None
     X, D, beta = program.X, program.patterns, program.beta
     Lam = np.where(free, 0.0, low)
@@ -249,7 +248,7 @@ def _stationary_dual_point(program, V, W, P):
             norms = np.linalg.norm(B[t], axis=1)
             for i in np.flatnonzero(norms > max(cutoff, 1e-300)):
                 b = B[t, i]
-                XD = X * D[:, i, None]
+                XD = program.pooled(X * D[:, i, None])  # Pool D_i X
                 rows.append(sign * XD[f].T)
                 rhs.append(beta * b / norms[i] - sign * XD.T @ Lam[:, t])
                 if W is not None:
@@ -315,7 +314,7 @@ def _feasible_in_stationary_set(program, Lam, t, f, A, x0, lb, ub, rounds=5):
         cons = [A @ z == A @ x0, z >= lb, z[: f.size] <= ub[: f.size]]
         for side, i in sorted(chosen):
             sign = 1.0 if side == 0 else -1.0
-            XD = X * D[:, i, None]
+            XD = program.pooled(X * D[:, i, None])  # Pool D_i X
             g = sign * (XD.T @ Lam[:, t] - XD[f].T @ Lam[f, t] + XD[f].T @ z[: f.size])
             if relu:
                 nu = cp.Variable(X.shape[0], nonneg=True)
