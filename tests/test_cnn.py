@@ -179,7 +179,7 @@ def test_native_solvers_match_clarabel_on_pooled_program(activation, loss, solve
                   n_arrangements=10, random_state=0)
     reference = ConvexConvReLUClassifier(solver="clarabel", **params).fit(images, y)
     if activation == "gated_relu":  # hinge: dual point from stationarity, pooled
-        assert reference.duality_gap_ <= 1e-4 * reference.objective_
+        assert reference.duality_gap_ <= 1e-3 * reference.objective_
     for solver in solvers:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
