@@ -7,12 +7,15 @@ scikit-learn estimators.
 """
 
 from ._classification import ConvexReLUClassifier
+from ._convolution import ConvexConvReLUClassifier, ConvexConvReLURegressor
 from ._copositive import CopositiveMultiOutputRegressor
 from ._regression import ConvexReLURegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvexConvReLUClassifier",
+    "ConvexConvReLURegressor",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "CopositiveMultiOutputRegressor",

@@ -106,7 +106,7 @@ class ConvexReLUMixin(BaseEstimator):
         # Samples of zero weight are left out entirely: their rows would
         # otherwise still add cone constraints.
         rows = sw > 0
-        X1 = add_ones(X[rows], self.fit_intercept)
+        X1, pool = self._design(X[rows])
         Y, s = Y[rows], sw[rows] / sw[rows].sum()
 
         def solve(program, init):
@@ -127,7 +127,7 @@ class ConvexReLUMixin(BaseEstimator):
             program = ConvexProgram(
                 X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
                 activation=self.activation, fit_intercept=self.fit_intercept,
-                sample_weight=s,
+                sample_weight=s, pool=pool,
             )
             init = getattr(self, "_solution", None) if self.warm_start else None
             result, solver = solve(program, init)
@@ -135,13 +135,9 @@ class ConvexReLUMixin(BaseEstimator):
 
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
-        U, A, G = prune_network(X1, U, A, G, groups=groups)
+        U, A, G = prune_network(X1, U, A, G, groups=groups, pool=pool)
 
-        d = X.shape[1]
-        self.coefs_ = [U[:, :d].T.copy(), A]
-        self.intercepts_ = [
-            U[:, d].copy() if self.fit_intercept else np.zeros(len(U)), c
-        ]
+        self._set_network(U, A, c)
         self.n_neurons_ = len(U)
         self.n_outputs_ = Y.shape[1]
         self.gates_ = gates
@@ -159,7 +155,7 @@ class ConvexReLUMixin(BaseEstimator):
         # only the others need the stationarity refinement for kinked losses.
         blocks = (result.V, result.W, result.intercept)
         bound = max(
-            lower_bound(bound_program, network_predict(X1, U, A, 0.0, G)),
+            lower_bound(bound_program, network_predict(X1, U, A, 0.0, G, pool)),
             lower_bound(bound_program, program.predict(result.V, result.W),
                         blocks=blocks if result.lower_bound is None
                         and search is None else None),
@@ -236,13 +232,32 @@ class ConvexReLUMixin(BaseEstimator):
                 "Try another solver or rescale the data."
             )
 
+    # -- design matrix and network (overridden by the CNN estimators) -------
+
+    def _design(self, X):
+        """Design matrix of validated ``X`` and its pooling (None: no pooling)."""
+        return add_ones(X, self.fit_intercept), None
+
+    def _set_network(self, U, A, c):
+        """``coefs_`` and ``intercepts_`` from the network in design space."""
+        d = U.shape[1] - self.fit_intercept
+        self.coefs_ = [U[:, :d].T.copy(), A]
+        self.intercepts_ = [
+            U[:, d].copy() if self.fit_intercept else np.zeros(len(U)), c
+        ]
+
+    def _hidden_weights(self):
+        """Hidden weights, shape (n_neurons_, n_design_features) without biases."""
+        return self.coefs_[0].T
+
     # -- evaluation ---------------------------------------------------------
 
     def _network(self):
         """``(U, A, c, neuron_gates)`` in design-matrix space."""
-        W1, A = self.coefs_
+        A = self.coefs_[1]
         b1, c = self.intercepts_
-        U = np.vstack([W1, b1[None, :]]).T if self.fit_intercept else W1.T
+        W1 = self._hidden_weights()
+        U = np.hstack([W1, b1[:, None]]) if self.fit_intercept else W1
         return U, A, c, getattr(self, "neuron_gates_", None)
 
     def _forward(self, X):
@@ -250,7 +265,8 @@ class ConvexReLUMixin(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         U, A, c, G = self._network()
-        return network_predict(add_ones(X, self.fit_intercept), U, A, c, G)
+        X1, pool = self._design(X)
+        return network_predict(X1, U, A, c, G, pool)
 
     def _gate_key(self):
         """Settings under which sampled gates may be reused by a warm start."""

@@ -12,6 +12,12 @@ output intercept. The gated ReLU program keeps only ``v`` and drops the cone
 constraints. Blocks are stored as arrays ``V``, ``W`` of shape
 ``(n_outputs, n_patterns, n_features)``; ``W`` is ``None`` for gated ReLU.
 
+For a convolutional network (DESIGN.md section 5) the rows of ``X`` are the
+patches of the samples and the patterns are patterns of the patch rows; an
+optional ``pool`` matrix (n_samples x n_rows) sums or averages the rows of
+each sample, so that the prediction is ``Pool sum_i D_i X (v_i - w_i) + c``
+and the dual point ``Lam`` of the samples acts on the rows as ``Pool^T Lam``.
+
 The dual of the program is ``max_Lam -F*(-Lam)`` subject to
 ``max {Lam_t^T D_i X u : ||u|| <= 1, u in cone_i} <= beta`` for every block
 and ``sum_j Lam_j = 0`` when there is an output intercept. Any prediction
@@ -49,6 +55,9 @@ class ConvexProgram:
         Whether the output layer has an unpenalized intercept.
     sample_weight : ndarray of shape (n_samples,)
         Nonnegative weights summing to one (the ``s_j`` of the mean loss).
+    pool : sparse matrix of shape (n_samples, n_rows) or None
+        Pooling of the rows of ``X`` (patches) into samples; None when the
+        rows are the samples.
     """
 
     X: np.ndarray
@@ -59,15 +68,29 @@ class ConvexProgram:
     activation: str = "relu"
     fit_intercept: bool = True
     sample_weight: np.ndarray = None
+    pool: object = None
 
     def __post_init__(self):
         if self.sample_weight is None:
-            n = self.X.shape[0]
+            n = self.n_samples
             self.sample_weight = np.full(n, 1.0 / n)
 
     @property
     def n_samples(self):
+        return self.X.shape[0] if self.pool is None else self.pool.shape[0]
+
+    @property
+    def n_rows(self):
+        """Rows of ``X``: the samples, or their patches when pooled."""
         return self.X.shape[0]
+
+    def pooled(self, M):
+        """``Pool M``: row values summed (or averaged) per sample."""
+        return M if self.pool is None else self.pool @ M
+
+    def unpooled(self, M):
+        """``Pool^T M``: sample values spread over their rows (the adjoint)."""
+        return M if self.pool is None else self.pool.T @ M
 
     @property
     def n_features(self):
@@ -98,8 +121,8 @@ class ConvexProgram:
         """Predictions ``sum_i D_i X z_ti + c_t``, shape (n_samples, n_outputs)."""
         Z = self.combined(V, W)
         k, P, d = Z.shape
-        XZ = (self.X @ Z.reshape(k * P, d).T).reshape(self.n_samples, k, P)
-        out = np.einsum("nkp,np->nk", XZ, self.patterns)
+        XZ = (self.X @ Z.reshape(k * P, d).T).reshape(self.n_rows, k, P)
+        out = self.pooled(np.einsum("nkp,np->nk", XZ, self.patterns))
         if intercept is not None:
             out += intercept
         return out
@@ -124,7 +147,7 @@ class ConvexProgram:
         worst = 0.0
         for B in (V, W):
             k, P, d = B.shape
-            XB = (self.X @ B.reshape(k * P, d).T).reshape(self.n_samples, k, P)
+            XB = (self.X @ B.reshape(k * P, d).T).reshape(self.n_rows, k, P)
             scale = np.abs(XB).max() if XB.size else 0.0
             if scale > 0:
                 worst = max(worst, float(np.max(-S[:, None, :] * XB)) / scale)
@@ -155,7 +178,8 @@ def dual_norms(program, Lam, threshold=None, chunk=32):
         For the ReLU program, the first axis is (``v`` blocks, ``w`` blocks).
     """
     X, D = program.X, program.patterns
-    # G[t, i] = X^T D_i Lam_t
+    Lam = program.unpooled(Lam)
+    # G[t, i] = X^T D_i Pool^T Lam_t
     G = np.stack([(D * Lam[:, t, None]).T @ X for t in range(Lam.shape[1])])
     if not program.cone_constrained:
         return np.linalg.norm(G, axis=2)
@@ -194,8 +218,9 @@ def _stationary_dual_point(program, V, W, P):
     At an optimum, every nonzero block ``b`` (sign ``+1`` for ``v``, ``-1``
     for ``w``) satisfies ``beta b / ||b|| = sign X^T D_i Lam_t + K_i^T mu``
     with ``mu >= 0`` on the rows where ``K_i b = 0`` (no ``mu`` for gated
-    ReLU), and ``sum_j Lam_j = 0`` with an intercept. Where the loss has a
-    kink at ``P``, ``Lam`` is only known to lie in the interval of
+    ReLU), and ``sum_j Lam_j = 0`` with an intercept (for a pooled program
+    ``D_i X`` reads ``Pool D_i X``; the cone rows stay patches). Where the
+    loss has a kink at ``P``, ``Lam`` is only known to lie in the interval of
     :meth:`Loss.dual_box`; those entries (and ``mu``) are chosen by bounded
     least squares on these equations. Returns None when there is nothing
     to choose.
@@ -223,7 +248,7 @@ def _stationary_dual_point(program, V, W, P):
             norms = np.linalg.norm(B[t], axis=1)
             for i in np.flatnonzero(norms > max(cutoff, 1e-300)):
                 b = B[t, i]
-                XD = X * D[:, i, None]
+                XD = program.pooled(X * D[:, i, None])  # Pool D_i X
                 rows.append(sign * XD[f].T)
                 rhs.append(beta * b / norms[i] - sign * XD.T @ Lam[:, t])
                 if W is not None:
@@ -289,7 +314,7 @@ def _feasible_in_stationary_set(program, Lam, t, f, A, x0, lb, ub, rounds=5):
         cons = [A @ z == A @ x0, z >= lb, z[: f.size] <= ub[: f.size]]
         for side, i in sorted(chosen):
             sign = 1.0 if side == 0 else -1.0
-            XD = X * D[:, i, None]
+            XD = program.pooled(X * D[:, i, None])  # Pool D_i X
             g = sign * (XD.T @ Lam[:, t] - XD[f].T @ Lam[f, t] + XD[f].T @ z[: f.size])
             if relu:
                 nu = cp.Variable(X.shape[0], nonneg=True)

@@ -218,13 +218,15 @@ def enumerate_gates(X, max_patterns=10_000, tol=1e-10):
     """
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
-    nonzero = np.linalg.norm(X, axis=1) > 0
-    Z, basis = _row_space(X[nonzero], tol)
+    # Equal rows give the same hyperplane (patches of images repeat often).
+    distinct = np.unique(X[np.linalg.norm(X, axis=1) > 0], axis=0)
+    Z, basis = _row_space(distinct, tol)
     rank = Z.shape[1]
-    bound = max_pattern_count(int(nonzero.sum()), rank)
+    bound = max_pattern_count(len(distinct), rank)
     if bound > max_patterns:
         raise ValueError(
-            f"Exhaustive enumeration of the arrangement of {n} samples of rank "
+            f"Exhaustive enumeration of the arrangement of {len(distinct)} "
+            f"distinct nonzero samples (of {n}) of rank "
             f"{rank} may give up to {bound} patterns, more than "
             f"max_patterns={max_patterns}. Raise max_patterns, reduce the "
             "number of samples or features, or use arrangements='gaussian'."

@@ -12,6 +12,11 @@ Networks are stored as ``U`` (n_neurons, n_features) hidden weights in the
 design-matrix space (last entry the bias when there is a column of ones),
 ``A`` (n_neurons, n_outputs) output weights, ``c`` (n_outputs,) output
 intercept, and for gated ReLU the gate of each neuron.
+
+For a convolutional network the rows of ``X`` are patches and a ``pool``
+matrix (n_samples x n_patches) sums or averages each sample's patches after
+the hidden layer: the output is ``Pool (X U^T)_+ A + c`` (DESIGN.md
+section 5). Recovery is unchanged, since pooling is linear.
 """
 
 import numpy as np
@@ -91,7 +96,7 @@ def recover_best_network(program, result, gates=None, rtols=(1e-6, 1e-4, 1e-2)):
     def refit(U, A, G):
         if not program.fit_intercept:
             return c0
-        P = network_predict(program.X, U, A, 0.0, G)
+        P = network_predict(program.X, U, A, 0.0, G, program.pool)
         return loss.optimal_intercept(P, Y, s)
 
     V, W = result.V, result.W
@@ -113,14 +118,19 @@ def hidden_activations(X, U, neuron_gates=None):
     return (X @ neuron_gates.T >= 0) * XU
 
 
-def network_predict(X, U, A, c, neuron_gates=None):
-    """Output of the two-layer network, shape (n_samples, n_outputs)."""
-    return hidden_activations(X, U, neuron_gates) @ A + c
+def network_predict(X, U, A, c, neuron_gates=None, pool=None):
+    """Output of the two-layer network, shape (n_samples, n_outputs).
+
+    With ``pool`` (n_samples, n_rows), the rows of ``X`` are patches and the
+    hidden layer is pooled per sample: ``Pool h(X) A + c``.
+    """
+    out = hidden_activations(X, U, neuron_gates) @ A
+    return (out if pool is None else pool @ out) + c
 
 
 def network_objective(program, U, A, c, neuron_gates=None):
     """Training objective ``F(f(X)) + beta/2 (||U||^2 + ||A||^2)`` (DESIGN 1)."""
-    P = network_predict(program.X, U, A, c, neuron_gates)
+    P = network_predict(program.X, U, A, c, neuron_gates, program.pool)
     data = program.loss.value(P, program.Y, program.sample_weight)
     return data + 0.5 * program.beta * (np.sum(U**2) + np.sum(A**2))
 
@@ -160,7 +170,9 @@ def prune_weights(Q, w, rtol=1e-12, max_dense=2e8):
         forced = m > M.shape[0]
         if not forced and M.shape[0] * m * m > max_dense:
             break
-        _, s, Vt = np.linalg.svd(M, full_matrices=True)
+        # Only V is needed: the full U of a tall M (many values, few
+        # neurons) would cost O(n_values^2) memory and O(n_values^3) time.
+        _, s, Vt = np.linalg.svd(M, full_matrices=forced)
         if not forced and s[-1] > rtol * s[0]:
             break
         c = Vt[-1]
@@ -174,7 +186,7 @@ def prune_weights(Q, w, rtol=1e-12, max_dense=2e8):
     return w
 
 
-def prune_network(X, U, A, neuron_gates=None, groups=None):
+def prune_network(X, U, A, neuron_gates=None, groups=None, pool=None):
     """Prune a network with :func:`prune_weights`, keeping its output.
 
     Parameters
@@ -186,6 +198,9 @@ def prune_network(X, U, A, neuron_gates=None, groups=None):
     groups : ndarray of shape (n_neurons,) or None
         Neurons of different groups never combine (independent units per
         output); None prunes all neurons together (shared units).
+    pool : sparse matrix of shape (n_samples, n_rows) or None
+        Pooling of the rows of ``X`` (patches) into samples; the neurons'
+        contributions are then their pooled activations.
 
     Returns
     -------
@@ -195,6 +210,8 @@ def prune_network(X, U, A, neuron_gates=None, groups=None):
     if U.shape[0] == 0:
         return U, A, neuron_gates
     H = hidden_activations(X, U, neuron_gates)
+    if pool is not None:
+        H = pool @ H
     w = np.linalg.norm(U, axis=1) * np.linalg.norm(A, axis=1)
     groups = np.zeros(len(w), dtype=int) if groups is None else np.asarray(groups)
     new_w = w.copy()

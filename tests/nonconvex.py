@@ -5,7 +5,8 @@ from scipy.optimize import minimize
 
 
 def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20,
-                    seed=0, scale=1.0, per_output=False):
+                    seed=0, scale=1.0, per_output=False, pool=None,
+                    intercept=True):
     """Best objective of L-BFGS on the weight-decay problem from random starts.
 
     The network is ``(X1 U^T)_+ A + c`` with ``X1`` the design matrix (column
@@ -16,6 +17,10 @@ def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20
     neurons (``A`` is block diagonal, the architecture of
     ``ConvexReLUClassifier`` with several outputs); otherwise the ``k``
     outputs share ``n_neurons`` neurons.
+
+    With ``pool`` (n_samples, n_rows), the rows of ``X1`` are image patches
+    and the network is a CNN with pooling: ``Pool (X1 U^T)_+ A + c``.
+    ``intercept=False`` keeps ``c`` at zero.
     """
     n, d = X1.shape
     k = Y.shape[1]
@@ -34,13 +39,16 @@ def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20
         U, A, c = unpack(z)
         pre = X1 @ U.T
         H = np.maximum(pre, 0)
-        P = H @ A + c
+        Hp = H if pool is None else pool @ H
+        P = Hp @ A + c
         G = loss_grad(P)
-        dA = (H.T @ G + beta * A) * mask
-        dH = (G @ A.T) * (pre > 0)
+        dA = (Hp.T @ G + beta * A) * mask
+        GA = G @ A.T
+        dH = (GA if pool is None else pool.T @ GA) * (pre > 0)
         dU = dH.T @ X1 + beta * U
         value = loss_value(P) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
-        return value, np.concatenate([dU.ravel(), dA.ravel(), G.sum(axis=0)])
+        dc = G.sum(axis=0) if intercept else np.zeros(k)
+        return value, np.concatenate([dU.ravel(), dA.ravel(), dc])
 
     best = np.inf
     for _ in range(n_restarts):

@@ -51,7 +51,8 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     squared loss on breast_cancer, ADMM 1.9 s, Clarabel 12.7 s; with the
     logistic loss on iris, ADMM 7.2 s, Clarabel 0.2 s (ADMM's loss step is
     a Newton solve and it needs thousands of iterations); with the hinge
-    loss ADMM's tail is slow.
+    loss ADMM's tail is slow. Pooled programs (CNNs) work with both native
+    solvers.
     """
     if not isinstance(name, str):
         raise ValueError(f"solver must be a string, got {name!r}.")

@@ -6,7 +6,9 @@ The native solvers store the variables of a program as blocks ``Z`` of shape
 blocks), each with a sign ``+1``/``-1`` in the prediction. The products with
 the ``D_i X`` are two matrix products with ``X`` and elementwise products
 with the 0/1 pattern matrix: the ``n x d x P`` tensor of the ``D_i X`` is
-never formed.
+never formed. With a pooled program (a CNN, whose rows of ``X`` are
+patches) the prediction is pooled per sample and the adjoint spreads each
+sample's value over its patches (:meth:`ConvexProgram.unpooled`).
 """
 
 import numpy as np
@@ -60,8 +62,8 @@ class BlockOperator:
         return (self.X @ Zt).reshape(self.X.shape[0], k, B)
 
     def predict(self, XZ):
-        """``sum_b sigma_b D_b X z_tb`` from :meth:`products`: shape (n, k)."""
-        return np.einsum("nkb,nb->nk", XZ, self.signed)
+        """``Pool sum_b sigma_b D_b X z_tb`` from :meth:`products`: shape (n, k)."""
+        return self.program.pooled(np.einsum("nkb,nb->nk", XZ, self.signed))
 
     def network(self, XZ):
         """Output of the ReLU network of the blocks, ``sum_b sigma_b (X z_b)_+``.
@@ -74,14 +76,17 @@ class BlockOperator:
             return self.predict(XZ)
         P = self.n_patterns
         relu = np.maximum(XZ, 0.0)
-        return relu[:, :, :P].sum(axis=2) - relu[:, :, P:].sum(axis=2)
+        return self.program.pooled(relu[:, :, :P].sum(axis=2)
+                                   - relu[:, :, P:].sum(axis=2))
 
     def adjoint(self, M, R=None):
         """Blocks ``X^T (sigma_b D_b m_t + S_b r_tb)``: shape (k, B, d).
 
-        ``M`` (n, k) multiplies the prediction rows; ``R`` (n, k, B), if
-        given, multiplies the cone constraints' rows.
+        ``M`` (n_samples, k) multiplies the prediction rows (``Pool^T M``
+        when pooled); ``R`` (n_rows, k, B), if given, multiplies the cone
+        constraints' rows.
         """
+        M = self.program.unpooled(M)
         n, k = M.shape
         T = self.signed[:, None, :] * M[:, :, None]
         if R is not None:

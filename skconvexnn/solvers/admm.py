@@ -14,7 +14,8 @@ Anderson-accelerated) alternates:
   intercept) never changes: by the Woodbury identity it is solved with
   products with ``X`` and one Cholesky factor of the ``n x n`` matrix
   ``I + C ((X X^T) o (S S^T)) C``, ``S`` the signed patterns, computed once
-  per fit;
+  per fit (for a pooled program, a CNN whose rows of ``X`` are patches, the
+  matrix is ``I + C Pool ((X X^T) o (S S^T)) Pool^T C``, still ``n x n``);
 * the proximal operator of the loss (:meth:`skconvexnn.losses.Loss.prox`,
   separable over samples) for ``q``;
 * for ``p``, block soft-thresholding, after the projection onto ``C_b`` for
@@ -62,11 +63,23 @@ class _LeastSquares:
     def __init__(self, op, fit_intercept):
         self.op = op
         self.centered = fit_intercept
-        X = op.X
-        G = (X @ X.T) * (op.signed @ op.signed.T)
+        X, pool = op.X, op.program.pool
+        if pool is None:
+            G = (X @ X.T) * (op.signed @ op.signed.T)
+        else:
+            # Pool ((X X^T) o (S S^T)) Pool^T = sum_b M_b M_b^T with
+            # M_b = Pool (s_b o X): n x n although X has a row per patch (a
+            # CNN); blocks are taken a chunk at a time to bound the memory.
+            G = np.zeros((pool.shape[0],) * 2)
+            n_rows, d = X.shape
+            chunk = max(1, int(2e7 // (n_rows * d)))
+            for start in range(0, op.n_blocks, chunk):
+                S = op.signed[:, start:start + chunk]
+                M = pool @ (S[:, :, None] * X[:, None, :]).reshape(n_rows, -1)
+                G += M @ M.T
         if fit_intercept:
             G = self.center(self.center(G).T)
-        G[np.diag_indices(X.shape[0])] += 1.0
+        G[np.diag_indices(len(G))] += 1.0
         self.factor = cho_factor(G, lower=True, check_finite=False)
 
     def center(self, M):
@@ -118,8 +131,9 @@ class ADMMSolver(BaseSolver):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        # a few n x n matrices, and n x B products and patterns
-        need = 8 * (4 * n * n + 6 * n * k * blocks)
+        # a few n x n matrices, and n x B products and patterns (per row:
+        # per patch for a CNN)
+        need = 8 * (4 * n * n + 6 * program.n_rows * k * blocks)
         limit = available_memory_bytes() // 2
         if need > limit or n > self.max_samples:
             raise MemoryError(

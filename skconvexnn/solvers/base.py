@@ -108,7 +108,7 @@ class BaseSolver:
         self.check_program(program)
         if init is not None and init.V.shape != program.zeros()[0].shape:
             init = None
-        sizes = program.n_samples, program.n_features, program.n_patterns
+        sizes = program.n_rows, program.n_features, program.n_patterns
         with threadpool_limits(limits=blas_threads(*sizes), user_api="blas"):
             return self._solve(program, init)
 

@@ -106,7 +106,7 @@ class CvxpySolver(BaseSolver):
         if limit is None:
             limit = available_memory_bytes() // 2
         need = estimate_cvxpy_bytes(
-            program.n_samples, program.n_features, program.n_patterns,
+            program.n_rows, program.n_features, program.n_patterns,
             program.n_outputs, program.cone_constrained,
         )
         if need > limit:
@@ -149,8 +149,11 @@ class CvxpySolver(BaseSolver):
                 R = cp.Variable((X.shape[0], P))
                 constraints.append(R == cp.multiply(D, fit))
                 cols.append(cp.sum(R, axis=1))
-        pred = cp.vstack(cols).T + (cp.reshape(c, (1, k), order="C")
-                                   if program.fit_intercept else 0)
+        fitted = cp.vstack(cols).T
+        if program.pool is not None:  # patches pooled per sample (a CNN)
+            fitted = program.pool @ fitted
+        pred = fitted + (cp.reshape(c, (1, k), order="C")
+                         if program.fit_intercept else 0)
         data = program.loss.cvxpy_expression(pred, program.Y, program.sample_weight)
         problem = cp.Problem(cp.Minimize(data + beta * cp.sum(cp.hstack(norms))),
                              constraints)

@@ -1,0 +1,538 @@
+"""Convex two-layer CNNs: patches, pooling and the CNN estimators.
+
+A two-layer CNN with ``m`` filters ``u_j`` (with biases) of size
+``kh x kw x channels`` computes
+
+    f(x) = sum_j a_j pool_k (patch_k(x) . u_j + b_j)_+ + c,
+
+with ``pool`` the sum or the average over the ``K`` patches of the image.
+Stacking the ``n K`` patches of the samples as the rows of a patch matrix
+``Xp`` (with a column of ones for the biases) and writing ``Pool`` for the
+``n x nK`` matrix that sums (or averages) the rows of each sample, this is a
+dense two-layer network on the patch rows followed by ``Pool``. Patterns
+are arrangements of ``Xp``, so their number is exponential only in the
+filter size, and the convex program of the dense network applies with
+``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (DESIGN.md section 5). The
+estimators here reuse the dense estimators' machinery through a pooled
+:class:`~skconvexnn._program.ConvexProgram`.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import add_ones
+from ._classification import ConvexReLUClassifier
+from ._regression import ConvexReLURegressor
+
+__all__ = [
+    "ConvexConvReLUClassifier",
+    "ConvexConvReLURegressor",
+    "image_patches",
+    "pooling_matrix",
+]
+
+#: Pooling of the second layer: the weight of each patch in its sample's sum.
+POOLINGS = ("sum", "average")
+
+
+def image_patches(images, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0)):
+    """Patch matrix of a stack of images.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, height, width, channels)
+    kernel_size : tuple of two ints
+        Filter height and width ``(kh, kw)``.
+    stride : tuple of two ints, default=(1, 1)
+    padding : tuple of four ints, default=(0, 0, 0, 0)
+        Zeros added at the top, bottom, left and right.
+
+    Returns
+    -------
+    patches : ndarray of shape (n_samples * n_patches, kh * kw * channels)
+        The patches of sample ``i`` are rows ``i * n_patches`` to
+        ``(i + 1) * n_patches - 1``, in row-major order of their positions;
+        each row is the patch flattened in ``(kh, kw, channels)`` order, the
+        order of the filters in ``coefs_[0]``.
+    n_patches : int
+        Patches per image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn._convolution import image_patches
+    >>> images = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> patches, K = image_patches(images, (2, 2))
+    >>> K, patches[0].tolist()
+    (4, [0.0, 1.0, 3.0, 4.0])
+    """
+    (kh, kw), (sh, sw) = kernel_size, stride
+    top, bottom, left, right = padding
+    if any(padding):
+        images = np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    n, _, _, channels = images.shape
+    windows = np.lib.stride_tricks.sliding_window_view(images, (kh, kw), axis=(1, 2))
+    # (n, rows, cols, channels, kh, kw) -> (n, rows, cols, kh, kw, channels)
+    windows = windows[:, ::sh, ::sw].transpose(0, 1, 2, 4, 5, 3)
+    n_patches = windows.shape[1] * windows.shape[2]
+    return windows.reshape(n * n_patches, kh * kw * channels), n_patches
+
+
+def pooling_matrix(n_samples, n_patches, pooling="average"):
+    """Sparse ``(n_samples, n_samples * n_patches)`` matrix pooling the patches.
+
+    Row ``i`` has ``1`` (``"sum"``) or ``1 / n_patches`` (``"average"``) on
+    the patches of sample ``i``.
+    """
+    weight = 1.0 if pooling == "sum" else 1.0 / n_patches
+    rows = np.repeat(np.arange(n_samples), n_patches)
+    values = np.full(n_samples * n_patches, weight)
+    return sparse.csr_matrix(
+        (values, (rows, np.arange(n_samples * n_patches))),
+        shape=(n_samples, n_samples * n_patches),
+    )
+
+
+def _pair(value, name):
+    """Two positive ints from an int or a sequence of two."""
+    if isinstance(value, Integral):
+        return int(value), int(value)
+    pair = tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, Integral) and v > 0 for v in pair):
+        raise ValueError(
+            f"{name} must be an int or a pair of positive ints; got {value!r}."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _same_padding(size, kernel, stride):
+    """Zeros before and after so that ``ceil(size / stride)`` windows fit."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class ConvexConvMixin:
+    """Images, patches and pooling for the convex CNN estimators.
+
+    The dense estimators' machinery (:class:`skconvexnn._base.ConvexReLUMixin`)
+    calls :meth:`_design` for the design matrix and its pooling and
+    :meth:`_set_network` for the fitted weights; this mixin supplies the
+    patch matrix with its pooling, and filters shaped as images.
+    """
+
+    _conv_constraints = {
+        "image_shape": [None, tuple, list],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "stride": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "padding": [StrOptions({"valid", "same"}),
+                    Interval(Integral, 0, None, closed="left")],
+        "pooling": [StrOptions(set(POOLINGS))],
+        # The arrangement search is written for dense programs.
+        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the CNN to its convex program's optimum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images (3-D: one channel), or flat rows of shape
+            (n_samples, n_features): images flattened row-major, channels
+            last, whose shape is given by ``image_shape``.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Class labels (classifier) or targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean loss.
+
+        Returns
+        -------
+        self : object
+        """
+        X, self._input_shape = self._flatten_images(X)
+        return super().fit(X, y, sample_weight)
+
+    def _flatten_images(self, X):
+        """``X`` as rows, and the image shape of 3-D/4-D input (else None)."""
+        ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, (list, tuple)):
+            try:
+                ndim = np.asarray(X).ndim
+            except ValueError:  # ragged: left to validate_data's message
+                ndim = None
+        if ndim not in (3, 4):
+            return X, None
+        X = np.asarray(X)
+        shape = X.shape[1:] + ((1,) if ndim == 3 else ())
+        return X.reshape(X.shape[0], -1), shape
+
+    def _fit_network(self, X, Y, loss, sample_weight=None):
+        self._set_geometry(X.shape[1])
+        return super()._fit_network(X, Y, loss, sample_weight)
+
+    def _set_geometry(self, n_features):
+        """Image shape, filter size, stride and padding of this fit."""
+        given = self._input_shape
+        if self.image_shape is not None:
+            shape = tuple(self.image_shape)
+            if len(shape) == 2:
+                shape += (1,)
+            if len(shape) != 3 or not all(
+                isinstance(v, Integral) and v > 0 for v in shape
+            ):
+                raise ValueError(
+                    "image_shape must be (height, width) or (height, width, "
+                    f"channels) of positive ints; got {self.image_shape!r}."
+                )
+            if given is not None and given != shape:
+                raise ValueError(
+                    f"X has images of shape {given}, but image_shape={shape}."
+                )
+            if int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"image_shape={self.image_shape!r} has {int(np.prod(shape))} "
+                    f"values per image, but X has n_features={n_features}."
+                )
+        elif given is not None:
+            shape = given
+        else:
+            # Flat rows without image_shape: one-row images (1-D signals).
+            shape = (1, n_features, 1)
+        height, width, _ = shape
+        kernel = _pair(self.kernel_size, "kernel_size")
+        if height == 1 and isinstance(self.kernel_size, Integral):
+            kernel = (1, kernel[1])  # a 1-D filter on one-row images
+        stride = _pair(self.stride, "stride")
+        if self.padding == "valid":
+            padding = (0, 0, 0, 0)
+        elif self.padding == "same":
+            padding = (*_same_padding(height, kernel[0], stride[0]),
+                       *_same_padding(width, kernel[1], stride[1]))
+        else:
+            padding = (self.padding,) * 4
+        padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
+        if padded[0] < kernel[0] or padded[1] < kernel[1]:
+            raise ValueError(
+                f"kernel_size {kernel} is larger than the images "
+                f"{(height, width)} with padding {self.padding!r}; use a smaller "
+                "kernel_size or padding='same'."
+            )
+        self.image_shape_ = shape
+        self.kernel_size_ = kernel
+        self.n_patches_ = ((padded[0] - kernel[0]) // stride[0] + 1) * (
+            (padded[1] - kernel[1]) // stride[1] + 1
+        )
+        self._stride, self._padding = stride, padding
+
+    def _design(self, X):
+        """Patch matrix (with ones) of the rows of ``X`` and its pooling."""
+        images = X.reshape(X.shape[0], *self.image_shape_)
+        patches, n_patches = image_patches(images, self.kernel_size_,
+                                           self._stride, self._padding)
+        pool = pooling_matrix(X.shape[0], n_patches, self.pooling)
+        return add_ones(patches, self.fit_intercept), pool
+
+    def _set_network(self, U, A, c):
+        super()._set_network(U, A, c)
+        self.coefs_[0] = self.coefs_[0].T.reshape(
+            len(U), *self.kernel_size_, self.image_shape_[2]
+        )
+
+    def _hidden_weights(self):
+        filters = self.coefs_[0]
+        return filters.reshape(len(filters), int(np.prod(filters.shape[1:])))
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X, shape = self._flatten_images(X)
+        if shape is not None and shape != self.image_shape_:
+            raise ValueError(
+                f"X has images of shape {shape}; the estimator was fitted on "
+                f"images of shape {self.image_shape_}."
+            )
+        return super()._forward(X)
+
+
+_CONV_PARAMETERS_DOC = r"""image_shape : tuple of ints or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the images
+        when ``X`` is given as flat rows (row-major, channels last). None:
+        taken from ``X`` when it is 3-D (one channel) or 4-D; 2-D ``X`` is
+        then read as one-row images ``(1, n_features, 1)``, 1-D signals.
+    kernel_size : int or tuple of two ints, default=3
+        Filter height and width. An int ``k`` is a ``k x k`` filter, or
+        ``1 x k`` on one-row images.
+    stride : int or tuple of two ints, default=1
+        Step between patches.
+    padding : {"valid", "same"} or int, default="valid"
+        ``"valid"``: no padding; ``"same"``: zeros around the images so that
+        there are ``ceil(size / stride)`` patches along each axis; an int:
+        that many zeros on every side.
+    pooling : {"average", "sum"}, default="average"
+        Second-layer pooling over the patches of an image: their mean or
+        their sum. With the sum, ``beta`` acts on a prediction ``n_patches``
+        times larger."""
+
+_CONV_ATTRIBUTES_DOC = r"""coefs_ : list of two ndarrays
+        Filters of shape (`n_neurons_`, kh, kw, channels) and output weights
+        of shape (`n_neurons_`, `n_outputs_`).
+    intercepts_ : list of two ndarrays
+        Filter biases (`n_neurons_`,) and output intercept (`n_outputs_`,).
+    image_shape_ : tuple of three ints
+        ``(height, width, channels)`` of the images.
+    kernel_size_ : tuple of two ints
+        ``(kh, kw)``.
+    n_patches_ : int
+        Patches per image (the ``K`` of the pooling)."""
+
+_CONV_NOTES_DOC = r"""The CNN is
+
+    .. math::
+
+        f(x) = \sum_j a_j \, \mathrm{pool}_k \left(p_k(x)^\top u_j + b_j\right)_+ + c
+
+    with :math:`p_k(x)` the :math:`K` patches of the image and pool the
+    sum or the mean over them. Its weight-decay training problem (mean
+    loss plus :math:`\frac{\beta}{2} \sum_j (\|u_j\|^2 + b_j^2 + \|a_j\|^2)`,
+    the penalty of the dense estimators) is the convex program of the dense
+    network with the patch matrix (the :math:`nK` patches as rows) in place
+    of :math:`X` and the prediction pooled per sample:
+
+    .. math::
+
+        \min \; F\Big(\mathrm{Pool} \sum_i D_i X_p (v_i - w_i) + c\Big)
+        + \beta \sum_i (\|v_i\| + \|w_i\|)
+        \quad \text{s.t.} \quad (2 D_i - I) X_p v_i \ge 0,\;
+        (2 D_i - I) X_p w_i \ge 0,
+
+    with :math:`D_i` the activation patterns of the patch rows. Their
+    number is exponential only in the filter size ``kh * kw * channels``,
+    so ``arrangements="exhaustive"`` (every pattern, the global optimum) is
+    possible for tiny filters; repeated patches are counted once. Recovery
+    is that of the dense network (:math:`u = v / \sqrt{\|v\|}`,
+    :math:`a = \sqrt{\|v\|}`): the recovered CNN's training objective equals
+    the convex objective. ``activation="gated_relu"`` drops the cone
+    constraints (a group lasso); ``solver="auto"`` then uses the native
+    ADMM solver, whose products are sums over each sample's patches and
+    whose cached factor is the ``n x n`` matrix
+    ``I + Pool ((X_p X_p^T) o (S S^T)) Pool^T`` (``S`` the signed patterns),
+    or FISTA when that is too large. The ReLU program goes to Clarabel
+    through cvxpy (for small problems: it has ``2 n K`` cone constraints per
+    pattern); ``solver="admm"`` also solves it. ``arrangements="search"`` is
+    for dense networks only. With the hinge loss and ``activation="relu"``,
+    the lower bound after a cvxpy solve can be weak for a CNN (measured: a
+    gap near the objective itself on a small problem, while the gated
+    program's bound is tight), so ``duality_gap_`` may overstate the
+    distance to the optimum; ADMM certifies hinge fits from its
+    multipliers."""
+
+
+def _conv_doc(cls):
+    """Fill the shared parameter, attribute and notes sections of ``cls``."""
+    cls.__doc__ = (cls.__doc__.replace("%(conv_parameters)s", _CONV_PARAMETERS_DOC)
+                   .replace("%(conv_attributes)s", _CONV_ATTRIBUTES_DOC)
+                   .replace("%(conv_notes)s", _CONV_NOTES_DOC))
+    return cls
+
+
+@_conv_doc
+class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
+    r"""Two-layer ReLU CNN classifier trained by convex optimization.
+
+    One convolutional layer of ReLU filters, a global (average or sum)
+    pooling, and a linear output per class (one output for two classes),
+    each output with its own filters, fitted to the optimum of the convex
+    program over the activation patterns of the image patches (see Notes).
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+    loss : {"logistic", "squared", "hinge"}, default="logistic"
+        As in :class:`ConvexReLUClassifier`.
+    beta : float, default=1e-3
+        Weight-decay strength, > 0. The data term is a mean (weighted by
+        ``sample_weight``): the papers' regularization is ``n_samples * beta``.
+    activation, n_arrangements, max_patterns, fit_intercept
+        As in :class:`ConvexReLURegressor`; gate vectors have
+        ``kh * kw * channels + fit_intercept`` entries, and their patterns are
+        patterns of the patch rows.
+    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
+        Random Gaussian gates, every pattern of the patch matrix (for tiny
+        filters), or gate vectors of shape
+        (n_gates, kh * kw * channels + fit_intercept).
+    solver, tol, max_iter, warm_start, random_state, verbose
+        As in :class:`ConvexReLURegressor`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    %(conv_attributes)s
+    n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
+        As in :class:`ConvexReLURegressor` (gates on the patch rows).
+    n_iter_, objective_curve_, solver_, n_outputs_
+        As in :class:`ConvexReLUClassifier`.
+    n_features_in_ : int
+        Values per image (``height * width * channels``).
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` is a DataFrame.
+
+    Notes
+    -----
+    %(conv_notes)s
+
+    References
+    ----------
+    T. Ergen and M. Pilanci, "Implicit Convex Regularizers of CNN
+    Architectures: Convex Optimization of Two- and Three-Layer Networks in
+    Polynomial Time", ICLR 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexConvReLUClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 4, 4))
+    >>> labels = images[:, :2].mean(axis=(1, 2)) > images[:, 2:].mean(axis=(1, 2))
+    >>> clf = ConvexConvReLUClassifier(kernel_size=2, activation="gated_relu",
+    ...                                random_state=0).fit(images, labels)
+    >>> clf.coefs_[0].shape[1:]
+    (2, 2, 1)
+    """
+
+    _parameter_constraints = {
+        **ConvexReLUClassifier._parameter_constraints,
+        **ConvexConvMixin._conv_constraints,
+    }
+
+    def __init__(
+        self,
+        *,
+        image_shape=None,
+        kernel_size=3,
+        stride=1,
+        padding="valid",
+        pooling="average",
+        loss="logistic",
+        beta=1e-3,
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.image_shape = image_shape
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.pooling = pooling
+        super().__init__(
+            loss=loss, beta=beta, activation=activation,
+            n_arrangements=n_arrangements, arrangements=arrangements,
+            max_patterns=max_patterns, fit_intercept=fit_intercept, solver=solver,
+            tol=tol, max_iter=max_iter, warm_start=warm_start,
+            random_state=random_state, verbose=verbose,
+        )
+
+
+@_conv_doc
+class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
+    r"""Two-layer ReLU CNN regressor trained by convex optimization.
+
+    One convolutional layer of ReLU filters, a global (average or sum)
+    pooling and a linear output per target, each target with its own
+    filters, fitted to the optimum of the convex program over the
+    activation patterns of the image patches (see Notes).
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+    loss : "squared" or Loss instance, default="squared"
+        As in :class:`ConvexReLURegressor`.
+    beta : float, default=1e-3
+        Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`.
+    activation, n_arrangements, arrangements, max_patterns, fit_intercept
+        As in :class:`ConvexConvReLUClassifier`.
+    solver, tol, max_iter, warm_start, random_state, verbose
+        As in :class:`ConvexReLURegressor`.
+
+    Attributes
+    ----------
+    %(conv_attributes)s
+    n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
+        As in :class:`ConvexReLURegressor` (gates on the patch rows).
+    n_iter_, objective_curve_, solver_, n_outputs_
+        As in :class:`ConvexReLURegressor`.
+    n_features_in_ : int
+        Values per image (``height * width * channels``).
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` is a DataFrame.
+
+    Notes
+    -----
+    %(conv_notes)s
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexConvReLURegressor
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 3, 3))
+    >>> y = np.maximum(images[:, :2, :2] - 0.5, 0).sum(axis=(1, 2))
+    >>> reg = ConvexConvReLURegressor(kernel_size=2, beta=1e-4,
+    ...                               random_state=0).fit(images, y)
+    >>> reg.coefs_[0].shape[1:], reg.n_patches_
+    ((2, 2, 1), 4)
+    """
+
+    _parameter_constraints = {
+        **ConvexReLURegressor._parameter_constraints,
+        **ConvexConvMixin._conv_constraints,
+    }
+
+    def __init__(
+        self,
+        *,
+        image_shape=None,
+        kernel_size=3,
+        stride=1,
+        padding="valid",
+        pooling="average",
+        loss="squared",
+        beta=1e-3,
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.image_shape = image_shape
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.pooling = pooling
+        super().__init__(
+            loss=loss, beta=beta, activation=activation,
+            n_arrangements=n_arrangements, arrangements=arrangements,
+            max_patterns=max_patterns, fit_intercept=fit_intercept, solver=solver,
+            tol=tol, max_iter=max_iter, warm_start=warm_start,
+            random_state=random_state, verbose=verbose,
+        )

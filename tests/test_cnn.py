@@ -1,0 +1,263 @@
+"""Convex two-layer CNNs: patches, the pooled program, recovery, optimality."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from nonconvex import train_nonconvex
+from skconvexnn import ConvexConvReLUClassifier, ConvexConvReLURegressor
+from skconvexnn._convolution import image_patches, pooling_matrix
+from skconvexnn._program import ConvexProgram
+from skconvexnn.arrangements import patterns_from_gates
+
+
+def reference_cnn(images, est):
+    """Output of the fitted CNN by direct loops over images and positions."""
+    W, A = est.coefs_
+    b, c = est.intercepts_
+    gates = getattr(est, "neuron_gates_", None)
+    kh, kw = est.kernel_size_
+    sh, sw = est._stride
+    top, bottom, left, right = est._padding
+    images = np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    out = np.zeros((len(images), A.shape[1]))
+    for i, image in enumerate(images):
+        pooled, count = np.zeros(len(W)), 0
+        for r in range(0, image.shape[0] - kh + 1, sh):
+            for s in range(0, image.shape[1] - kw + 1, sw):
+                patch = image[r: r + kh, s: s + kw]
+                pre = np.tensordot(W, patch, axes=3) + b
+                if gates is None:
+                    pooled += np.maximum(pre, 0)
+                else:  # gated ReLU: the gate decides, on the patch with its 1
+                    pooled += (gates @ np.append(patch.ravel(), 1.0) >= 0) * pre
+                count += 1
+        if est.pooling == "average":
+            pooled /= count
+        out[i] = pooled @ A + c
+    return out
+
+
+def test_image_patches_match_loops():
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((3, 5, 6, 2))
+    kernel, stride, padding = (2, 3), (1, 2), (1, 0, 2, 1)
+    patches, K = image_patches(images, kernel, stride, padding)
+    padded = np.pad(images, ((0, 0), (1, 0), (2, 1), (0, 0)))
+    expected = [
+        padded[i, r: r + 2, s: s + 3].ravel()
+        for i in range(3)
+        for r in range(0, padded.shape[1] - 2 + 1, 1)
+        for s in range(0, padded.shape[2] - 3 + 1, 2)
+    ]
+    assert K == len(expected) // 3
+    np.testing.assert_array_equal(patches, np.array(expected))
+
+
+@pytest.mark.parametrize("pooling, weight", [("sum", 1.0), ("average", 0.25)])
+def test_pooling_matrix(pooling, weight):
+    pool = pooling_matrix(3, 4, pooling).toarray()
+    np.testing.assert_array_equal(pool, weight * np.kron(np.eye(3), np.ones(4)))
+
+
+def convex_objective(est, images, y_encoded):
+    """Value of the convex program at the solver's solution of ``est``."""
+    X = images.reshape(len(images), -1)
+    X1, pool = est._design(X)
+    program = ConvexProgram(
+        X=X1, patterns=patterns_from_gates(X1, est.gates_), Y=y_encoded,
+        beta=est.beta, loss=None, activation=est.activation,
+        fit_intercept=est.fit_intercept, pool=pool,
+    )
+    sol = est._solution
+    P = program.predict(sol.V, sol.W, sol.intercept)
+    return P, program.penalty(sol.V, sol.W)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("pooling", ["average", "sum"])
+def test_recovered_cnn_objective_equals_convex_objective(activation, pooling):
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((15, 5, 5, 2))
+    y = np.maximum(images[:, 1:3, 1:4, 0].sum(axis=(1, 2)), 0) - images[:, 0, 0, 1]
+    est = ConvexConvReLURegressor(
+        kernel_size=(2, 3), stride=(1, 2), padding=1, pooling=pooling, beta=1e-2,
+        activation=activation, n_arrangements=30, solver="clarabel", tol=1e-8,
+        random_state=0,
+    ).fit(images, y)
+    P, penalty = convex_objective(est, images, y[:, None])
+    convex = 0.5 * np.mean((P[:, 0] - y) ** 2) + penalty
+    # The recovered CNN, evaluated by loops, has the convex objective.
+    W, A = est.coefs_
+    b = est.intercepts_[0]
+    out = reference_cnn(images, est)
+    network = 0.5 * np.mean((out[:, 0] - y) ** 2) + 0.5 * est.beta * (
+        np.sum(W**2) + np.sum(b**2) + np.sum(A**2)
+    )
+    np.testing.assert_allclose(est.predict(images), out[:, 0], rtol=1e-10,
+                               atol=1e-12)
+    assert W.shape == (est.n_neurons_, 2, 3, 2)
+    assert network == pytest.approx(est.objective_, rel=1e-10)
+    assert est.objective_ == pytest.approx(convex, rel=1e-5)
+    assert est.duality_gap_ <= 1e-5 * est.objective_
+
+
+def test_classifier_recovered_objective_multiclass():
+    rng = np.random.default_rng(2)
+    images = rng.standard_normal((24, 4, 4))
+    score = images[:, :, :2].sum(axis=(1, 2))
+    y = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+    clf = ConvexConvReLUClassifier(
+        kernel_size=2, loss="squared", beta=1e-2, n_arrangements=20,
+        solver="clarabel", random_state=0,
+    ).fit(images, y)
+    Y = np.eye(3)[y]
+    P, penalty = convex_objective(clf, images, Y)
+    convex = 0.5 * np.mean(np.sum((P - Y) ** 2, axis=1)) + penalty
+    out = reference_cnn(images[..., None], clf)
+    np.testing.assert_allclose(clf.decision_function(images), out, rtol=1e-10,
+                               atol=1e-12)
+    assert clf.objective_ == pytest.approx(convex, rel=1e-5)
+    # each class has its own filters
+    assert np.all(np.sum(clf.coefs_[1] != 0, axis=1) == 1)
+
+
+def test_exhaustive_not_worse_than_nonconvex_restarts():
+    # Tiny binary images and 2 x 2 filters: every pattern of the patch
+    # matrix (rank 4) is enumerated, so the convex fit is the global optimum
+    # of the CNN training problem and no restart of gradient training can
+    # beat it.
+    rng = np.random.default_rng(0)
+    n, beta = 10, 1e-2
+    images = rng.integers(0, 2, (n, 3, 3)).astype(float)
+    y = images[:, 0, 0] - images[:, 1, 1] + 0.1 * rng.standard_normal(n)
+    est = ConvexConvReLURegressor(
+        kernel_size=2, beta=beta, arrangements="exhaustive", fit_intercept=False,
+        solver="clarabel", tol=1e-8,
+    ).fit(images, y)
+    patches, K = image_patches(images[..., None], (2, 2))
+    Y = y[:, None]
+    best = train_nonconvex(
+        patches, Y, beta, n_neurons=max(est.n_neurons_, 2 * n),
+        loss_value=lambda P: 0.5 * np.mean((P - Y) ** 2),
+        loss_grad=lambda P: (P - Y) / n, n_restarts=30,
+        pool=pooling_matrix(n, K, "average"), intercept=False,
+    )
+    assert est.objective_ <= best * (1 + 1e-6)
+    # with every pattern the lower bound holds for every CNN
+    assert est.lower_bound_ <= best + 1e-10
+
+
+def test_gated_cnn_uses_native_solver():
+    rng = np.random.default_rng(3)
+    images = rng.random((30, 6, 6))
+    y = (images[:, :3].mean(axis=(1, 2)) > images[:, 3:].mean(axis=(1, 2))).astype(int)
+    clf = ConvexConvReLUClassifier(kernel_size=3, activation="gated_relu",
+                                   random_state=0).fit(images, y)
+    assert clf.solver_ == "admm"
+    assert clf.duality_gap_ <= 1e-6 * clf.objective_
+    assert clf.score(images, y) > 0.8
+
+
+@pytest.mark.parametrize("activation, loss, solvers", [
+    ("gated_relu", "squared", ["admm", "fista"]),
+    ("gated_relu", "hinge", ["admm"]),
+    ("relu", "squared", ["admm"]),
+])
+def test_native_solvers_match_clarabel_on_pooled_program(activation, loss, solvers):
+    # The same pooled program: ADMM (its n x n Gram is Pool G Pool^T) and
+    # FISTA reach Clarabel's objective.
+    rng = np.random.default_rng(7)
+    images = rng.random((25, 4, 4, 2))
+    y = (images[:, :2, :, 0].mean(axis=(1, 2)) > 0.5).astype(int)
+    params = dict(kernel_size=2, activation=activation, loss=loss, pooling="sum",
+                  n_arrangements=10, random_state=0)
+    reference = ConvexConvReLUClassifier(solver="clarabel", **params).fit(images, y)
+    if activation == "gated_relu":  # hinge: dual point from stationarity, pooled
+        assert reference.duality_gap_ <= 1e-3 * reference.objective_
+    for solver in solvers:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = ConvexConvReLUClassifier(solver=solver, tol=1e-6, max_iter=3000,
+                                           **params).fit(images, y)
+        # FISTA's tail is slow (see test_native.py): within 2 % after 3000 steps
+        rel = 2e-2 if solver == "fista" else 1e-4
+        assert est.objective_ == pytest.approx(reference.objective_, rel=rel)
+        assert est.objective_ >= reference.lower_bound_ - 1e-9
+
+
+def test_flat_input_with_image_shape_matches_images():
+    rng = np.random.default_rng(4)
+    images = rng.standard_normal((12, 4, 5, 2))
+    y = images[:, :2, :2, 0].sum(axis=(1, 2))
+    params = dict(kernel_size=2, activation="gated_relu", n_arrangements=10,
+                  solver="clarabel", random_state=0)
+    a = ConvexConvReLURegressor(**params).fit(images, y)
+    flat = images.reshape(12, -1)
+    b = ConvexConvReLURegressor(image_shape=(4, 5, 2), **params).fit(flat, y)
+    np.testing.assert_allclose(a.predict(images), b.predict(flat), rtol=1e-8)
+    np.testing.assert_allclose(a.predict(flat), b.predict(images), rtol=1e-8)
+    assert a.image_shape_ == b.image_shape_ == (4, 5, 2)
+    assert a.n_features_in_ == 40
+    # 2-D input without image_shape: one-row images, 1-D filters
+    c = ConvexConvReLURegressor(**{**params, "kernel_size": 3})
+    c.fit(flat, y)
+    assert c.image_shape_ == (1, 40, 1) and c.coefs_[0].shape[1:] == (1, 3, 1)
+
+
+@pytest.mark.parametrize(
+    "params, X_shape, match",
+    [
+        (dict(kernel_size=5), (6, 4, 4), "larger than the images"),
+        (dict(image_shape=(3, 3)), (6, 16), "n_features=16"),
+        (dict(image_shape=(4, 4, 0)), (6, 16), "positive ints"),
+        (dict(image_shape=(2, 8)), (6, 4, 4), "image_shape"),
+        (dict(kernel_size=(2, 2, 2)), (6, 4, 4), "pair of positive ints"),
+        (dict(stride=(0, 1)), (6, 4, 4), "pair of positive ints"),
+    ],
+)
+def test_bad_input_raises(params, X_shape, match):
+    X = np.random.default_rng(0).random(X_shape)
+    y = np.arange(6) % 2
+    with pytest.raises(ValueError, match=match):
+        ConvexConvReLUClassifier(**params).fit(X, y)
+
+
+def test_predict_checks_image_shape():
+    rng = np.random.default_rng(5)
+    images, y = rng.random((10, 4, 4)), np.arange(10) % 2
+    clf = ConvexConvReLUClassifier(kernel_size=2, activation="gated_relu",
+                                   solver="clarabel", n_arrangements=5,
+                                   random_state=0).fit(images, y)
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        clf.predict(rng.random((3, 2, 8)))
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(rng.random((3, 15)))
+
+
+def test_search_is_refused():
+    images, y = np.random.default_rng(0).random((6, 4, 4)), np.arange(6) % 2
+    with pytest.raises(ValueError, match="arrangements"):
+        ConvexConvReLUClassifier(arrangements="search").fit(images, y)
+
+
+def test_pickle_and_pipeline():
+    rng = np.random.default_rng(6)
+    images = rng.random((20, 5, 5))
+    y = (images[:, :, :2].mean(axis=(1, 2)) > 0.5).astype(int)
+    flat = images.reshape(20, -1)
+    pipe = make_pipeline(
+        FunctionTransformer(lambda X: X - 0.5),
+        ConvexConvReLUClassifier(image_shape=(5, 5), kernel_size=3, loss="squared",
+                                 n_arrangements=10, random_state=0),
+    ).fit(flat, y)
+    clf = pipe[-1]
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.decision_function(flat - 0.5),
+                                  clf.decision_function(flat - 0.5))
+    assert pipe.score(flat, y) == clf.score(flat - 0.5, y)
