@@ -1,6 +1,7 @@
 """What every convex ReLU estimator shares: gates, program, solve, recovery."""
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._program import ACTIVATIONS, ConvexProgram, lower_bound
+from ._program import ACTIVATIONS, ConvexProgram, lower_bound, program_beta_max
 from ._search import search_arrangements
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import (
@@ -37,9 +38,10 @@ def add_ones(X, fit_intercept):
 class ConvexReLUMixin(BaseEstimator):
     """Shared parameters and fitting machinery of the convex ReLU estimators.
 
-    Subclasses validate ``X`` and ``y``, encode the targets as an
-    ``(n_samples, n_outputs)`` array, choose the loss and call
-    :meth:`_fit_network`.
+    Subclasses implement ``_training_data(X, y)``, which validates ``X``
+    and ``y`` and returns ``X``, the targets encoded as an ``(n_samples,
+    n_outputs)`` array and the loss, and pass them to :meth:`_fit_network`
+    (one beta) or :meth:`_fit_path` (a sequence of betas).
     """
 
     _parameter_constraints = {
@@ -93,49 +95,99 @@ class ConvexReLUMixin(BaseEstimator):
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
-        # Small fits run BLAS single-threaded, recovery and bounds included.
-        limit = blas_threads(X.shape[0], X.shape[1], self.n_arrangements)
-        with threadpool_limits(limits=limit, user_api="blas"):
-            return self._fit_network_limited(X, Y, loss, sample_weight)
+        with self._blas_limit(X):
+            rng = check_random_state(self.random_state)
+            X1, Y, s = self._training_rows(X, Y, sample_weight)
+            if isinstance(self.arrangements, str) and self.arrangements == "search":
+                search = self._search(X1, Y, loss, s, self._solve, rng)
+                solver = search.solver or get_solver(self.solver, search.program,
+                                                     tol=self.tol)
+                # The certificate covers every examined pattern (DESIGN.md 2).
+                self._set_network(X, search.program, search.result, solver,
+                                  search.gates, search)
+                return self
+            program = self._program(X1, Y, loss, s, float(self.beta), rng)
+            init = getattr(self, "_solution", None) if self.warm_start else None
+            self._set_network(X, program, *self._solve(program, init), self.gates_)
+        return self
 
-    def _fit_network_limited(self, X, Y, loss, sample_weight):
-        rng = check_random_state(self.random_state)
+    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
+        """Fit the network at each beta in turn, on the same patterns.
+
+        ``betas(beta_max)`` returns the decreasing sequence of betas given
+        ``beta_max`` of the program (:func:`program_beta_max`); each solve is
+        warm started from the previous one. After each fit, ``on_fit(self)``
+        is called with every fitted attribute set for that beta.
+
+        Returns
+        -------
+        betas : ndarray
+        beta_max : float
+        """
+        if isinstance(self.arrangements, str) and self.arrangements == "search":
+            raise ValueError(
+                "A beta path needs the same patterns at every beta; "
+                "arrangements='search' chooses them per beta. Use "
+                "arrangements='gaussian', 'exhaustive' or gate vectors, or "
+                "tune beta with GridSearchCV and warm_start=True."
+            )
+        with self._blas_limit(X):
+            rng = check_random_state(self.random_state)
+            X1, Y, s = self._training_rows(X, Y, sample_weight)
+            program = self._program(X1, Y, loss, s, 1.0, rng)
+            largest = program_beta_max(program)
+            betas = np.asarray(betas(largest), dtype=float)
+            init = None
+            for beta in betas:
+                program = replace(program, beta=float(beta))
+                result, solver = self._solve(program, init)
+                self._set_network(X, program, result, solver, self.gates_)
+                on_fit(self)
+                init = result
+        return betas, largest
+
+    def _blas_limit(self, X):
+        """Small fits run BLAS single-threaded, recovery and bounds included."""
+        limit = blas_threads(X.shape[0], X.shape[1], self.n_arrangements)
+        return threadpool_limits(limits=limit, user_api="blas")
+
+    def _training_rows(self, X, Y, sample_weight):
+        """Design matrix, targets and weights (summing to one) of the program.
+
+        Samples of zero weight are left out entirely: their rows would
+        otherwise still add cone constraints.
+        """
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
-        # Samples of zero weight are left out entirely: their rows would
-        # otherwise still add cone constraints.
         rows = sw > 0
-        X1 = add_ones(X[rows], self.fit_intercept)
-        Y, s = Y[rows], sw[rows] / sw[rows].sum()
+        return add_ones(X[rows], self.fit_intercept), Y[rows], sw[rows] / sw[rows].sum()
 
-        def solve(program, init):
-            solver = get_solver(self.solver, program, tol=self.tol,
-                                max_iter=self.max_iter, verbose=self.verbose)
-            return solve_with_fallback(solver, program, init, self.solver)
+    def _program(self, X1, Y, loss, s, beta, rng):
+        """The program over the patterns of this fit's gates (sets ``gates_``)."""
+        gates = self._make_gates(X1, rng)
+        patterns, self.gates_ = unique_patterns(patterns_from_gates(X1, gates), gates)
+        return ConvexProgram(
+            X=X1, patterns=patterns, Y=Y, beta=beta, loss=loss,
+            activation=self.activation, fit_intercept=self.fit_intercept,
+            sample_weight=s,
+        )
 
-        search = None
-        if isinstance(self.arrangements, str) and self.arrangements == "search":
-            search = self._search(X1, Y, loss, s, solve, rng)
-            program, result, gates = search.program, search.result, search.gates
-            solver = search.solver or get_solver(self.solver, program, tol=self.tol)
-            # The certificate covers every examined pattern (DESIGN.md 2).
-            bound_program = search.pool_program
-        else:
-            gates = self._make_gates(X1, rng)
-            patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
-            program = ConvexProgram(
-                X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
-                activation=self.activation, fit_intercept=self.fit_intercept,
-                sample_weight=s,
-            )
-            init = getattr(self, "_solution", None) if self.warm_start else None
-            result, solver = solve(program, init)
-            bound_program = program
+    def _solve(self, program, init):
+        solver = get_solver(self.solver, program, tol=self.tol,
+                            max_iter=self.max_iter, verbose=self.verbose)
+        return solve_with_fallback(solver, program, init, self.solver)
 
+    def _set_network(self, X, program, result, solver, gates, search=None):
+        """Recover and prune the network of ``result``; set the fitted attributes.
+
+        ``search`` is the arrangement search that produced ``program``, if any.
+        """
+        bound_program = program if search is None else search.pool_program
+        Y = program.Y
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
-        U, A, G = prune_network(X1, U, A, G, groups=groups)
+        U, A, G = prune_network(program.X, U, A, G, groups=groups)
 
         d = X.shape[1]
         self.coefs_ = [U[:, :d].T.copy(), A]
@@ -159,7 +211,7 @@ class ConvexReLUMixin(BaseEstimator):
         # only the others need the stationarity refinement for kinked losses.
         blocks = (result.V, result.W, result.intercept)
         bound = max(
-            lower_bound(bound_program, network_predict(X1, U, A, 0.0, G)),
+            lower_bound(bound_program, network_predict(program.X, U, A, 0.0, G)),
             lower_bound(bound_program, program.predict(result.V, result.W),
                         blocks=blocks if result.lower_bound is None
                         and search is None else None),

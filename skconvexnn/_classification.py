@@ -158,6 +158,10 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         -------
         self : ConvexReLUClassifier
         """
+        return self._fit_network(*self._training_data(X, y), sample_weight)
+
+    def _training_data(self, X, y):
+        """Validated ``X``, encoded targets (sets ``classes_``), loss."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
@@ -168,7 +172,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
                 f"data contains only one class: {self.classes_[0]!r}."
             )
         Y = encode_targets(encoder.transform(y), len(self.classes_), self.loss)
-        return self._fit_network(X, Y, get_loss(self.loss), sample_weight)
+        return X, Y, get_loss(self.loss)
 
     def decision_function(self, X):
         """Output of the recovered network.

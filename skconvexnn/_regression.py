@@ -210,10 +210,14 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         -------
         self : ConvexReLURegressor
         """
+        return self._fit_network(*self._training_data(X, y), sample_weight)
+
+    def _training_data(self, X, y):
+        """Validated ``X``, targets as an (n_samples, n_outputs) array, loss."""
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
         loss = SquaredLoss() if isinstance(self.loss, str) else self.loss
-        return self._fit_network(X, Y.astype(np.float64), loss, sample_weight)
+        return X, Y.astype(np.float64), loss
