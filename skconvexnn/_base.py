@@ -89,24 +89,26 @@ class ConvexReLUMixin(BaseEstimator):
             raise ValueError("arrangements contains NaN or infinite values.")
         return gates
 
-    def _fit_network(self, X, Y, loss, sample_weight=None):
+    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
         """Build and solve the convex program, recover and prune the network.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
-        validated arrays. Sets every fitted attribute.
+        validated arrays; ``beta`` defaults to ``self.beta``. Sets every
+        fitted attribute.
         """
+        beta = self.beta if beta is None else beta
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, Y, s = self._training_rows(X, Y, sample_weight)
             if isinstance(self.arrangements, str) and self.arrangements == "search":
-                search = self._search(X1, Y, loss, s, self._solve, rng)
+                search = self._search(X1, Y, loss, s, float(beta), rng)
                 solver = search.solver or get_solver(self.solver, search.program,
                                                      tol=self.tol)
                 # The certificate covers every examined pattern (DESIGN.md 2).
                 self._set_network(X, search.program, search.result, solver,
                                   search.gates, search)
                 return self
-            program = self._program(X1, Y, loss, s, float(self.beta), rng)
+            program = self._program(X1, Y, loss, s, float(beta), rng)
             init = getattr(self, "_solution", None) if self.warm_start else None
             self._set_network(X, program, *self._solve(program, init), self.gates_)
         return self
@@ -124,17 +126,8 @@ class ConvexReLUMixin(BaseEstimator):
         betas : ndarray
         beta_max : float
         """
-        if isinstance(self.arrangements, str) and self.arrangements == "search":
-            raise ValueError(
-                "A beta path needs the same patterns at every beta; "
-                "arrangements='search' chooses them per beta. Use "
-                "arrangements='gaussian', 'exhaustive' or gate vectors, or "
-                "tune beta with GridSearchCV and warm_start=True."
-            )
         with self._blas_limit(X):
-            rng = check_random_state(self.random_state)
-            X1, Y, s = self._training_rows(X, Y, sample_weight)
-            program = self._program(X1, Y, loss, s, 1.0, rng)
+            program = self._path_program(X, Y, loss, sample_weight)
             largest = program_beta_max(program)
             betas = np.asarray(betas(largest), dtype=float)
             init = None
@@ -145,6 +138,23 @@ class ConvexReLUMixin(BaseEstimator):
                 on_fit(self)
                 init = result
         return betas, largest
+
+    def _beta_max(self, X, Y, loss, sample_weight=None):
+        """``beta_max`` of the program a path on this data would solve."""
+        with self._blas_limit(X):
+            return program_beta_max(self._path_program(X, Y, loss, sample_weight))
+
+    def _path_program(self, X, Y, loss, sample_weight):
+        """The program shared by every beta of a path (``beta`` left at 1)."""
+        if isinstance(self.arrangements, str) and self.arrangements == "search":
+            raise ValueError(
+                "A beta path needs the same patterns at every beta, and "
+                "arrangements='search' chooses them for one beta. Use "
+                "arrangements='gaussian', 'exhaustive' or gate vectors, or "
+                "tune beta with GridSearchCV and warm_start=True."
+            )
+        X1, Y, s = self._training_rows(X, Y, sample_weight)
+        return self._program(X1, Y, loss, s, 1.0, check_random_state(self.random_state))
 
     def _blas_limit(self, X):
         """Small fits run BLAS single-threaded, recovery and bounds included."""
@@ -257,10 +267,10 @@ class ConvexReLUMixin(BaseEstimator):
             )
         return self
 
-    def _search(self, X1, Y, loss, s, solve, rng):
+    def _search(self, X1, Y, loss, s, beta, rng):
         """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""
         template = ConvexProgram(
-            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=float(self.beta),
+            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
             loss=loss, activation=self.activation,
             fit_intercept=self.fit_intercept, sample_weight=s,
         )
@@ -270,7 +280,7 @@ class ConvexReLUMixin(BaseEstimator):
             and self.gates_.shape[1] == X1.shape[1]
         )
         return search_arrangements(
-            template, solve, self.n_arrangements, rng, tol=self.tol,
+            template, self._solve, self.n_arrangements, rng, tol=self.tol,
             max_patterns=self.max_patterns,
             init_gates=self.gates_ if warm else None,
             init_result=self._solution if warm else None,
