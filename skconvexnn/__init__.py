@@ -8,13 +8,21 @@ scikit-learn estimators.
 
 from ._classification import ConvexReLUClassifier
 from ._copositive import CopositiveMultiOutputRegressor
+from ._cv import ConvexReLUClassifierCV, ConvexReLURegressorCV
+from ._path import BetaPath, beta_grid, beta_max, convex_relu_path
 from ._regression import ConvexReLURegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BetaPath",
     "ConvexReLUClassifier",
+    "ConvexReLUClassifierCV",
     "ConvexReLURegressor",
+    "ConvexReLURegressorCV",
     "CopositiveMultiOutputRegressor",
+    "beta_grid",
+    "beta_max",
+    "convex_relu_path",
     "__version__",
 ]
