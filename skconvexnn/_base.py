@@ -22,6 +22,7 @@ from .recovery import (
     recover_best_network,
 )
 from .solvers import get_solver, solve_with_fallback, solver_names
+from .solvers._blocks import trivial_result
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
@@ -118,7 +119,8 @@ class ConvexReLUMixin(BaseEstimator):
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
         ``beta_max`` of the program (:func:`program_beta_max`); each solve is
-        warm started from the previous one. After each fit, ``on_fit(self)``
+        warm started from the previous one, and betas at or above
+        ``beta_max`` take the zero network without a solve. After each fit, ``on_fit(self)``
         is called with every fitted attribute set for that beta.
 
         Returns
@@ -133,7 +135,13 @@ class ConvexReLUMixin(BaseEstimator):
             init = None
             for beta in betas:
                 program = replace(program, beta=float(beta))
-                result, solver = self._solve(program, init)
+                if beta >= largest:
+                    # The zero network is optimal: no solve needed (its
+                    # dual point is feasible, so the gap computed is zero).
+                    result = trivial_result(program)
+                    solver = get_solver(self.solver, program, tol=self.tol)
+                else:
+                    result, solver = self._solve(program, init)
                 self._set_network(X, program, result, solver, self.gates_)
                 on_fit(self)
                 init = result
