@@ -48,13 +48,20 @@ def _mean_squared_error(estimator, X, y):
 class _BetaCVMixin:
     """Grid, fold-wise paths, selection and refit, shared by the CV estimators."""
 
-    _cv_parameter_constraints = {
-        "betas": ["array-like", None],
-        "n_betas": [Interval(Integral, 1, None, closed="left")],
-        "beta_ratio": [Interval(Real, 0, 1, closed="right")],
-        "cv": ["cv_object"],
-        "n_jobs": [Integral, None],
-    }
+    @staticmethod
+    def _constraints(plain):
+        """``_parameter_constraints`` of the CV version of the class ``plain``."""
+        kept = {k: v for k, v in plain._parameter_constraints.items()
+                if k not in ("beta", "warm_start")}
+        return {
+            **kept,
+            "betas": ["array-like", None],
+            "n_betas": [Interval(Integral, 1, None, closed="left")],
+            "beta_ratio": [Interval(Real, 0, 1, closed="right")],
+            "cv": ["cv_object"],
+            "n_jobs": [Integral, None],
+            "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+        }
 
     #: A CV fit never starts from a previous fit (each fold has its own path).
     warm_start = False
@@ -222,12 +229,7 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     """.format(cv_doc=_CV_DOC.format(fold="KFold").strip())
 
     _plain_class = ConvexReLURegressor
-    _parameter_constraints = {
-        **{k: v for k, v in ConvexReLURegressor._parameter_constraints.items()
-           if k not in ("beta", "warm_start")},
-        **_BetaCVMixin._cv_parameter_constraints,
-        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
-    }
+    _parameter_constraints = _BetaCVMixin._constraints(ConvexReLURegressor)
 
     def __init__(
         self,
@@ -351,10 +353,7 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
 
     _plain_class = ConvexReLUClassifier
     _parameter_constraints = {
-        **{k: v for k, v in ConvexReLUClassifier._parameter_constraints.items()
-           if k not in ("beta", "warm_start")},
-        **_BetaCVMixin._cv_parameter_constraints,
-        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+        **_BetaCVMixin._constraints(ConvexReLUClassifier),
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
     }
 

@@ -153,48 +153,22 @@ class BetaPath:
         and ``n_iter_`` of each fit.
     gates : ndarray of shape (n_patterns, n_features + fit_intercept)
         The gate vectors of the patterns, the same at every beta.
+    coefs, intercepts : list
+        ``coefs_`` and ``intercepts_`` of each fit.
     """
 
     betas: np.ndarray
     beta_max: float
     estimators: list
 
-    def _values(self, name):
-        return np.array([getattr(est, name) for est in self.estimators])
-
-    @property
-    def n_neurons(self):
-        return self._values("n_neurons_")
-
-    @property
-    def objectives(self):
-        return self._values("objective_")
-
-    @property
-    def lower_bounds(self):
-        return self._values("lower_bound_")
-
-    @property
-    def duality_gaps(self):
-        return self._values("duality_gap_")
-
-    @property
-    def n_iter(self):
-        return self._values("n_iter_")
-
-    @property
-    def gates(self):
-        return self.estimators[0].gates_
-
-    @property
-    def coefs(self):
-        """``coefs_`` of each fit (a list of ``[W1, W2]``)."""
-        return [est.coefs_ for est in self.estimators]
-
-    @property
-    def intercepts(self):
-        """``intercepts_`` of each fit (a list of ``[b1, b2]``)."""
-        return [est.intercepts_ for est in self.estimators]
+    def __post_init__(self):
+        for name in ("n_neurons", "objective", "lower_bound", "duality_gap",
+                     "n_iter"):
+            values = np.array([getattr(est, name + "_") for est in self.estimators])
+            setattr(self, name if name.startswith("n_") else name + "s", values)
+        self.gates = self.estimators[0].gates_ if self.estimators else None
+        self.coefs = [est.coefs_ for est in self.estimators]
+        self.intercepts = [est.intercepts_ for est in self.estimators]
 
 
 @validate_params(
