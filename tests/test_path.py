@@ -104,7 +104,8 @@ def test_regressor_cv_chooses_as_grid_search(data):
     folds = KFold(3)
     cv = ConvexReLURegressorCV(n_betas=6, beta_ratio=1e-3, cv=folds,
                                **_cv_kwargs()).fit(X, y)
-    search = GridSearchCV(ConvexReLURegressor(**_cv_kwargs()),
+    # warm_start=True still works in GridSearchCV (which clones per beta).
+    search = GridSearchCV(ConvexReLURegressor(warm_start=True, **_cv_kwargs()),
                           {"beta": list(cv.betas_)}, cv=folds,
                           scoring="neg_mean_squared_error").fit(X, y)
     assert cv.beta_ == search.best_params_["beta"]
