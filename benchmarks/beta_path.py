@@ -13,7 +13,9 @@ over the same grid with the same folds and the same scoring
 (ConvexReLU*(warm_start=True): GridSearchCV clones the estimator for every
 candidate, so the warm start does not carry over between betas there).
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/beta_path.py [path] [cv]``.
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/beta_path.py [PART ...]`` with
+parts ``gated``, ``relu-clarabel``, ``relu-admm`` (or ``path`` for the
+three) and ``cv``; default: all.
 Times are wall-clock seconds on whatever else the machine is doing.
 """
 
@@ -105,16 +107,26 @@ def cv_results():
                ConvexReLUClassifier(warm_start=True, **kw), X, y, folds, "accuracy")
 
 
+#: Path configurations: part name -> (activation, solver).
+PATHS = {
+    "gated": ("gated_relu", "admm"),
+    "relu-clarabel": ("relu", "clarabel"),
+    "relu-admm": ("relu", "admm"),
+}
+
+
 def main(parts):
     warnings.simplefilter("ignore", ConvergenceWarning)
     if "path" in parts:
+        parts = [*parts, *PATHS]
+    if any(part in PATHS for part in parts):
         print("diabetes, 100 Gaussian gates, standardized X and y")
         print(f"{'activation':<11}{'solver':<9}{'betas':>6}{'path s':>10}"
               f"{'fits s':>10}{'ratio':>8}{'it path':>9}{'it fits':>9}"
-              f"{'max rel':>11}")
-        path_versus_fits("gated_relu", "admm")
-        path_versus_fits("relu", "admm")
-        path_versus_fits("relu", "clarabel")
+              f"{'max rel':>11}", flush=True)
+    for part in parts:
+        if part in PATHS:
+            path_versus_fits(*PATHS[part])
     if "cv" in parts:
         cv_results()
 
