@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from ._program import ACTIVATIONS, ConvexProgram, lower_bound, program_beta_max
+from ._screening import pattern_norms, solve_on_working_set
 from ._search import search_arrangements
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import (
@@ -118,9 +119,11 @@ class ConvexReLUMixin(BaseEstimator):
         """Fit the network at each beta in turn, on the same patterns.
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
-        ``beta_max`` of the program (:func:`program_beta_max`); each solve is
-        warm started from the previous one, and betas at or above
-        ``beta_max`` take the zero network without a solve. After each fit, ``on_fit(self)``
+        ``beta_max`` of the program (:func:`program_beta_max`); betas at or
+        above ``beta_max`` take the zero network without a solve, the others
+        are solved on working sets of patterns
+        (:func:`skconvexnn._screening.solve_on_working_set`), each warm
+        started from the previous solution. After each fit, ``on_fit(self)``
         is called with every fitted attribute set for that beta.
 
         Returns
@@ -132,7 +135,9 @@ class ConvexReLUMixin(BaseEstimator):
             program = self._path_program(X, Y, loss, sample_weight)
             largest = program_beta_max(program)
             betas = np.asarray(betas(largest), dtype=float)
-            init = None
+            # Start from the zero network, optimal at beta_max.
+            result, previous = trivial_result(program), largest
+            norms = pattern_norms(program, result)
             for beta in betas:
                 program = replace(program, beta=float(beta))
                 if beta >= largest:
@@ -141,10 +146,11 @@ class ConvexReLUMixin(BaseEstimator):
                     result = trivial_result(program)
                     solver = get_solver(self.solver, program, tol=self.tol)
                 else:
-                    result, solver = self._solve(program, init)
+                    result, solver, norms = solve_on_working_set(
+                        program, self._solve, result, norms, previous)
+                    previous = beta
                 self._set_network(X, program, result, solver, self.gates_)
                 on_fit(self)
-                init = result
         return betas, largest
 
     def _beta_max(self, X, Y, loss, sample_weight=None):

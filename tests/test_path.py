@@ -110,9 +110,12 @@ def test_regressor_cv_chooses_as_grid_search(data):
                           scoring="neg_mean_squared_error").fit(X, y)
     assert cv.beta_ == search.best_params_["beta"]
     assert cv.mse_path_.shape == (6, 3)
+    # Fits certified to a relative gap of 1e-7 agree in their predictions
+    # only to about its square root where the objective is flat (near
+    # beta_max).
     for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
         np.testing.assert_allclose(cv.cv_results_[key], search.cv_results_[key],
-                                   rtol=1e-4)
+                                   rtol=1e-3)
     np.testing.assert_array_equal(cv.cv_results_["rank_test_score"],
                                   search.cv_results_["rank_test_score"])
     # The refit is the plain estimator at beta_ on all the data.
@@ -134,7 +137,7 @@ def test_classifier_cv_chooses_as_grid_search(data):
     assert cv.beta_ == search.best_params_["beta"]
     assert cv.scores_.shape == (4, 3)
     np.testing.assert_allclose(cv.scores_.mean(axis=1),
-                               search.cv_results_["mean_test_score"], rtol=1e-4)
+                               search.cv_results_["mean_test_score"], rtol=1e-3)
     np.testing.assert_array_equal(cv.classes_, [0, 1])
 
 
