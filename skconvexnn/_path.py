@@ -187,10 +187,16 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     The activation patterns are built once (from the estimator's
     ``arrangements``, ``n_arrangements`` and ``random_state``), then the
     convex program is solved for each beta from the largest to the
-    smallest, each solve warm started from the previous solution (the
-    native solvers ``"admm"`` and ``"fista"`` use it; cvxpy solvers start
-    afresh at each beta). Each fit is recovered, pruned and certified
-    exactly as by ``estimator.fit``.
+    smallest. Betas at or above :func:`beta_max` give the empty network
+    without a solve. Below it, each beta is solved first on a working set
+    of patterns (those active at the previous beta and those the
+    sequential strong rule keeps), then every other pattern's dual
+    constraint is checked and violators are added, so the result is the
+    optimum over all the patterns. Each solve is warm started from the
+    previous solution (the native solvers ``"admm"`` and ``"fista"`` use
+    it; cvxpy solvers gain from the smaller working sets only). Each fit is
+    recovered, pruned and certified over all the patterns exactly as by
+    ``estimator.fit``.
 
     Parameters
     ----------
