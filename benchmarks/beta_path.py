@@ -78,13 +78,15 @@ def compare_cv(name, cv_est, plain, X, y, folds, scoring):
     t_grid = time.perf_counter() - start
     best = int(np.argmax(cv_est.cv_results_["mean_test_score"]))
     print(f"{name}: {len(cv_est.betas_)} betas from {cv_est.betas_[0]:.3g}, "
-          f"{folds.get_n_splits()} folds, scoring {scoring}")
+          f"{folds.get_n_splits()} folds, CV scoring {scoring}, test score "
+          f"{'R^2' if scoring.startswith('neg') else scoring}", flush=True)
     print(f"  {type(cv_est).__name__:<24} beta_={cv_est.beta_:.4g}  CV score "
           f"{cv_est.cv_results_['mean_test_score'][best]:.4f}  test score "
           f"{cv_est.score(X_test, y_test):.4f}  neurons {cv_est.n_neurons_}  "
           f"time {t_cv:.1f} s")
     print(f"  {'GridSearchCV':<24} beta={search.best_params_['beta']:.4g}  CV score "
-          f"{search.best_score_:.4f}  test score {search.score(X_test, y_test):.4f}"
+          f"{search.best_score_:.4f}  test score "
+          f"{search.best_estimator_.score(X_test, y_test):.4f}"
           f"  neurons {search.best_estimator_.n_neurons_}  time {t_grid:.1f} s")
     print(f"  same beta: {cv_est.beta_ == search.best_params_['beta']}, "
           f"time ratio GridSearchCV / CV estimator {t_grid / t_cv:.2f}")
