@@ -148,8 +148,8 @@ class BetaPath:
         One per beta, with every fitted attribute of a plain fit
         (``coefs_``, ``intercepts_``, ``n_neurons_``, ``objective_``,
         ``duality_gap_``, ``predict``, ...). They share ``gates_``.
-    n_neurons, objectives, lower_bounds, duality_gaps, n_iter : ndarray of shape (n_betas,)
-        ``n_neurons_``, ``objective_``, ``lower_bound_``, ``duality_gap_``
+    n_neurons, objectives, lower_bounds, duality_gaps, n_iter : ndarray
+        Of shape (n_betas,):        ``n_neurons_``, ``objective_``, ``lower_bound_``, ``duality_gap_``
         and ``n_iter_`` of each fit.
     gates : ndarray of shape (n_patterns, n_features + fit_intercept)
         The gate vectors of the patterns, the same at every beta.
