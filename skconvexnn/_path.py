@@ -149,8 +149,8 @@ class BetaPath:
         (``coefs_``, ``intercepts_``, ``n_neurons_``, ``objective_``,
         ``duality_gap_``, ``predict``, ...). They share ``gates_``.
     n_neurons, objectives, lower_bounds, duality_gaps, n_iter : ndarray
-        Of shape (n_betas,):        ``n_neurons_``, ``objective_``, ``lower_bound_``, ``duality_gap_``
-        and ``n_iter_`` of each fit.
+        Of shape (n_betas,): ``n_neurons_``, ``objective_``,
+        ``lower_bound_``, ``duality_gap_`` and ``n_iter_`` of each fit.
     gates : ndarray of shape (n_patterns, n_features + fit_intercept)
         The gate vectors of the patterns, the same at every beta.
     coefs, intercepts : list
