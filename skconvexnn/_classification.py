@@ -7,7 +7,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import ConvexReLUMixin
 from .losses import get_loss
@@ -158,9 +158,10 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         -------
         self : ConvexReLUClassifier
         """
-        return self._fit_network(*self._training_data(X, y), sample_weight)
+        return self._fit_network(*self._training_data(X, y, sample_weight),
+                                 sample_weight)
 
-    def _training_data(self, X, y):
+    def _training_data(self, X, y, sample_weight=None):
         """Validated ``X``, encoded targets (sets ``classes_``), loss."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
@@ -169,9 +170,20 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         if len(self.classes_) < 2:
             raise ValueError(
                 "The classifier needs samples of at least two classes; the "
-                f"data contains only one class: {self.classes_[0]!r}."
+                f"data contains only one class: {self.classes_[0].item()!r}."
             )
-        Y = encode_targets(encoder.transform(y), len(self.classes_), self.loss)
+        codes = encoder.transform(y)
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            weighted = np.unique(codes[sw > 0])
+            if len(weighted) == 1:
+                # the logistic loss would push the intercept to infinity
+                raise ValueError(
+                    "The classifier needs samples of at least two classes "
+                    "with positive sample_weight; only class "
+                    f"{self.classes_[weighted[0]].item()!r} has any."
+                )
+        Y = encode_targets(codes, len(self.classes_), self.loss)
         return X, Y, get_loss(self.loss)
 
     def decision_function(self, X):

@@ -102,12 +102,19 @@ def _project_nnls(v, K, Kv, scale):
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
     """Project each row ``v_r`` of ``V`` onto ``{u : (s_r * X) u >= 0}``.
 
-    The active-set method of :func:`project` run on all rows at once: the
-    active sets (at most ``d`` rows each) are padded to ``d`` slots, every
-    round does one batched ``d x d`` solve and one product with ``X``, and
-    each unfinished row drops its most negative multiplier or adds its most
-    violated constraint. Rows that do not settle in ``rounds`` rounds
-    (default ``2 d + 2``) go through :func:`project`.
+    Lawson and Hanson's active-set method for the nonnegative least-squares
+    problem ``min_{mu >= 0} ||v + K^T mu||`` (see the module docstring), run
+    on all rows at once. Each row keeps a passive set of at most ``d``
+    constraints, padded to ``d`` slots, with multipliers ``mu`` that solve
+    the least-squares problem on it and are positive. Every round does one
+    batched ``d x d`` solve and one product with ``X``; per row it either
+    adds the most violated constraint (when the least-squares solution is
+    positive) or moves towards that solution until a multiplier vanishes
+    and drops it. Unlike plain greedy exchanges this cannot cycle. A row
+    starts from its guess with the constraints of negative multipliers
+    dropped. Rows that do not settle in ``rounds`` rounds (default
+    ``6 d + 10``), or whose passive set degenerates, go through
+    :func:`project`.
 
     Parameters
     ----------
@@ -115,27 +122,35 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
     signs : ndarray of shape (n, m)
         ``2 D - 1`` of each row's pattern.
     V : ndarray of shape (m, d)
-    guesses : list of (ndarray of int or None)
-        Active sets to start from.
+    guesses : ndarray of int of shape (m, d) or None
+        Active sets to start from, one row per vector: distinct constraint
+        indices first, padded with ``-1`` (the ``active`` this function
+        returns).
 
     Returns
     -------
     U : ndarray of shape (m, d)
-    active : list of ndarray of int
+    active : ndarray of int of shape (m, d)
+        The active constraints of each projection, padded with ``-1``.
     """
     n, d = X.shape
     m = V.shape[0]
     U = V.copy()
-    A = np.full((m, d), -1, dtype=np.intp)
-    for r, g in enumerate(guesses):
-        if g is not None and len(g):
-            g = np.asarray(g)[:d]
-            A[r, :len(g)] = g
+    if guesses is None:
+        A = np.full((m, d), -1, dtype=np.intp)
+    else:
+        A = np.array(guesses, dtype=np.intp).reshape(m, d)
+    # feasibility slack per row, relative to K v (as in project): relative
+    # to K u it would be lost when the projection is (nearly) zero
+    tols = rtol * (np.abs(X @ V.T).max(axis=0, initial=0.0) + 1e-300)
+    mu = np.zeros((m, d))
+    # rows whose multipliers solve the least squares on their passive set
+    started = np.zeros(m, dtype=bool)
     done = np.zeros(m, dtype=bool)
-    settled = list(guesses)
-    cols = np.arange(m)
-    for _ in range(2 * d + 2 if rounds is None else rounds):
-        rows = cols[~done]
+    failed = np.zeros(m, dtype=bool)
+    slots = np.arange(d)
+    for _ in range(6 * d + 10 if rounds is None else rounds):
+        rows = np.flatnonzero(~done)
         if not len(rows):
             break
         Ar = A[rows]
@@ -143,46 +158,61 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
         idx = np.where(valid, Ar, 0)
         KA = X[idx] * (signs[idx, rows[:, None]] * valid)[..., None]  # (r, d, d)
         gram = np.einsum("rad,rbd->rab", KA, KA)
-        gram[:, np.arange(d), np.arange(d)] += ~valid
+        gram[:, slots, slots] += ~valid
         rhs = -np.einsum("rad,rd->ra", KA, V[rows])
         try:
-            mu = np.linalg.solve(gram, rhs[..., None])[..., 0]
+            z = np.linalg.solve(gram, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
+            failed[rows] = done[rows] = True
             break
-        mu = np.where(valid, mu, 0.0)
-        drop = mu.min(axis=1) < 0
-        if np.any(drop):
-            r_drop = rows[drop]
-            slot = np.argmin(mu[drop], axis=1)
-            last = valid[drop].sum(axis=1) - 1
-            A[r_drop, slot] = A[r_drop, last]
-            A[r_drop, last] = -1
-        keep = ~drop
-        if not np.any(keep):
+        z = np.where(valid, z, 0.0)
+        neg = valid & (z <= 0)
+        back = neg.any(axis=1)
+        if np.any(back):
+            # Move from mu towards z until a multiplier reaches zero (a row
+            # not yet started just drops its negative multipliers), then
+            # drop the vanished constraints and keep the slots compact.
+            rb = rows[back]
+            m_old, z_b, neg_b, valid_b = mu[rb], z[back], neg[back], valid[back]
+            gap = np.where(neg_b, m_old - z_b, 1.0)
+            ratio = np.where(neg_b, m_old / np.where(gap > 0, gap, 1.0), np.inf)
+            alpha = np.where(started[rb], ratio.min(axis=1), 0.0)
+            m_new = m_old + alpha[:, None] * (z_b - m_old)
+            tiny = 1e-14 * np.abs(m_old).max(axis=1, initial=0.0)[:, None]
+            keep = valid_b & ~(neg_b & (~started[rb][:, None] | (m_new <= tiny)))
+            # in a started row, the slot that set alpha always goes
+            st = np.flatnonzero(started[rb])
+            keep[st, np.argmin(ratio[st], axis=1)] = False
+            order = np.argsort(~keep, axis=1, kind="stable")
+            A[rb] = np.where(np.take_along_axis(keep, order, 1),
+                             np.take_along_axis(A[rb], order, 1), -1)
+            mu[rb] = np.where(np.take_along_axis(keep, order, 1),
+                              np.take_along_axis(m_new, order, 1), 0.0)
+        fwd = ~back
+        if not np.any(fwd):
             continue
-        rk = rows[keep]
-        Ur = V[rk] + np.einsum("rad,ra->rd", KA[keep], mu[keep])
+        rk = rows[fwd]
+        mu[rk] = z[fwd]
+        started[rk] = True
+        Ur = V[rk] + np.einsum("rad,ra->rd", KA[fwd], z[fwd])
         KU = signs[:, rk] * (X @ Ur.T)  # (n, r)
         j = np.argmin(KU, axis=0)
-        scale = rtol * (np.abs(KU).max(axis=0) + 1e-300)
-        feasible = KU[j, np.arange(len(rk))] >= -scale
+        cols = np.arange(len(rk))
+        feasible = KU[j, cols] >= -tols[rk]
         U[rk[feasible]] = Ur[feasible]
         done[rk[feasible]] = True
-        for r in rk[feasible]:
-            settled[r] = A[r][A[r] >= 0].copy()
-        grow = rk[~feasible]
+        grow, jg = rk[~feasible], j[~feasible]
         size = (A[grow] >= 0).sum(axis=1)
-        full = (size >= d) | np.any(A[grow] == j[~feasible][:, None], axis=1)
-        A[grow[~full], size[~full]] = j[~feasible][~full]
-        done[grow[full]] = True  # handled below, one by one
-        for r in grow[full]:
-            settled[r] = None
-            U[r] = np.nan
-    for r in np.flatnonzero(~done | np.isnan(U[:, 0])):
+        stuck = (size >= d) | np.any(A[grow] == jg[:, None], axis=1)
+        A[grow[~stuck], size[~stuck]] = jg[~stuck]
+        failed[grow[stuck]] = done[grow[stuck]] = True
+    for r in np.flatnonzero(~done | failed):
         K = signs[:, r, None] * X
-        # the greedy steps already failed for this row: straight to NNLS
-        U[r], settled[r] = project(V[r], K, None, rtol, steps=0)
-    return U, settled
+        # the batched steps did not settle this row: straight to NNLS
+        U[r], active = project(V[r], K, None, rtol, steps=0)
+        A[r] = -1
+        A[r, :min(len(active), d)] = active[:d]
+    return U, A
 
 
 def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
@@ -197,8 +227,9 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
         The vectors ``g_tb``.
     floor : float
         Blocks whose free norm ``||g_tb||`` is at most ``floor`` keep it.
-    guesses : dict or None
-        Active sets by ``(t, b)`` to start the projections from.
+    guesses : ndarray of int of shape (k, B, d) or None
+        Active sets to start the projections from, padded with ``-1`` (see
+        :func:`project_many`).
     chunk : int
         Blocks projected together.
 
@@ -212,7 +243,6 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
     norms = np.sqrt(np.einsum("kbd,kbd->kb", G, G))
     order = np.argsort(norms, axis=None)[::-1]
     flat = norms.ravel().copy()
-    guesses = {} if guesses is None else guesses
     best = 0.0
     for start in range(0, len(order), chunk):
         part = order[start:start + chunk]
@@ -221,7 +251,7 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
             break
         ts, bs = np.unravel_index(part, norms.shape)
         U, _ = project_many(X, signs[:, bs], G[ts, bs],
-                            [guesses.get((t, b)) for t, b in zip(ts, bs)])
+                            None if guesses is None else guesses[ts, bs])
         norms[ts, bs] = np.sqrt(np.sum(U * U, axis=1))
         best = max(best, float(norms[ts, bs].max()))
     return norms

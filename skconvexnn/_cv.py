@@ -79,18 +79,10 @@ class _BetaCVMixin:
         ``score(estimator, X, y)`` scores a fitted estimator on held-out
         data. Returns the per-fold scores, shape (n_betas, n_folds).
         """
-        X, Y, loss = self._training_data(X, y)
+        X, Y, loss = self._training_data(X, y, sample_weight)
         y = np.asarray(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-            weighted = np.unique(y[sample_weight > 0])
-            if is_classifier(self) and len(weighted) < 2:
-                # A single class with positive weight has an unbounded
-                # logistic optimum; the folds would chase it to max_iter.
-                raise ValueError(
-                    "The classifier needs samples of at least two classes with "
-                    "positive sample_weight; only one class has some."
-                )
         plain = self._plain_estimator()
         if self.betas is None:
             betas = beta_grid(plain._beta_max(X, Y, loss, sample_weight),

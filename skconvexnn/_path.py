@@ -130,7 +130,7 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
     0
     """
     est = _estimator(estimator)
-    X, Y, loss = est._training_data(X, y)
+    X, Y, loss = est._training_data(X, y, sample_weight)
     return est._beta_max(X, Y, loss, sample_weight)
 
 
@@ -248,7 +248,7 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     (np.int64(0), True)
     """
     est = _estimator(estimator)
-    X, Y, loss = est._training_data(X, y)
+    X, Y, loss = est._training_data(X, y, sample_weight)
     fits = []
 
     def grid(largest):

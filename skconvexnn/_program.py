@@ -342,12 +342,14 @@ def _scaled_bound(program, Lam, max_dual_norm=None):
         biggest = float(max_dual_norm(Lam))
     alpha_max = 1.0 if biggest <= program.beta else program.beta / biggest
     best = max(loss.dual(0.0 * Lam, Y, s), loss.dual(alpha_max * Lam, Y, s))
-    res = minimize_scalar(
-        lambda a: -loss.dual(a * Lam, Y, s),
-        bounds=(0.0, alpha_max),
-        method="bounded",
-        options={"xatol": 1e-10 * max(alpha_max, 1e-300)},
-    )
+    # the dual is -inf outside its domain: no warnings from the search there
+    with np.errstate(invalid="ignore", over="ignore"):
+        res = minimize_scalar(
+            lambda a: -loss.dual(a * Lam, Y, s),
+            bounds=(0.0, alpha_max),
+            method="bounded",
+            options={"xatol": 1e-10 * max(alpha_max, 1e-300)},
+        )
     if np.isfinite(res.fun):
         best = max(best, -res.fun)
     return float(best)

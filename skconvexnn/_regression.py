@@ -210,10 +210,14 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         -------
         self : ConvexReLURegressor
         """
-        return self._fit_network(*self._training_data(X, y), sample_weight)
+        return self._fit_network(*self._training_data(X, y, sample_weight),
+                                 sample_weight)
 
-    def _training_data(self, X, y):
-        """Validated ``X``, targets as an (n_samples, n_outputs) array, loss."""
+    def _training_data(self, X, y, sample_weight=None):
+        """Validated ``X``, targets as an (n_samples, n_outputs) array, loss.
+
+        ``sample_weight`` is not used (classifiers check it).
+        """
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )

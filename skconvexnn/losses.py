@@ -35,10 +35,16 @@ class Loss:
     cones : frozenset of str
         Cones a conic solver needs for this loss besides the second-order
         cone of the penalty (``"exp"`` for the exponential cone).
+    quadratic : bool
+        Whether the loss is a quadratic of the prediction. Then the native
+        ADMM's steps are linear apart from the cone projections and
+        ``solver="auto"`` gives it the ReLU program; other losses go to an
+        interior-point solver for that program.
     """
 
     name = None
     cones = frozenset()
+    quadratic = False
 
     def value(self, P, Y, s):
         """Weighted mean loss; ``P``, ``Y`` of shape (n, k), ``s`` (n,)."""
@@ -124,6 +130,7 @@ class SquaredLoss(Loss):
     """Half squared error, ``l(p, y) = ||p - y||^2 / 2``."""
 
     name = "squared"
+    quadratic = True
 
     def value(self, P, Y, s):
         return 0.5 * float(s @ np.sum((P - Y) ** 2, axis=1))

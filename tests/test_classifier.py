@@ -207,6 +207,9 @@ def test_bad_inputs():
     X, codes = _blobs(n=20)
     with pytest.raises(ValueError, match="one class"):
         ConvexReLUClassifier().fit(X, np.zeros(20))
+    # two classes, but only one with positive weight
+    with pytest.raises(ValueError, match="positive sample_weight; only class 1"):
+        ConvexReLUClassifier().fit(X, codes, sample_weight=(codes == 1).astype(float))
     with pytest.raises(ValueError, match="Unknown label type|continuous"):
         ConvexReLUClassifier().fit(X, np.linspace(0, 1, 20))
     for bad in (np.nan, np.inf):

@@ -81,15 +81,31 @@ def test_batched_projection_matches_single():
     X = rng.standard_normal((n, d))
     signs = np.sign(X @ rng.standard_normal((d, m)))
     V = 2 * rng.standard_normal((m, d))
-    guesses = [None if r % 3 == 0 else rng.choice(n, size=r % (d + 1), replace=False)
-               for r in range(m)]
-    U, active = project_many(X, signs, V, guesses)
+    # padded guesses, some empty, some wrong
+    guesses = np.full((m, d), -1)
     for r in range(m):
-        u, _ = project(V[r], signs[:, r, None] * X)
-        np.testing.assert_allclose(U[r], u, atol=1e-9)
+        size = r % (d + 1)
+        guesses[r, :size] = rng.choice(n, size=size, replace=False)
+    for start in (None, guesses):
+        U, active = project_many(X, signs, V, start)
+        for r in range(m):
+            u, _ = project(V[r], signs[:, r, None] * X)
+            np.testing.assert_allclose(U[r], u, atol=1e-9)
     # the active sets found are good guesses: a second call agrees at once
     U2, _ = project_many(X, signs, V, active, rounds=1)
     np.testing.assert_allclose(U2, U, atol=1e-9)
+
+
+def test_batched_projection_of_polar_points_is_zero():
+    # -X^T mu with mu >= 0 lies in the polar cone, whose projection is 0
+    # with d active constraints: the case a slack relative to K u misses
+    rng = np.random.default_rng(5)
+    n, d, m = 60, 4, 20
+    X = rng.standard_normal((n, d))
+    signs = np.ones((n, m))
+    V = -(rng.random((m, n)) * (rng.random((m, n)) < 0.2)) @ X
+    U, active = project_many(X, signs, V, None)
+    np.testing.assert_allclose(U, 0.0, atol=1e-9 * np.abs(V).max())
 
 
 def test_cone_norms_max_is_exact():
@@ -183,18 +199,39 @@ def test_auto_uses_the_native_solvers(monkeypatch):
                               random_state=0).fit(X, y)
     assert est.solver_ == "admm"
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "admm"
-    # ReLU: Clarabel while its model fits in memory, ADMM beyond
-    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
-    monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 1)
+    # ReLU: ADMM for the squared loss; for the others Clarabel while its
+    # model fits in memory, ADMM beyond
     assert get_solver("auto", _program(X, y, "relu")).name == "admm"
+    labels = np.sign(y)
+    for loss in (LogisticLoss(), HingeLoss()):
+        program = _program(X, (labels > 0) if loss.name == "logistic" else labels,
+                           "relu", loss=loss)
+        assert get_solver("auto", program).name == "clarabel"
+    monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 1)
+    assert get_solver("auto", program).name == "admm"
 
 
-def _program(X, y, activation, n_gates=10):
+def _program(X, y, activation, n_gates=10, loss=None):
     X1 = np.column_stack([X, np.ones(len(X))])
     gates = sample_gates(n_gates, X1.shape[1], np.random.RandomState(0))
     patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
-    return ConvexProgram(X=X1, patterns=patterns, Y=y[:, None], beta=1e-2,
-                         loss=SquaredLoss(), activation=activation)
+    return ConvexProgram(X=X1, patterns=patterns, Y=np.asarray(y, float)[:, None],
+                         beta=1e-2, loss=SquaredLoss() if loss is None else loss,
+                         activation=activation)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("scale", [1e-3, 1e2])
+def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
+    # ADMM runs on rescaled data: features far from unit scale reach the
+    # same optimum as Clarabel (and the blocks are mapped back)
+    X, y = _data(n=30)
+    program = _program(scale * X, y, activation)
+    ours = ADMMSolver(tol=1e-7, max_iter=5000).solve(program)
+    ref = get_solver("clarabel", program, tol=1e-9).solve(program)
+    assert ours.converged
+    assert program.objective(ours.V, ours.W, ours.intercept) == pytest.approx(
+        program.objective(ref.V, ref.W, ref.intercept), rel=1e-5)
 
 
 def test_large_data_go_to_fista_or_a_clear_error(monkeypatch):

@@ -110,6 +110,16 @@ class Certificate:
     :func:`skconvexnn._program.lower_bound` at its prediction; the best bound
     seen is kept. The stopping rule is ``objective - bound <= tol *
     |objective|``, the rule the estimators state.
+
+    The exact bound needs the largest dual norm, which for the ReLU program
+    means projections onto every block's cone. A caller that passes
+    ``screen``, a cheap lower estimate of that norm, has each dual point
+    scored first with it: the score is at least the exact bound, so a point
+    whose score cannot beat the best bound so far is skipped, and while no
+    score could meet the stopping rule the exact bound is not computed at
+    all (unless ``final``). Far from the optimum that skips most
+    projections; at the optimum the estimate from the nonzero blocks is
+    exact.
     """
 
     def __init__(self, program, tol):
@@ -119,13 +129,19 @@ class Certificate:
         self.gap = np.inf
         self.objective = np.inf
         self.intercept = np.zeros(program.n_outputs)
+        #: Whether the last call computed the exact bound.
+        self.exact = False
 
-    def __call__(self, prediction, Z, max_dual_norm=None, extra=(), duals=()):
+    def __call__(self, prediction, Z, max_dual_norm=None, extra=(), duals=(),
+                 screen=None, final=False):
         """Certify the network of ``Z`` whose output is ``prediction``.
 
         ``max_dual_norm`` is passed to :func:`~skconvexnn._program.lower_bound`;
         ``extra`` are further predictions and ``duals`` further dual points
         that may give a better bound (the bound is valid from any of them).
+        ``screen(Lam)`` returns a lower estimate of the largest dual norm
+        (see above); with ``final`` the exact bound is computed whatever the
+        screening says.
         """
         p = self.program
         if p.fit_intercept:
@@ -134,14 +150,26 @@ class Certificate:
             c = np.zeros(p.n_outputs)
         obj = (p.loss.value(prediction + c, p.Y, p.sample_weight)
                + p.beta * float(block_norms(Z).sum()))
-        for pred in (prediction, *extra):
-            self.bound = max(self.bound, lower_bound(p, pred, max_dual_norm=max_dual_norm))
-        for Lam in duals:
-            self.bound = max(self.bound, lower_bound(p, max_dual_norm=max_dual_norm,
-                                                     dual=Lam))
         self.objective, self.intercept = obj, c
+        points = ([dict(prediction=pred) for pred in (prediction, *extra)]
+                  + [dict(dual=Lam) for Lam in duals])
+        if screen is None:
+            scores = [np.inf] * len(points)
+        else:
+            scores = [lower_bound(p, max_dual_norm=screen, **point) for point in points]
+        goal = obj - self.tol * max(abs(obj), np.finfo(float).tiny)
+        self.exact = final or max(scores) >= goal
+        if self.exact:
+            for i in np.argsort(scores)[::-1]:
+                if scores[i] <= self.bound:
+                    break
+                bound = lower_bound(p, max_dual_norm=max_dual_norm, **points[i])
+                if np.isfinite(bound):
+                    self.bound = max(self.bound, bound)
         self.gap = obj - self.bound
-        return abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny)
+        # a diverged iterate (overflow) never passes
+        return bool(np.isfinite(self.gap)) and (
+            abs(self.gap) <= self.tol * max(abs(obj), np.finfo(float).tiny))
 
 
 def trivial_result(program):

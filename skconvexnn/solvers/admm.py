@@ -39,6 +39,8 @@ certified (:class:`._blocks.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
@@ -132,6 +134,27 @@ class ADMMSolver(BaseSolver):
     def _solve(self, program, init):
         if program.n_patterns == 0:
             return trivial_result(program)
+        # ADMM's steps are not invariant to the scale of X (its penalty
+        # parameter weighs a loss of predictions against a norm of
+        # weights): it runs on X / sigma with beta / sigma, the same
+        # program in weights sigma * z, sigma the RMS entry of X. Objective,
+        # bound and predictions are unchanged; the blocks are mapped back.
+        sigma = float(np.sqrt(np.mean(program.X ** 2)))
+        if not np.isfinite(sigma) or sigma <= 0:
+            sigma = 1.0
+        scaled = replace(program, X=program.X / sigma, beta=program.beta / sigma)
+        if init is not None:
+            state = getattr(init, "admm_state", None)
+            init = replace(init, V=np.asarray(init.V, float) * sigma,
+                           W=None if init.W is None else np.asarray(init.W, float) * sigma)
+            init.admm_state = state
+        result = self._solve_scaled(scaled, init)
+        result.V = result.V / sigma
+        if result.W is not None:
+            result.W = result.W / sigma
+        return result
+
+    def _solve_scaled(self, program, init):
         it = _Iteration(program, init)
         op, relu = it.op, it.relu
         cert = Certificate(program, self.tol)
@@ -145,13 +168,24 @@ class ADMMSolver(BaseSolver):
                 return cone_norms(op.X, op.cone_signs, G, guesses=it.active).max()
             return block_norms(G).max(initial=0.0)
 
-        def certify(n_iter):
+        def screen(Lam):
+            # g_b . p_b / ||p_b|| for the nonzero (cone-feasible) blocks: a
+            # lower estimate of the largest cone-constrained dual norm
+            norms = block_norms(it.p)
+            live = norms > 0
+            if not live.any():
+                return 0.0
+            G = op.adjoint(Lam)
+            return float(np.max(np.einsum("kbd,kbd->kb", G, it.p)[live] / norms[live]))
+
+        def certify(n_iter, final=False):
             # q (the loss split) and the multipliers give further dual
             # points, often better before convergence; -rho uq is minus a
             # (sub)gradient of the loss at q, so it lies in the loss's dual
             # domain: the one that makes the bound tight for the hinge loss
             done = cert(op.network(op.products(it.p)), it.p, max_dual_norm,
-                        extra=(it.q,), duals=(-it.rho * it.uq,))
+                        extra=(it.q,), duals=(-it.rho * it.uq,),
+                        screen=screen if relu else None, final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
                 print(f"[admm] it={n_iter} obj={cert.objective:.10g} "
@@ -173,8 +207,8 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
-        if not curve or n_iter % self.check_every:
-            ok = certify(n_iter) or ok
+        if not curve or n_iter % self.check_every or not cert.exact:
+            ok = certify(n_iter, final=True) or ok
         V, W = op.split(it.p)
         result = SolverResult(
             V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
@@ -210,10 +244,13 @@ class _Iteration:
         self.ls = _LeastSquares(op, program.fit_intercept)
         # Imbalance of the residuals that changes rho: OSQP's 5. Smaller
         # values saved a third of the iterations on the diabetes ReLU
-        # program but made rho oscillate on the piecewise linear hinge loss.
+        # program but made rho oscillate (on the hinge loss, and on the
+        # squared loss with features scaled by 100, where it diverged).
         self.threshold = 5.0
+        # rho stays within these factors of its start
+        self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
         # Active constraints of every block's last projection (ReLU).
-        self.active = {}
+        self.active = np.full(op.shape, -1, dtype=np.intp)
 
     def save(self):
         """``(q, p, uq, up, rho, beta)``, a warm start for a later solve."""
@@ -244,10 +281,10 @@ class _Iteration:
         big = block_norms(B) > thresh
         ts, bs = np.nonzero((worst < -slack) & big)
         if len(ts):
-            guesses = [self.active.get((t, b)) for t, b in zip(ts, bs)]
-            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs], guesses)
+            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
+                                  self.active[ts, bs])
             B[ts, bs] = U
-            self.active.update(zip(zip(ts, bs), act))
+            self.active[ts, bs] = act
         return B
 
     def step(self):
@@ -281,7 +318,9 @@ class _Iteration:
         r_d = _norm(self.q - self.q_old, self.p - self.p_old) / max(
             _norm(self.uq, self.up), 1e-300)
         if r_p > 0 and r_d > 0:
+            low, high = self.rho_range
             f = float(np.clip(np.sqrt(r_p / r_d), 0.1, 10.0))
+            f = float(np.clip(f, low / self.rho, high / self.rho))
             if f > self.threshold or f < 1 / self.threshold:
                 self.rho *= f
                 self.uq, self.up = self.uq / f, self.up / f

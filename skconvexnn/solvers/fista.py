@@ -92,8 +92,9 @@ class FISTASolver(BaseSolver):
         def max_dual_norm(Lam):
             return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
 
-        def certify(blocks, it):
-            done = cert(op.predict(op.products(blocks)), blocks, max_dual_norm)
+        def certify(blocks, it, final=False):
+            done = cert(op.predict(op.products(blocks)), blocks, max_dual_norm,
+                        final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
                 print(f"[fista] it={it} obj={cert.objective:.10g} gap={cert.gap:.3g}")
@@ -118,8 +119,8 @@ class FISTASolver(BaseSolver):
             Z, c, t = Z_new, c_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(Z, n_iter)
-        if not curve or n_iter % self.check_every:
-            ok = certify(Z, n_iter) or ok
+        if not curve or n_iter % self.check_every or not cert.exact:
+            ok = certify(Z, n_iter, final=True) or ok
         return SolverResult(
             V=Z, W=None, intercept=cert.intercept, n_iter=n_iter,
             converged=bool(ok), status="optimal" if ok else "max_iter",
