@@ -9,15 +9,23 @@ scikit-learn estimators.
 from ._classification import ConvexReLUClassifier
 from ._convolution import ConvexConvReLUClassifier, ConvexConvReLURegressor
 from ._copositive import CopositiveMultiOutputRegressor
+from ._cv import ConvexReLUClassifierCV, ConvexReLURegressorCV
+from ._path import BetaPath, beta_grid, beta_max, convex_relu_path
 from ._regression import ConvexReLURegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BetaPath",
     "ConvexConvReLUClassifier",
     "ConvexConvReLURegressor",
     "ConvexReLUClassifier",
+    "ConvexReLUClassifierCV",
     "ConvexReLURegressor",
+    "ConvexReLURegressorCV",
     "CopositiveMultiOutputRegressor",
+    "beta_grid",
+    "beta_max",
+    "convex_relu_path",
     "__version__",
 ]

@@ -1,6 +1,7 @@
 """What every convex ReLU estimator shares: gates, program, solve, recovery."""
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._program import ACTIVATIONS, ConvexProgram, lower_bound
+from ._program import ACTIVATIONS, ConvexProgram, lower_bound, program_beta_max
+from ._screening import pattern_norms, solve_on_working_set
 from ._search import search_arrangements
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import (
@@ -21,6 +23,7 @@ from .recovery import (
     recover_best_network,
 )
 from .solvers import get_solver, solve_with_fallback, solver_names
+from .solvers._blocks import trivial_result
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
@@ -37,9 +40,10 @@ def add_ones(X, fit_intercept):
 class ConvexReLUMixin(BaseEstimator):
     """Shared parameters and fitting machinery of the convex ReLU estimators.
 
-    Subclasses validate ``X`` and ``y``, encode the targets as an
-    ``(n_samples, n_outputs)`` array, choose the loss and call
-    :meth:`_fit_network`.
+    Subclasses implement ``_training_data(X, y)``, which validates ``X``
+    and ``y`` and returns ``X``, the targets encoded as an ``(n_samples,
+    n_outputs)`` array and the loss, and pass them to :meth:`_fit_network`
+    (one beta) or :meth:`_fit_path` (a sequence of betas).
     """
 
     _parameter_constraints = {
@@ -87,57 +91,131 @@ class ConvexReLUMixin(BaseEstimator):
             raise ValueError("arrangements contains NaN or infinite values.")
         return gates
 
-    def _fit_network(self, X, Y, loss, sample_weight=None):
+    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
         """Build and solve the convex program, recover and prune the network.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
-        validated arrays. Sets every fitted attribute.
+        validated arrays; ``beta`` defaults to ``self.beta``. Sets every
+        fitted attribute.
         """
-        # Small fits run BLAS single-threaded, recovery and bounds included.
-        limit = blas_threads(X.shape[0], X.shape[1], self.n_arrangements)
-        with threadpool_limits(limits=limit, user_api="blas"):
-            return self._fit_network_limited(X, Y, loss, sample_weight)
+        beta = self.beta if beta is None else beta
+        with self._blas_limit(X):
+            rng = check_random_state(self.random_state)
+            X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
+            if isinstance(self.arrangements, str) and self.arrangements == "search":
+                search = self._search(X1, Y, loss, s, float(beta), rng)
+                solver = search.solver or get_solver(self.solver, search.program,
+                                                     tol=self.tol)
+                # The certificate covers every examined pattern (DESIGN.md 2).
+                self._set_network(search.program, search.result, solver,
+                                  search.gates, search)
+                return self
+            program = self._program(X1, Y, loss, s, float(beta), rng, pool)
+            init = getattr(self, "_solution", None) if self.warm_start else None
+            self._set_network(program, *self._solve(program, init), self.gates_)
+        return self
 
-    def _fit_network_limited(self, X, Y, loss, sample_weight):
-        rng = check_random_state(self.random_state)
+    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
+        """Fit the network at each beta in turn, on the same patterns.
+
+        ``betas(beta_max)`` returns the decreasing sequence of betas given
+        ``beta_max`` of the program (:func:`program_beta_max`); betas at or
+        above ``beta_max`` take the zero network without a solve, the others
+        are solved on working sets of patterns
+        (:func:`skconvexnn._screening.solve_on_working_set`), each warm
+        started from the previous solution. After each fit, ``on_fit(self)``
+        is called with every fitted attribute set for that beta.
+
+        Returns
+        -------
+        betas : ndarray
+        beta_max : float
+        """
+        with self._blas_limit(X):
+            program = self._path_program(X, Y, loss, sample_weight)
+            largest = program_beta_max(program)
+            betas = np.asarray(betas(largest), dtype=float)
+            # Start from the zero network, optimal at beta_max.
+            result, previous = trivial_result(program), largest
+            norms = pattern_norms(program, result)
+            for beta in betas:
+                program = replace(program, beta=float(beta))
+                if beta >= largest:
+                    # The zero network is optimal: no solve needed (its
+                    # dual point is feasible, so the gap computed is zero).
+                    result = trivial_result(program)
+                    solver = get_solver(self.solver, program, tol=self.tol)
+                else:
+                    result, solver, norms = solve_on_working_set(
+                        program, self._solve, result, norms, previous)
+                    previous = beta
+                self._set_network(program, result, solver, self.gates_)
+                on_fit(self)
+        return betas, largest
+
+    def _beta_max(self, X, Y, loss, sample_weight=None):
+        """``beta_max`` of the program a path on this data would solve."""
+        with self._blas_limit(X):
+            return program_beta_max(self._path_program(X, Y, loss, sample_weight))
+
+    def _path_program(self, X, Y, loss, sample_weight):
+        """The program shared by every beta of a path (``beta`` left at 1)."""
+        if isinstance(self.arrangements, str) and self.arrangements == "search":
+            raise ValueError(
+                "A beta path needs the same patterns at every beta, and "
+                "arrangements='search' chooses them for one beta. Use "
+                "arrangements='gaussian', 'exhaustive' or gate vectors, or "
+                "tune beta with GridSearchCV and warm_start=True."
+            )
+        X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
+        return self._program(X1, Y, loss, s, 1.0,
+                             check_random_state(self.random_state), pool)
+
+    def _blas_limit(self, X):
+        """Small fits run BLAS single-threaded, recovery and bounds included."""
+        limit = blas_threads(X.shape[0], X.shape[1], self.n_arrangements)
+        return threadpool_limits(limits=limit, user_api="blas")
+
+    def _training_rows(self, X, Y, sample_weight):
+        """Design matrix, its pooling, targets and weights (summing to one).
+
+        Samples of zero weight are left out entirely: their rows would
+        otherwise still add cone constraints.
+        """
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
-        # Samples of zero weight are left out entirely: their rows would
-        # otherwise still add cone constraints.
         rows = sw > 0
         X1, pool = self._design(X[rows])
-        Y, s = Y[rows], sw[rows] / sw[rows].sum()
+        return X1, pool, Y[rows], sw[rows] / sw[rows].sum()
 
-        def solve(program, init):
-            solver = get_solver(self.solver, program, tol=self.tol,
-                                max_iter=self.max_iter, verbose=self.verbose)
-            return solve_with_fallback(solver, program, init, self.solver)
+    def _program(self, X1, Y, loss, s, beta, rng, pool=None):
+        """The program over the patterns of this fit's gates (sets ``gates_``)."""
+        gates = self._make_gates(X1, rng)
+        patterns, self.gates_ = unique_patterns(patterns_from_gates(X1, gates), gates)
+        return ConvexProgram(
+            X=X1, patterns=patterns, Y=Y, beta=beta, loss=loss,
+            activation=self.activation, fit_intercept=self.fit_intercept,
+            sample_weight=s, pool=pool,
+        )
 
-        search = None
-        if isinstance(self.arrangements, str) and self.arrangements == "search":
-            search = self._search(X1, Y, loss, s, solve, rng)
-            program, result, gates = search.program, search.result, search.gates
-            solver = search.solver or get_solver(self.solver, program, tol=self.tol)
-            # The certificate covers every examined pattern (DESIGN.md 2).
-            bound_program = search.pool_program
-        else:
-            gates = self._make_gates(X1, rng)
-            patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
-            program = ConvexProgram(
-                X=X1, patterns=patterns, Y=Y, beta=float(self.beta), loss=loss,
-                activation=self.activation, fit_intercept=self.fit_intercept,
-                sample_weight=s, pool=pool,
-            )
-            init = getattr(self, "_solution", None) if self.warm_start else None
-            result, solver = solve(program, init)
-            bound_program = program
+    def _solve(self, program, init):
+        solver = get_solver(self.solver, program, tol=self.tol,
+                            max_iter=self.max_iter, verbose=self.verbose)
+        return solve_with_fallback(solver, program, init, self.solver)
 
+    def _set_network(self, program, result, solver, gates, search=None):
+        """Recover and prune the network of ``result``; set the fitted attributes.
+
+        ``search`` is the arrangement search that produced ``program``, if any.
+        """
+        bound_program = program if search is None else search.pool_program
+        Y = program.Y
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
-        U, A, G = prune_network(X1, U, A, G, groups=groups, pool=pool)
+        U, A, G = prune_network(program.X, U, A, G, groups=groups, pool=program.pool)
 
-        self._set_network(U, A, c)
+        self._set_weights(U, A, c)
         self.n_neurons_ = len(U)
         self.n_outputs_ = Y.shape[1]
         self.gates_ = gates
@@ -155,7 +233,8 @@ class ConvexReLUMixin(BaseEstimator):
         # only the others need the stationarity refinement for kinked losses.
         blocks = (result.V, result.W, result.intercept)
         bound = max(
-            lower_bound(bound_program, network_predict(X1, U, A, 0.0, G, pool)),
+            lower_bound(bound_program,
+                        network_predict(program.X, U, A, 0.0, G, program.pool)),
             lower_bound(bound_program, program.predict(result.V, result.W),
                         blocks=blocks if result.lower_bound is None
                         and search is None else None),
@@ -201,10 +280,10 @@ class ConvexReLUMixin(BaseEstimator):
             )
         return self
 
-    def _search(self, X1, Y, loss, s, solve, rng):
+    def _search(self, X1, Y, loss, s, beta, rng):
         """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""
         template = ConvexProgram(
-            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=float(self.beta),
+            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
             loss=loss, activation=self.activation,
             fit_intercept=self.fit_intercept, sample_weight=s,
         )
@@ -214,7 +293,7 @@ class ConvexReLUMixin(BaseEstimator):
             and self.gates_.shape[1] == X1.shape[1]
         )
         return search_arrangements(
-            template, solve, self.n_arrangements, rng, tol=self.tol,
+            template, self._solve, self.n_arrangements, rng, tol=self.tol,
             max_patterns=self.max_patterns,
             init_gates=self.gates_ if warm else None,
             init_result=self._solution if warm else None,
@@ -232,13 +311,13 @@ class ConvexReLUMixin(BaseEstimator):
                 "Try another solver or rescale the data."
             )
 
-    # -- design matrix and network (overridden by the CNN estimators) -------
+    # -- design matrix and weights (overridden by the CNN estimators) -------
 
     def _design(self, X):
         """Design matrix of validated ``X`` and its pooling (None: no pooling)."""
         return add_ones(X, self.fit_intercept), None
 
-    def _set_network(self, U, A, c):
+    def _set_weights(self, U, A, c):
         """``coefs_`` and ``intercepts_`` from the network in design space."""
         d = U.shape[1] - self.fit_intercept
         self.coefs_ = [U[:, :d].T.copy(), A]

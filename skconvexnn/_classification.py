@@ -158,6 +158,11 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         -------
         self : ConvexReLUClassifier
         """
+        return self._fit_network(*self._training_data(X, y, sample_weight),
+                                 sample_weight)
+
+    def _training_data(self, X, y, sample_weight=None):
+        """Validated ``X``, encoded targets (sets ``classes_``), loss."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
@@ -179,7 +184,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
                     f"{self.classes_[weighted[0]].item()!r} has any."
                 )
         Y = encode_targets(codes, len(self.classes_), self.loss)
-        return self._fit_network(X, Y, get_loss(self.loss), sample_weight)
+        return X, Y, get_loss(self.loss)
 
     def decision_function(self, X):
         """Output of the recovered network.

@@ -122,7 +122,7 @@ class ConvexConvMixin:
 
     The dense estimators' machinery (:class:`skconvexnn._base.ConvexReLUMixin`)
     calls :meth:`_design` for the design matrix and its pooling and
-    :meth:`_set_network` for the fitted weights; this mixin supplies the
+    :meth:`_set_weights` for the fitted weights; this mixin supplies the
     patch matrix with its pooling, and filters shaped as images.
     """
 
@@ -239,8 +239,8 @@ class ConvexConvMixin:
         pool = pooling_matrix(X.shape[0], n_patches, self.pooling)
         return add_ones(patches, self.fit_intercept), pool
 
-    def _set_network(self, U, A, c):
-        super()._set_network(U, A, c)
+    def _set_weights(self, U, A, c):
+        super()._set_weights(U, A, c)
         self.coefs_[0] = self.coefs_[0].T.reshape(
             len(U), *self.kernel_size_, self.image_shape_[2]
         )

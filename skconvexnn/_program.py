@@ -192,6 +192,28 @@ def dual_norms(program, Lam, threshold=None, chunk=32):
     return np.stack([both[:, :P], both[:, P:]])
 
 
+def program_beta_max(program):
+    """Smallest beta at which the all-zero network is optimal for ``program``.
+
+    With no neuron the prediction is the best constant (the output intercept
+    fitted alone, zero without one), and the zero blocks are optimal exactly
+    when the negative loss gradient ``Lam`` there satisfies every dual
+    constraint: ``beta >= max_i ||X^T D_i Lam_t||`` for gated ReLU, the
+    cone-constrained norms (exact, :func:`dual_norms`) for ReLU. For the
+    squared loss with uniform weights ``Lam = r / n``, ``r`` the centred
+    targets. For a loss with a kink at the constant prediction (the hinge),
+    ``Lam`` is one subgradient among several and the value is a beta above
+    which the zero network is optimal, not necessarily the smallest.
+    ``program.beta`` is not used.
+    """
+    loss, Y, s = program.loss, program.Y, program.sample_weight
+    P = np.zeros_like(Y, dtype=float)
+    if program.fit_intercept:
+        P = P + loss.optimal_intercept(P, Y, s)
+    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    return float(np.max(dual_norms(program, Lam, threshold=0.0), initial=0.0))
+
+
 def balance(Lam):
     """Scale down, per output, the heavier sign of ``Lam`` so that it sums to zero.
 

@@ -210,10 +210,18 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         -------
         self : ConvexReLURegressor
         """
+        return self._fit_network(*self._training_data(X, y, sample_weight),
+                                 sample_weight)
+
+    def _training_data(self, X, y, sample_weight=None):
+        """Validated ``X``, targets as an (n_samples, n_outputs) array, loss.
+
+        ``sample_weight`` is not used (classifiers check it).
+        """
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
         loss = SquaredLoss() if isinstance(self.loss, str) else self.loss
-        return self._fit_network(X, Y.astype(np.float64), loss, sample_weight)
+        return X, Y.astype(np.float64), loss

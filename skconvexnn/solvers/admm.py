@@ -245,6 +245,9 @@ class _Iteration:
         if state is not None and state[1].shape == op.shape:
             self.q, self.p, self.uq, self.up = (np.array(a) for a in state[:4])
             self.rho = state[4]
+            # At a fixed point rho * up is beta times a subgradient of the
+            # block norms: rescaled, it stays one for a new beta (a path).
+            self.up *= program.beta / state[5]
         else:
             self.p = (np.zeros(op.shape) if init is None
                       else op.stack(np.asarray(init.V, float), init.W))
@@ -264,7 +267,8 @@ class _Iteration:
         self.active = np.full(op.shape, -1, dtype=np.intp)
 
     def save(self):
-        return (self.q, self.p, self.uq, self.up, self.rho)
+        """``(q, p, uq, up, rho, beta)``, a warm start for a later solve."""
+        return (self.q, self.p, self.uq, self.up, self.rho, self.program.beta)
 
     def get(self):
         """The state as one vector (for the acceleration)."""

@@ -1,0 +1,410 @@
+"""Cross-validated choice of beta: ConvexReLURegressorCV, ConvexReLUClassifierCV.
+
+As ``LassoCV`` and ``LogisticRegressionCV`` do: the grid is set from
+``beta_max`` of the whole data, each fold fits the whole path on its
+training part (:func:`skconvexnn.convex_relu_path`, warm started) and
+scores every beta on its held-out part; folds run in parallel through
+joblib, so any joblib backend (threads, processes, dask, ray) runs them;
+the beta of best mean score is refitted on all the data.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context, is_classifier
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_sample_weight
+
+from ._classification import ConvexReLUClassifier
+from ._path import BETA_RATIO, N_BETAS, _sorted_betas, beta_grid, convex_relu_path
+from ._regression import ConvexReLURegressor
+
+__all__ = ["ConvexReLURegressorCV", "ConvexReLUClassifierCV"]
+
+
+def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score):
+    """Fit the path on ``train``; score each beta on ``test`` (one fold).
+
+    Returns the scores and the neurons of the fits, arrays of shape
+    (n_betas,).
+    """
+    sw = None if sample_weight is None else sample_weight[train]
+    path = convex_relu_path(_safe_indexing(X, train), _safe_indexing(y, train),
+                            betas, estimator=estimator, sample_weight=sw)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    scores = [score(fitted, X_test, y_test) for fitted in path.estimators]
+    return np.array(scores, dtype=float), path.n_neurons
+
+
+def _mean_squared_error(estimator, X, y):
+    """Mean over samples and targets of the squared error of ``estimator``."""
+    return float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+class _BetaCVMixin:
+    """Grid, fold-wise paths, selection and refit, shared by the CV estimators."""
+
+    @staticmethod
+    def _constraints(plain):
+        """``_parameter_constraints`` of the CV version of the class ``plain``."""
+        kept = {k: v for k, v in plain._parameter_constraints.items()
+                if k not in ("beta", "warm_start")}
+        return {
+            **kept,
+            "betas": ["array-like", None],
+            "n_betas": [Interval(Integral, 1, None, closed="left")],
+            "beta_ratio": [Interval(Real, 0, 1, closed="right")],
+            "cv": ["cv_object"],
+            "n_jobs": [Integral, None],
+            "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+        }
+
+    #: A CV fit never starts from a previous fit (each fold has its own path).
+    warm_start = False
+
+    def _plain_estimator(self):
+        """The estimator fitted on each fold, with this one's model settings."""
+        plain = self._plain_class
+        names = plain._get_param_names()
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        return plain(**params)
+
+    def _fit_cv(self, X, y, sample_weight, score, greater_is_better):
+        """Fit the folds' paths, choose ``beta_`` and refit on all the data.
+
+        ``score(estimator, X, y)`` scores a fitted estimator on held-out
+        data. Returns the per-fold scores, shape (n_betas, n_folds).
+        """
+        X, Y, loss = self._training_data(X, y, sample_weight)
+        y = np.asarray(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        plain = self._plain_estimator()
+        if self.betas is None:
+            betas = beta_grid(plain._beta_max(X, Y, loss, sample_weight),
+                              self.n_betas, self.beta_ratio)
+        else:
+            betas = _sorted_betas(self.betas)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        folds = list(cv.split(X, y))
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_scores)(plain, X, y, sample_weight, train, test, betas,
+                                  score)
+            for train, test in folds
+        )
+        scores = np.column_stack([r[0] for r in results])
+        self.betas_ = betas
+        self.n_neurons_path_ = np.column_stack([r[1] for r in results])
+        signed = scores if greater_is_better else -scores
+        mean = signed.mean(axis=1)
+        # The first best, as GridSearchCV picks (in the decreasing order).
+        best = int(np.argmax(mean))
+        self.beta_ = float(betas[best])
+        self.cv_results_ = {
+            "param_beta": betas,
+            **{f"split{j}_test_score": signed[:, j] for j in range(len(folds))},
+            "mean_test_score": mean,
+            "std_test_score": signed.std(axis=1),
+            "rank_test_score": _rank(mean),
+            "mean_n_neurons": self.n_neurons_path_.mean(axis=1),
+        }
+        self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
+        return scores
+
+
+def _rank(mean):
+    """Ranks as in GridSearchCV: 1 for the best mean score, ties share the min."""
+    order = np.argsort(-mean, kind="stable")
+    ranks = np.empty(len(mean), dtype=np.int32)
+    ranks[order] = np.arange(1, len(mean) + 1)
+    for value in np.unique(mean):  # ties get the smallest rank of the group
+        tied = mean == value
+        ranks[tied] = ranks[tied].min()
+    return ranks
+
+
+_CV_DOC = """
+    betas : array-like of shape (n_betas,), default=None
+        The betas to try (sorted in decreasing order). Default: ``n_betas``
+        values spaced geometrically from :func:`~skconvexnn.beta_max` of
+        the whole data down to ``beta_max * beta_ratio``. Beta is scaled as
+        in the estimators: the data term is a mean, the papers'
+        regularization is ``n_samples * beta``.
+    n_betas : int, default=20
+        Length of the default grid.
+    beta_ratio : float, default=1e-3
+        Smallest beta of the default grid relative to ``beta_max``.
+    cv : int, cross-validation generator or iterable, default=None
+        As in :func:`~sklearn.model_selection.check_cv`: ``None`` is 5-fold
+        ({fold}), an int the number of folds.
+    n_jobs : int, default=None
+        Folds fitted in parallel through joblib (``None``: 1 unless in a
+        :func:`joblib.parallel_backend` context; ``-1``: all processors).
+        Inside each fold the path runs sequentially (warm starts).
+"""
+
+
+class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
+    __doc__ = r"""Convex ReLU network regressor with beta chosen by cross-validation.
+
+    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
+    part (one set of patterns per fold, warm starts from the largest beta
+    down) and computes the mean squared error of every beta on its
+    held-out part; the beta of least mean error over the folds is refitted
+    on all the data, as in :class:`~sklearn.linear_model.LassoCV`.
+
+    Parameters
+    ----------
+    {cv_doc}
+    loss, activation, n_arrangements, arrangements, max_patterns
+        As in :class:`ConvexReLURegressor`, except that
+        ``arrangements="search"`` is not available (it chooses patterns for
+        one beta).
+    fit_intercept, solver, tol, max_iter, random_state, verbose
+        As in :class:`ConvexReLURegressor`. With an int ``random_state``
+        every fold and the refit draw the same gate vectors. Warm starts
+        along each path help the native solvers (``"admm"``, ``"fista"``,
+        the ``"auto"`` choice for gated ReLU).
+
+    Attributes
+    ----------
+    beta_ : float
+        The chosen beta.
+    betas_ : ndarray of shape (n_betas,)
+        The betas tried, decreasing.
+    mse_path_ : ndarray of shape (n_betas, n_folds)
+        Mean squared error on each held-out fold (averaged over targets).
+    n_neurons_path_ : ndarray of shape (n_betas, n_folds)
+        Neurons of each fold's fit.
+    cv_results_ : dict of ndarrays
+        In the layout of :class:`~sklearn.model_selection.GridSearchCV`:
+        ``param_beta``, ``split{{j}}_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score`` (scores are minus the mean
+        squared error, as ``scoring="neg_mean_squared_error"``), and
+        ``mean_n_neurons``.
+    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
+        Of the network refitted on all the data at ``beta_``, as in
+        :class:`ConvexReLURegressor`.
+    gates_, neuron_gates_, n_iter_, objective_curve_, solver_, n_outputs_
+        As in :class:`ConvexReLURegressor`, for the refit.
+    n_features_in_, feature_names_in_
+        As in :class:`ConvexReLURegressor`.
+
+    Notes
+    -----
+    ``sample_weight`` weighs the training loss of every fit; the held-out
+    errors are unweighted. The folds run through
+    :class:`joblib.Parallel`, so a cluster runs them without code changes::
+
+        from dask.distributed import Client
+        client = Client()  # or Client("scheduler-address:8786")
+        with joblib.parallel_backend("dask"):
+            est.fit(X, y)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexReLURegressorCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 2))
+    >>> y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(60)
+    >>> reg = ConvexReLURegressorCV(activation="gated_relu", n_betas=5, cv=3,
+    ...                             n_arrangements=20, random_state=0).fit(X, y)
+    >>> reg.mse_path_.shape
+    (5, 3)
+    >>> bool(reg.beta_ in reg.betas_)
+    True
+    """.format(cv_doc=_CV_DOC.format(fold="KFold").strip())
+
+    _plain_class = ConvexReLURegressor
+    _parameter_constraints = _BetaCVMixin._constraints(ConvexReLURegressor)
+
+    def __init__(
+        self,
+        *,
+        betas=None,
+        n_betas=N_BETAS,
+        beta_ratio=BETA_RATIO,
+        cv=None,
+        n_jobs=None,
+        loss="squared",
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        random_state=None,
+        verbose=0,
+    ):
+        self.betas = betas
+        self.n_betas = n_betas
+        self.beta_ratio = beta_ratio
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.loss = loss
+        self.activation = activation
+        self.n_arrangements = n_arrangements
+        self.arrangements = arrangements
+        self.max_patterns = max_patterns
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose beta by cross-validation, then fit on all the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the training loss.
+
+        Returns
+        -------
+        self : ConvexReLURegressorCV
+        """
+        self.mse_path_ = self._fit_cv(X, y, sample_weight, _mean_squared_error,
+                                      greater_is_better=False)
+        return self
+
+
+class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
+    __doc__ = r"""Convex ReLU network classifier with beta chosen by cross-validation.
+
+    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
+    part and scores every beta on its held-out part (accuracy unless
+    ``scoring`` says otherwise); the beta of best mean score is refitted on
+    all the data, as in :class:`~sklearn.linear_model.LogisticRegressionCV`.
+
+    Parameters
+    ----------
+    {cv_doc}
+    scoring : str or callable, default=None
+        A scikit-learn scorer (see :func:`~sklearn.metrics.get_scorer`);
+        ``None`` is the accuracy.
+    loss, activation, n_arrangements, arrangements, max_patterns
+        As in :class:`ConvexReLUClassifier`, except that
+        ``arrangements="search"`` is not available.
+    fit_intercept, solver, tol, max_iter, random_state, verbose
+        As in :class:`ConvexReLUClassifier`.
+
+    Attributes
+    ----------
+    beta_ : float
+        The chosen beta.
+    betas_ : ndarray of shape (n_betas,)
+        The betas tried, decreasing.
+    scores_ : ndarray of shape (n_betas, n_folds)
+        Score of each beta on each held-out fold. Unlike
+        :class:`~sklearn.linear_model.LogisticRegressionCV`, one array, not
+        one per class: the network of every class is fitted together.
+    n_neurons_path_ : ndarray of shape (n_betas, n_folds)
+        Neurons of each fold's fit.
+    cv_results_ : dict of ndarrays
+        As in :class:`ConvexReLURegressorCV`, with the scores of
+        ``scoring``.
+    classes_ : ndarray of shape (n_classes,)
+    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
+        Of the network refitted on all the data at ``beta_``, as in
+        :class:`ConvexReLUClassifier`.
+    gates_, neuron_gates_, n_iter_, objective_curve_, solver_, n_outputs_
+        As in :class:`ConvexReLUClassifier`, for the refit.
+    n_features_in_, feature_names_in_
+        As in :class:`ConvexReLUClassifier`.
+
+    Notes
+    -----
+    Folds run through :class:`joblib.Parallel` (see
+    :class:`ConvexReLURegressorCV` for a dask cluster).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexReLUClassifierCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 2))
+    >>> y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    >>> clf = ConvexReLUClassifierCV(loss="squared", activation="gated_relu",
+    ...                              n_betas=4, cv=3, n_arrangements=20,
+    ...                              random_state=0).fit(X, y)
+    >>> clf.scores_.shape
+    (4, 3)
+    """.format(cv_doc=_CV_DOC.format(fold="StratifiedKFold").strip())
+
+    _plain_class = ConvexReLUClassifier
+    _parameter_constraints = {
+        **_BetaCVMixin._constraints(ConvexReLUClassifier),
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        betas=None,
+        n_betas=N_BETAS,
+        beta_ratio=BETA_RATIO,
+        cv=None,
+        n_jobs=None,
+        scoring=None,
+        loss="logistic",
+        activation="relu",
+        n_arrangements=100,
+        arrangements="gaussian",
+        max_patterns=10_000,
+        fit_intercept=True,
+        solver="auto",
+        tol=1e-6,
+        max_iter=10_000,
+        random_state=None,
+        verbose=0,
+    ):
+        self.betas = betas
+        self.n_betas = n_betas
+        self.beta_ratio = beta_ratio
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.scoring = scoring
+        self.loss = loss
+        self.activation = activation
+        self.n_arrangements = n_arrangements
+        self.arrangements = arrangements
+        self.max_patterns = max_patterns
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose beta by cross-validation, then fit on all the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the training loss.
+
+        Returns
+        -------
+        self : ConvexReLUClassifierCV
+        """
+        scorer = check_scoring(self._plain_estimator(), scoring=self.scoring)
+        self.scores_ = self._fit_cv(X, y, sample_weight, scorer,
+                                    greater_is_better=True)
+        return self

@@ -1,0 +1,137 @@
+"""Working sets of patterns along a beta path (sequential strong rule).
+
+Along a decreasing path most patterns stay zero at the next beta. As
+glmnet does for the lasso, each beta is solved first on a working set: the
+patterns active at the previous beta and those whose dual norm there,
+``c_i = max ||X^T D_i Lam||`` (cone-constrained for ReLU), is at least
+``2 beta - beta_previous`` (the sequential strong rule). The solution,
+padded with zero blocks, is optimal for the whole program exactly when no
+left-out pattern violates its dual constraint ``c_i <= beta`` at the new
+dual point (DESIGN.md section 2); violators join the working set and the
+program is solved again, warm started. The rule is a heuristic, the check
+is not: the result is the optimum over all the patterns.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+
+from ._program import dual_norms, lower_bound
+from .solvers.base import SolverResult
+
+
+def pattern_norms(program, result):
+    """Largest dual norm of each pattern at the prediction of ``result``.
+
+    The dual point is the negative loss gradient after the output intercept
+    is refitted, as for the lower bound. For ReLU, patterns whose free norm
+    is at most ``beta`` report it (an upper bound), and some above it may
+    too (see :func:`skconvexnn._program.dual_norms`): an overestimate only
+    keeps a pattern in the working set.
+    """
+    loss, Y, s = program.loss, program.Y, program.sample_weight
+    P = program.predict(result.V, result.W)
+    if program.fit_intercept:
+        P = P + loss.optimal_intercept(P, Y, s)
+    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    norms = dual_norms(program, Lam)
+    return norms.reshape(-1, program.n_patterns).max(axis=0)
+
+
+def _active(result):
+    """Patterns with a nonzero block in ``result``."""
+    blocks = [result.V] + ([] if result.W is None else [result.W])
+    return np.any([np.any(B != 0, axis=(0, 2)) for B in blocks], axis=0)
+
+
+def _block_mask(keep, result):
+    """``keep`` over ADMM's stacked blocks (``V`` then ``W`` for ReLU)."""
+    return keep if result.W is None else np.concatenate([keep, keep])
+
+
+def _restrict(result, keep):
+    """Warm start for the working set ``keep`` from whole-program blocks.
+
+    ADMM's state ``(q, p, uq, up, rho, beta)`` is kept in the layout of the
+    whole program, so that it carries over to any working set.
+    """
+    W = None if result.W is None else result.W[:, keep]
+    sub = SolverResult(V=result.V[:, keep], W=W, intercept=result.intercept)
+    state = getattr(result, "admm_state", None)
+    if state is not None:
+        mask = _block_mask(keep, result)
+        q, p, uq, up, *rest = state
+        sub.admm_state = (q, p[:, mask], uq, up[:, mask], *rest)
+    return sub
+
+
+def _pad(result, keep, program):
+    """``result`` of the working-set program as blocks of the whole program.
+
+    The solver's own lower bound covers the working set only, and a
+    restricted optimum is above the whole one, so it is dropped.
+    """
+    V, W = program.zeros()
+    V[:, keep] = result.V
+    if W is not None:
+        W[:, keep] = result.W
+    padded = replace(result, V=V, W=W, lower_bound=None)
+    state = getattr(result, "admm_state", None)
+    if state is not None:
+        mask = _block_mask(keep, padded)
+        q, p, uq, up, *rest = state
+        p_all = np.zeros((p.shape[0], len(mask), p.shape[2]))
+        up_all = np.zeros_like(p_all)
+        p_all[:, mask], up_all[:, mask] = p, up
+        padded.admm_state = (q, p_all, uq, up_all, *rest)
+    return padded
+
+
+def _whole_bound(program, result):
+    """Lower bound over all patterns from ADMM's last points, if there are any.
+
+    The dual points the solver certified with (its loss split ``q`` and
+    multipliers ``-rho uq``), now scaled to be feasible for every pattern.
+    """
+    state = getattr(result, "admm_state", None)
+    if state is None:
+        return None
+    q, _, uq, _, rho, _ = state
+    return max(lower_bound(program, q), lower_bound(program, dual=-rho * uq))
+
+
+def solve_on_working_set(program, solve, init, norms, previous_beta):
+    """Solve ``program`` over all its patterns through working sets.
+
+    Parameters
+    ----------
+    program : ConvexProgram
+    solve : callable
+        ``solve(program, init)`` returns ``(result, solver)``.
+    init : SolverResult
+        Solution at ``previous_beta``, blocks of the whole program.
+    norms : ndarray of shape (n_patterns,)
+        :func:`pattern_norms` of ``init``.
+    previous_beta : float
+
+    Returns
+    -------
+    result : SolverResult
+        Blocks of the whole program.
+    solver : BaseSolver
+    norms : ndarray of shape (n_patterns,)
+        :func:`pattern_norms` of ``result``.
+    """
+    keep = _active(init) | (norms >= 2 * program.beta - previous_beta)
+    keep[np.argmax(norms)] = True  # never empty: below beta_max it enters
+    while True:
+        sub = replace(program, patterns=program.patterns[:, keep])
+        result, solver = solve(sub, _restrict(init, keep))
+        result = _pad(result, keep, program)
+        norms = pattern_norms(program, result)
+        violated = ~keep & (norms > program.beta)
+        if not violated.any():
+            result.lower_bound = _whole_bound(program, result)
+            return result, solver, norms
+        keep = keep | violated
+        init = result

@@ -1,0 +1,172 @@
+"""The beta path, beta_max and the cross-validated estimators."""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+from skconvexnn import (
+    ConvexConvReLURegressor,
+    ConvexReLUClassifier,
+    ConvexReLUClassifierCV,
+    ConvexReLURegressor,
+    ConvexReLURegressorCV,
+    beta_grid,
+    beta_max,
+    convex_relu_path,
+)
+from skconvexnn._base import add_ones
+from skconvexnn.arrangements import patterns_from_gates
+
+
+@pytest.fixture
+def data(small_regression):
+    return small_regression
+
+
+def _regressor(activation, **kw):
+    return ConvexReLURegressor(activation=activation, n_arrangements=15,
+                               random_state=0, tol=1e-7, **kw)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_beta_max_is_where_neurons_appear(data, activation):
+    X, y = data
+    est = _regressor(activation)
+    top = beta_max(X, y, estimator=est)
+    above = est.set_params(beta=1.001 * top).fit(X, y)
+    assert above.n_neurons_ == 0
+    below = _regressor(activation, beta=0.99 * top).fit(X, y)
+    assert below.n_neurons_ > 0
+    assert np.array_equal(above.gates_, below.gates_)
+
+
+def test_beta_max_gated_formula(data):
+    # Squared loss, uniform weights: max_i ||X1^T D_i (y - mean y)|| / n.
+    X, y = data
+    est = _regressor("gated_relu").fit(X, y)
+    X1 = add_ones(X, True)
+    D = patterns_from_gates(X1, est.gates_)
+    expected = np.linalg.norm((D * (y - y.mean())[:, None]).T @ X1, axis=1).max()
+    assert beta_max(X, y, estimator=est) == pytest.approx(expected / len(X), rel=1e-12)
+
+
+def test_beta_max_of_classifier_and_weights(data):
+    X, y = data
+    labels = (y > np.median(y)).astype(int)
+    clf = ConvexReLUClassifier(activation="gated_relu", n_arrangements=15,
+                               random_state=0, tol=1e-7)
+    weights = np.linspace(0.5, 2.0, len(X))
+    top = beta_max(X, labels, estimator=clf, sample_weight=weights)
+    assert clf.set_params(beta=1.001 * top).fit(X, labels, weights).n_neurons_ == 0
+    assert clf.set_params(beta=0.99 * top).fit(X, labels, weights).n_neurons_ > 0
+
+
+@pytest.mark.parametrize("activation,solver", [("relu", "clarabel"),
+                                               ("gated_relu", "admm")])
+def test_path_matches_independent_fits(data, activation, solver):
+    X, y = data
+    est = _regressor(activation, solver=solver)
+    path = convex_relu_path(X, y, estimator=est, n_betas=6, beta_ratio=1e-2)
+    assert np.all(np.diff(path.betas) < 0)
+    assert path.betas[0] == pytest.approx(path.beta_max)
+    assert path.betas[-1] == pytest.approx(1e-2 * path.beta_max)
+    assert path.n_neurons[0] == 0 and path.n_neurons[-1] > 0
+    assert len(path.coefs) == len(path.intercepts) == 6
+    for beta, fitted, objective in zip(path.betas, path.estimators, path.objectives):
+        alone = _regressor(activation, solver=solver, beta=beta).fit(X, y)
+        np.testing.assert_array_equal(alone.gates_, path.gates)
+        assert objective == pytest.approx(alone.objective_, rel=1e-5)
+        assert fitted.duality_gap_ <= 1e-6 * fitted.objective_
+        np.testing.assert_allclose(fitted.predict(X), alone.predict(X), atol=1e-3)
+
+
+def test_path_given_betas_and_search_refused(data):
+    X, y = data
+    est = _regressor("gated_relu")
+    path = convex_relu_path(X, y, [1e-3, 1e-1, 1e-2], estimator=est)
+    np.testing.assert_array_equal(path.betas, [1e-1, 1e-2, 1e-3])
+    with pytest.raises(ValueError, match="positive"):
+        convex_relu_path(X, y, [1e-3, -1.0], estimator=est)
+    with pytest.raises(ValueError, match="search"):
+        convex_relu_path(X, y, estimator=_regressor("relu", arrangements="search"))
+    with pytest.raises(ValueError, match="no beta path yet"):
+        convex_relu_path(X, y, estimator=ConvexConvReLURegressor(kernel_size=2))
+
+
+def test_beta_grid_without_signal():
+    np.testing.assert_allclose(beta_grid(0.0, 3, 1e-2), [1.0, 0.1, 0.01])
+
+
+def _cv_kwargs():
+    return dict(activation="gated_relu", n_arrangements=15, random_state=0, tol=1e-7)
+
+
+def test_regressor_cv_chooses_as_grid_search(data):
+    X, y = data
+    folds = KFold(3)
+    cv = ConvexReLURegressorCV(n_betas=6, beta_ratio=1e-3, cv=folds,
+                               **_cv_kwargs()).fit(X, y)
+    # warm_start=True still works in GridSearchCV (which clones per beta).
+    search = GridSearchCV(ConvexReLURegressor(warm_start=True, **_cv_kwargs()),
+                          {"beta": list(cv.betas_)}, cv=folds,
+                          scoring="neg_mean_squared_error").fit(X, y)
+    assert cv.beta_ == search.best_params_["beta"]
+    assert cv.mse_path_.shape == (6, 3)
+    # Fits certified to a relative gap of 1e-7 agree in their predictions
+    # only to about its square root where the objective is flat (near
+    # beta_max).
+    for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_allclose(cv.cv_results_[key], search.cv_results_[key],
+                                   rtol=1e-3)
+    np.testing.assert_array_equal(cv.cv_results_["rank_test_score"],
+                                  search.cv_results_["rank_test_score"])
+    # The refit is the plain estimator at beta_ on all the data.
+    refit = ConvexReLURegressor(beta=cv.beta_, **_cv_kwargs()).fit(X, y)
+    assert cv.objective_ == pytest.approx(refit.objective_, rel=1e-5)
+    np.testing.assert_allclose(cv.predict(X), refit.predict(X), atol=1e-3)
+
+
+def test_classifier_cv_chooses_as_grid_search(data):
+    X, y = data
+    labels = (y > np.median(y)).astype(int)
+    folds = StratifiedKFold(3)
+    # The squared loss and a continuous score (no ties between betas).
+    kw = dict(_cv_kwargs(), loss="squared", tol=1e-6)
+    cv = ConvexReLUClassifierCV(n_betas=4, cv=folds, scoring="roc_auc",
+                                **kw).fit(X, labels)
+    search = GridSearchCV(ConvexReLUClassifier(**kw), {"beta": list(cv.betas_)},
+                          cv=folds, scoring="roc_auc").fit(X, labels)
+    assert cv.beta_ == search.best_params_["beta"]
+    assert cv.scores_.shape == (4, 3)
+    np.testing.assert_allclose(cv.scores_.mean(axis=1),
+                               search.cv_results_["mean_test_score"], rtol=1e-3)
+    np.testing.assert_array_equal(cv.classes_, [0, 1])
+
+
+def test_classifier_cv_logistic_multiclass(data):
+    X, y = data
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    clf = ConvexReLUClassifierCV(n_betas=2, beta_ratio=0.1, cv=2,
+                                 scoring="neg_log_loss", **_cv_kwargs())
+    clf.set_params(tol=1e-5).fit(X, labels)
+    assert clf.beta_ in clf.betas_
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    assert np.all(clf.cv_results_["mean_test_score"] < 0)
+
+
+def test_cv_threading_backend(data):
+    X, y = data
+    est = ConvexReLURegressorCV(n_betas=4, cv=3, **_cv_kwargs())
+    sequential = est.fit(X, y).mse_path_
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = est.set_params(n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(threaded.mse_path_, sequential, rtol=1e-10)
+
+
+def test_classifier_cv_one_weighted_class(data):
+    X, y = data
+    labels = (y > np.median(y)).astype(int)
+    with pytest.raises(ValueError, match="two classes"):
+        ConvexReLUClassifierCV(n_betas=2, cv=2, **_cv_kwargs()).fit(
+            X, labels, sample_weight=labels)
