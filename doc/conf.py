@@ -28,6 +28,8 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # MathJax shipped with the docs, so formulas render without the network
+    "sphinx-mathjax-offline",
 ]
 
 templates_path = ["_templates"]

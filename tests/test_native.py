@@ -10,7 +10,8 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import ADMMSolver, FISTASolver, cvxpy_backend, get_solver
+from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, ADMMSolver, FISTASolver,
+                                cvxpy_backend, get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -199,9 +200,16 @@ def test_auto_uses_the_native_solvers(monkeypatch):
                               random_state=0).fit(X, y)
     assert est.solver_ == "admm"
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "admm"
-    # ReLU: ADMM for the squared loss; for the others Clarabel while its
-    # model fits in memory, ADMM beyond
-    assert get_solver("auto", _program(X, y, "relu")).name == "admm"
+    # ReLU: ADMM for the squared loss with many more samples than patterns;
+    # otherwise Clarabel while its model fits in memory, ADMM beyond
+    rng = np.random.default_rng(0)
+    X_many = rng.standard_normal((ADMM_RELU_MIN_SAMPLES, 3))
+    y_many = np.maximum(X_many[:, 0], 0) + 0.1 * rng.standard_normal(len(X_many))
+    assert get_solver("auto", _program(X_many, y_many, "relu")).name == "admm"
+    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
+    wide = _program(X_many, y_many, "relu", n_gates=ADMM_RELU_MIN_SAMPLES)
+    assert wide.n_patterns > ADMM_RELU_MIN_SAMPLES // 2
+    assert get_solver("auto", wide).name == "clarabel"
     labels = np.sign(y)
     for loss in (LogisticLoss(), HingeLoss()):
         program = _program(X, (labels > 0) if loss.name == "logistic" else labels,
