@@ -39,8 +39,9 @@ AUTO_MAX_SAMPLES_RELAXATION = 20
 #: nonnegativity constraints (a subsample of the patterns).
 AUTO_MAX_CONSTRAINTS = 50_000
 #: Defaults of ``tol`` and ``max_iter`` per method when they are None.
-DEFAULT_TOL = {"relaxation": 1e-6, "frank_wolfe": 1e-4, "svd": 1e-6}
-DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1}
+DEFAULT_TOL = {"relaxation": 1e-6, "frank_wolfe": 1e-4, "svd": 1e-6, "scalar": 1e-6}
+DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
+                    "scalar": 10_000}
 
 
 def shared_objective(X1, Y, beta, U, A, c):
@@ -106,16 +107,20 @@ class CopositiveMultiOutputRegressor(
     beta : float, default=1e-3
         Weight-decay strength, > 0. The data term is a mean: the papers'
         regularization is ``n_samples * beta``.
-    method : {"auto", "relaxation", "frank_wolfe", "svd"}, default="auto"
+    method : {"auto", "relaxation", "frank_wolfe", "svd", "scalar"}, \
+            default="auto"
         ``"relaxation"``: the copositive relaxation (lifted PSD blocks, one
         per pattern, with ``K_i A_i K_i^T >= 0`` entrywise), solved by cvxpy;
         ``"frank_wolfe"``: fully corrective Frank-Wolfe on the
         cone-constrained nuclear-norm problem (see Notes);
         ``"svd"``: the soft-thresholded SVD, for whitened data
         (``X X^T = I``, ``fit_intercept=False``) whose targets have
-        nonnegative left singular vectors; ``"auto"``: the relaxation for at
-        most 20 samples (on a subsample of the patterns when it would have
-        more than 50,000 nonnegativity constraints), Frank-Wolfe beyond.
+        nonnegative left singular vectors; ``"scalar"``, for a single output
+        only: the exact convex program of :class:`ConvexReLURegressor` on the
+        same patterns (see Notes); ``"auto"``: ``"scalar"`` for a single
+        output, otherwise the relaxation for at most 20 samples (on a
+        subsample of the patterns when it would have more than 50,000
+        nonnegativity constraints), Frank-Wolfe beyond.
     n_arrangements : int, default=50
         Gaussian gate vectors drawn when ``arrangements="gaussian"``.
     arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
@@ -127,14 +132,17 @@ class CopositiveMultiOutputRegressor(
         Hidden biases (penalized, via a ones column) and an unpenalized
         output intercept.
     solver : str, default="auto"
-        cvxpy solver with PSD cones (``"clarabel"`` for ``"auto"``, ``"scs"``).
+        cvxpy solver with PSD cones (``"clarabel"`` for ``"auto"``, ``"scs"``);
+        with ``method="scalar"``, any solver of :class:`ConvexReLURegressor`.
     tol : float or None, default=None
         Relaxation: solver tolerance, and relative tolerance of the
         certificate (None: 1e-6). Frank-Wolfe: relative duality gap at which
-        it stops (None: 1e-4).
+        it stops (None: 1e-4). ``"scalar"``: as in
+        :class:`ConvexReLURegressor` (None: 1e-6).
     max_iter : int or None, default=None
-        Iteration limit of the relaxation's solver (None: 10,000) or of
-        Frank-Wolfe (None: 1,000).
+        Iteration limit of the relaxation's solver (None: 10,000), of
+        Frank-Wolfe (None: 1,000) or of the scalar program's solver (None:
+        10,000).
     warm_start : bool, default=False
         Reuse the previous fit's Gaussian gates.
     random_state : int, RandomState instance or None, default=None
@@ -162,13 +170,16 @@ class CopositiveMultiOutputRegressor(
         is globally optimal over the patterns used (over all networks when
         the patterns are exhaustive). Frank-Wolfe: the exact oracle was used
         and the relative gap reached ``tol``, so the network is within that
-        gap of the optimum over the patterns used.
+        gap of the optimum over the patterns used. ``"scalar"``: the
+        relative duality gap of the exact program reached ``tol``.
     oracle_ : {"exact", "approximate"}
         Frank-Wolfe only: which cone-constrained PCA was used.
     objective_curve_ : ndarray
         Frank-Wolfe only: objective at each iteration.
     method_ : str
         The method used.
+    solver_ : str
+        ``"scalar"`` only: the solver of the ReLU program.
     gates_ : ndarray of shape (n_patterns, `n_features_in_` + fit_intercept)
     n_iter_ : int
     n_outputs_, n_features_in_, feature_names_in_
@@ -203,6 +214,15 @@ class CopositiveMultiOutputRegressor(
     neurons of the returned network, pruned without changing its output or
     penalty, so ``objective_`` is the Frank-Wolfe objective.
 
+    **One output.** With ``k = 1`` the cone-constrained nuclear norm of a
+    pattern's block ``v`` is ``min {||p|| + ||q|| : v = p - q, K p >= 0,
+    K q >= 0}`` (group the atoms by the sign of their output weight; the
+    triangle inequality makes one atom per sign optimal), so the copositive
+    program is exactly the ReLU program of DESIGN.md section 2 on the same
+    patterns. ``method="scalar"`` solves that program with the solvers of
+    :class:`ConvexReLURegressor` (native ADMM or Clarabel), which is exact,
+    certified by its duality gap, and much faster than Frank-Wolfe.
+
     References
     ----------
     A. Sahiner, T. Ergen, J. Pauly and M. Pilanci, "Vector-output ReLU Neural
@@ -223,7 +243,7 @@ class CopositiveMultiOutputRegressor(
     _parameter_constraints = {
         **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
            if key != "activation"},
-        "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd"})],
+        "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
         "tol": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
@@ -266,8 +286,12 @@ class CopositiveMultiOutputRegressor(
         beta = float(self.beta)
         method = self.method
         if method == "auto":
-            method = ("relaxation" if X1.shape[0] <= AUTO_MAX_SAMPLES_RELAXATION
-                      else "frank_wolfe")
+            if Y.shape[1] == 1:
+                method = "scalar"
+            elif X1.shape[0] <= AUTO_MAX_SAMPLES_RELAXATION:
+                method = "relaxation"
+            else:
+                method = "frank_wolfe"
         self._tol = DEFAULT_TOL[method] if self.tol is None else self.tol
         self._max_iter = DEFAULT_MAX_ITER[method] if self.max_iter is None else self.max_iter
         self.certified_ = None
@@ -276,6 +300,8 @@ class CopositiveMultiOutputRegressor(
             bound = None
         elif method == "frank_wolfe":
             U, A, c, bound = self._fit_frank_wolfe(X1, Y, beta)
+        elif method == "scalar":
+            U, A, c, bound = self._fit_scalar(X, Y, beta)
         else:
             U, A, c, bound = self._fit_relaxation(X1, Y, beta)
         d = X.shape[1]
@@ -345,6 +371,36 @@ class CopositiveMultiOutputRegressor(
                 ConvergenceWarning,
             )
         return U, A, res.c, res.lower_bound
+
+    def _fit_scalar(self, X, Y, beta):
+        """One output: the ReLU program of ConvexReLURegressor (see Notes)."""
+        if Y.shape[1] != 1:
+            raise ValueError(
+                f"method='scalar' is for a single output; y has {Y.shape[1]} "
+                "columns. Use method='frank_wolfe' or 'relaxation'."
+            )
+        from ._regression import ConvexReLURegressor
+
+        rng = check_random_state(self.random_state)
+        _, gates = self._patterns(add_ones(X, self.fit_intercept), rng)
+        self.method_ = "scalar"
+        self.gates_ = gates
+        if len(gates) == 0:
+            return self._empty_network(add_ones(X, self.fit_intercept), Y, beta)
+        reg = ConvexReLURegressor(
+            beta=beta, activation="relu", arrangements=gates,
+            fit_intercept=self.fit_intercept, solver=self.solver, tol=self._tol,
+            max_iter=self._max_iter, random_state=rng.randint(2**31),
+            verbose=self.verbose,
+        ).fit(X, Y[:, 0])
+        self.n_iter_ = reg.n_iter_
+        self.objective_curve_ = reg.objective_curve_
+        self.solver_ = reg.solver_
+        W1, W2 = reg.coefs_
+        U = np.column_stack([W1.T, reg.intercepts_[0]]) if self.fit_intercept else W1.T
+        self.certified_ = bool(reg.duality_gap_ <= self._tol * max(
+            abs(reg.objective_), np.finfo(float).tiny))
+        return U, W2, reg.intercepts_[1], reg.lower_bound_
 
     def _empty_network(self, X1, Y, beta):
         k = Y.shape[1]

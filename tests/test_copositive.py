@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skconvexnn import CopositiveMultiOutputRegressor
+from skconvexnn import ConvexReLURegressor, CopositiveMultiOutputRegressor
 from skconvexnn._copositive import AUTO_MAX_SAMPLES_RELAXATION
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates, unique_patterns
 from skconvexnn.solvers.frank_wolfe import ConePCAOracle, merge_atoms
@@ -111,7 +111,34 @@ def test_one_dimensional_y():
     reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
                                          random_state=0).fit(X, Y.ravel())
     assert reg.predict(X).shape == (25,)
-    assert reg.n_outputs_ == 1 and reg.method_ == "frank_wolfe"
+    assert reg.n_outputs_ == 1 and reg.method_ == "scalar"
+
+
+def test_single_output_is_the_relu_program():
+    # With one output the copositive program is the ReLU program of
+    # ConvexReLURegressor on the same patterns: "scalar" solves it exactly,
+    # and Frank-Wolfe with its exact oracle reaches the same value to its
+    # own tolerance (each method's bound is below the other's network).
+    X, Y = paper_data(n=25, k=1)
+    kw = dict(beta=1e-3, n_arrangements=20, random_state=0)
+    scalar = CopositiveMultiOutputRegressor(method="scalar", **kw).fit(X, Y)
+    fw = CopositiveMultiOutputRegressor(method="frank_wolfe", **kw).fit(X, Y)
+    assert fw.oracle_ == "exact" and fw.certified_
+    np.testing.assert_array_equal(scalar.gates_, fw.gates_)
+    assert scalar.certified_
+    assert scalar.objective_ <= fw.objective_ * (1 + 1e-6)
+    assert fw.objective_ <= scalar.objective_ * (1 + 1e-4)
+    assert scalar.lower_bound_ <= fw.objective_ * (1 + 1e-7)
+    assert fw.lower_bound_ <= scalar.objective_ * (1 + 1e-7)
+    reg = ConvexReLURegressor(arrangements=scalar.gates_, beta=1e-3).fit(X, Y.ravel())
+    assert scalar.objective_ == pytest.approx(reg.objective_, rel=1e-6)
+    np.testing.assert_allclose(scalar.predict(X).ravel(), reg.predict(X), atol=1e-6)
+
+
+def test_scalar_method_needs_one_output():
+    X, Y = paper_data(n=25, k=2)
+    with pytest.raises(ValueError, match="single output"):
+        CopositiveMultiOutputRegressor(method="scalar").fit(X, Y)
 
 
 def test_pipeline_and_grid_search():
