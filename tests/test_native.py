@@ -232,6 +232,13 @@ def test_auto_uses_the_native_solvers(monkeypatch):
         program = _program(X, (labels > 0) if loss.name == "logistic" else labels,
                            "relu", loss=loss)
         assert get_solver("auto", program).name == "clarabel"
+    # gated: FISTA for the logistic loss, ADMM for the hinge (FISTA needs a
+    # gradient)
+    program = _program(X, labels > 0, "gated_relu", loss=LogisticLoss())
+    assert get_solver("auto", program).name == "fista"
+    program = _program(X, labels, "gated_relu", loss=HingeLoss())
+    assert get_solver("auto", program).name == "admm"
+    program = _program(X, labels, "relu", loss=HingeLoss())
     monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 1)
     assert get_solver("auto", program).name == "admm"
 
