@@ -6,14 +6,23 @@ The gated ReLU program is a group lasso,
 
 with ``F`` a smooth mean loss. FISTA takes a gradient step on ``F`` in the
 blocks and the (unpenalized) output intercept together, then
-block soft-thresholding. The step is ``1 / L`` with ``L`` the gradient's
-Lipschitz constant, bounded by ``curvature * ||[A, 1]||_2^2`` where
+block soft-thresholding. The step is ``1 / L``. A global bound on the
+gradient's Lipschitz constant is ``curvature * ||[A, 1]||_2^2``, where
 ``curvature`` bounds the loss's second derivative per unit weight (1 for the
-squared loss, 1/2 for the logistic and softmax losses) and the
-spectral norm of the weighted operator is estimated by power iteration. The
-momentum restarts when the step goes against the last progress (O'Donoghue
-and Candes's gradient restart), which recovers linear convergence on the
-strongly convex pieces.
+squared loss, 1/2 for the logistic and softmax losses) and the spectral norm
+of the weighted operator is estimated by power iteration. For the logistic
+and softmax losses that bound is pessimistic by orders of magnitude near a
+(nearly) separating solution, where the probabilities are close to 0 or 1
+and the loss's actual curvature ``p (1 - p)`` is tiny: with the global step
+a digits fit (10 classes, 20 gates, beta=1e-4) was still 2 % above its
+optimum after 20,000 steps. So ``L`` is a local estimate, lowered a little
+before every step and doubled (never above the global bound) until the
+sufficient-decrease condition of Beck and Teboulle's backtracking holds,
+with the momentum rule of Scheinberg, Goldfarb and Bai for a varying step.
+For the squared loss the curvature is constant, the global bound is used
+as before and no condition is checked. The momentum restarts when the step
+goes against the last progress (O'Donoghue and Candes's gradient restart),
+which recovers linear convergence on the strongly convex pieces.
 
 Memory and time grow linearly in ``n``: every iteration is two products
 with ``X`` and elementwise products with the pattern matrix, so this is the
@@ -73,6 +82,8 @@ class FISTASolver(BaseSolver):
     losses = frozenset(CURVATURE)
     activations = frozenset({"gated_relu"})
     check_every = 10
+    #: Factor applied to the local Lipschitz estimate before every step.
+    step_decrease = 0.9
 
     def _solve(self, program, init):
         if program.n_patterns == 0:
@@ -101,22 +112,40 @@ class FISTASolver(BaseSolver):
             return done
 
         ok = init is not None and certify(Z, 0)
-        Zy, cy, t = Z, c, 1.0
+        # predictions are linear in the blocks: the extrapolated point's
+        # prediction is combined from the iterates', no product needed
+        adaptive = not loss.quadratic
+        L_max = L
+        P = op.predict(op.products(Z))
+        Zy, cy, Py, t = Z, c, P, 1.0
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
-            pred = op.predict(op.products(Zy)) + cy
-            G = loss.gradient(pred, Y, sw)
-            Z_new = group_soft_threshold(Zy - op.adjoint(G) / L, beta / L)
-            c_new = cy - G.sum(axis=0) / L if fit_c else cy
+            G = loss.gradient(Py + cy, Y, sw)
+            grad_Z, grad_c = op.adjoint(G), G.sum(axis=0)
+            F_y = loss.value(Py + cy, Y, sw) if adaptive else 0.0
+            L_old, L = L, max(L * self.step_decrease, 1e-12 * L_max) if adaptive else L
+            while True:
+                Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
+                c_new = cy - grad_c / L if fit_c else cy
+                P_new = op.predict(op.products(Z_new))
+                if not adaptive or L >= L_max:
+                    break
+                dZ, dc = Z_new - Zy, c_new - cy
+                model = (F_y + np.vdot(grad_Z, dZ) + np.dot(grad_c, dc)
+                         + 0.5 * L * (np.vdot(dZ, dZ) + dc @ dc))
+                if loss.value(P_new + c_new, Y, sw) <= model:
+                    break
+                L = min(2.0 * L, L_max)
             step_Z, step_c = Z_new - Z, c_new - c
             # restart when the step opposes the generalized gradient
             if np.vdot(Zy - Z_new, step_Z) + (cy - c_new) @ step_c > 0:
                 t = 1.0
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t * L / L_old))
             w = (t - 1.0) / t_new
             Zy, cy = Z_new + w * step_Z, c_new + w * step_c
-            Z, c, t = Z_new, c_new, t_new
+            Py = P_new + w * (P_new - P)
+            Z, c, P, t = Z_new, c_new, P_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(Z, n_iter)
         if not curve or n_iter % self.check_every or not cert.exact:
