@@ -43,7 +43,7 @@ def _lipschitz(op, sw, curvature, n_iter=30, seed=0):
     for _ in range(n_iter):
         size = np.sqrt(np.vdot(Z, Z) + c @ c)
         Z, c = Z / size, c / size
-        M = root * (op.predict(op.products(Z)) + c)
+        M = root * (op.prediction(Z) + c)
         M = root * M
         Z, c = op.adjoint(M), M.sum(axis=0)
         value = np.sqrt(np.vdot(Z, Z) + c @ c)
@@ -93,7 +93,7 @@ class FISTASolver(BaseSolver):
             return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
 
         def certify(blocks, it, final=False):
-            done = cert(op.predict(op.products(blocks)), blocks, max_dual_norm,
+            done = cert(op.prediction(blocks), blocks, max_dual_norm,
                         final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
@@ -105,7 +105,7 @@ class FISTASolver(BaseSolver):
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
-            pred = op.predict(op.products(Zy)) + cy
+            pred = op.prediction(Zy) + cy
             G = loss.gradient(pred, Y, sw)
             Z_new = group_soft_threshold(Zy - op.adjoint(G) / L, beta / L)
             c_new = cy - G.sum(axis=0) / L if fit_c else cy
