@@ -24,10 +24,12 @@ def main():
     parser.add_argument("--tol", type=float, default=1e-4,
                         help="relative duality gap to stop at")
     parser.add_argument("--activation", default="gated_relu")
+    parser.add_argument("--solver", default="auto",
+                        help="solver name, as the estimators' solver parameter")
     args = parser.parse_args()
     X, y = synthetic(args.n, 50)
     program, _ = make_program(X, y, 500, args.activation, 1e-3)
-    solver = get_solver("auto", program, tol=args.tol, max_iter=100_000)
+    solver = get_solver(args.solver, program, tol=args.tol, max_iter=100_000)
     wall, cpu = time.perf_counter(), time.process_time()
     result = solver.solve(program)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -141,7 +141,8 @@ class ADMMSolver(BaseSolver):
                 f"and {blocks} blocks it needs about {need / 2**30:.1f} GiB "
                 f"(allowed: {limit / 2**30:.1f} GiB) and is meant for at most "
                 f"{self.max_samples} samples. For gated_relu use "
-                "solver='fista', whose memory grows linearly in n; otherwise "
+                "solver='anderson' (or 'fista'), whose memory grows linearly "
+                "in n; otherwise "
                 "subsample the data or reduce n_arrangements."
             )
 
