@@ -35,71 +35,38 @@ the same combination of the ``g``'s predictions, which are computed anyway
 
 import numpy as np
 
-from ._blocks import (BlockOperator, Certificate, block_norms,
-                      group_soft_threshold, trivial_result)
-from .base import BaseSolver, SolverResult
-from .fista import CURVATURE, _lipschitz
+from ._blocks import block_norms, group_soft_threshold, trivial_result
+from .base import SolverResult
+from .fista import FISTASolver
 
 __all__ = ["AndersonSolver"]
 
 
-class AndersonSolver(BaseSolver):
+class AndersonSolver(FISTASolver):
     """Proximal gradient with Anderson acceleration for the gated ReLU program.
 
-    Parameters
-    ----------
-    tol : float
-        Relative duality gap at which to stop.
-    max_iter : int
-        Maximum number of proximal gradient steps.
-    verbose : int
-        Print the objective and gap at every check when ``verbose > 1``.
-
-    Notes
-    -----
-    The certificate (:class:`._blocks.Certificate`) is evaluated every
-    ``check_every`` steps at the last proximal gradient point ``g``; the
-    solver stops when ``objective - bound <= tol * |objective|``.
+    Same parameters, programs and certificate as :class:`.FISTASolver`
+    (``max_iter`` counts proximal gradient steps); the certificate is
+    evaluated every ``check_every`` steps at the last proximal gradient
+    point ``g``.
     """
 
     name = "anderson"
-    losses = frozenset(CURVATURE)
-    activations = frozenset({"gated_relu"})
-    check_every = 10
-    #: Past points combined by the extrapolation. Measured at n = 10,000,
-    #: tol 1e-4 (module docstring): memory 5, 10, 20, 30, 50, 80 took 670,
-    #: 700, 550, 450, 460, 460 iterations.
+    #: Past points combined by the extrapolation. Measured on the program of
+    #: benchmarks/large_n.py at n = 10,000, tol 1e-4: memory 5, 10, 20, 30,
+    #: 50, 80 took 670, 700, 550, 450, 460, 460 iterations.
     memory = 30
 
     def _solve(self, program, init):
         if program.n_patterns == 0:
             return trivial_result(program)
-        op = BlockOperator(program)
         loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
         fit_c = program.fit_intercept
-        L = _lipschitz(op, sw, CURVATURE[loss.name])
-        if init is None:
-            Z, c = np.zeros(op.shape), np.zeros(program.n_outputs)
-        else:
-            Z = np.array(init.V, dtype=float)
-            c = np.asarray(init.intercept, dtype=float).copy()
+        op, L, Z, c, cert, certify, curve = self._start(program, init)
         pred = op.prediction(Z)
-        cert = Certificate(program, self.tol)
-        curve = []
-
-        def max_dual_norm(Lam):
-            return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
 
         def objective(pred, Z, c):
             return loss.value(pred + c, Y, sw) + beta * float(block_norms(Z).sum())
-
-        def certify(Z, pred, it, final=False):
-            done = cert(pred, Z, max_dual_norm, final=final)
-            curve.append(cert.objective)
-            if self.verbose > 1:
-                print(f"[anderson] it={it} obj={cert.objective:.10g} "
-                      f"gap={cert.gap:.3g}")
-            return done
 
         ok = init is not None and certify(Z, pred, 0)
         # safe point (last g), its prediction and objective

@@ -74,13 +74,16 @@ class FISTASolver(BaseSolver):
     activations = frozenset({"gated_relu"})
     check_every = 10
 
-    def _solve(self, program, init):
-        if program.n_patterns == 0:
-            return trivial_result(program)
+    def _start(self, program, init):
+        """What a proximal gradient solve starts from.
+
+        Returns the operator, the step constant ``L``, the first point
+        ``(Z, c)`` (``init``, a warm start, or zeros), the certificate,
+        ``certify(Z, prediction, it, final=False)`` and the objective curve
+        it appends to.
+        """
         op = BlockOperator(program)
-        loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
-        fit_c = program.fit_intercept
-        L = _lipschitz(op, sw, CURVATURE[loss.name])
+        L = _lipschitz(op, program.sample_weight, CURVATURE[program.loss.name])
         if init is None:
             Z, c = np.zeros(op.shape), np.zeros(program.n_outputs)
         else:
@@ -92,15 +95,23 @@ class FISTASolver(BaseSolver):
         def max_dual_norm(Lam):
             return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
 
-        def certify(blocks, it, final=False):
-            done = cert(op.prediction(blocks), blocks, max_dual_norm,
-                        final=final)
+        def certify(blocks, prediction, it, final=False):
+            done = cert(prediction, blocks, max_dual_norm, final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
-                print(f"[fista] it={it} obj={cert.objective:.10g} gap={cert.gap:.3g}")
+                print(f"[{self.name}] it={it} obj={cert.objective:.10g} "
+                      f"gap={cert.gap:.3g}")
             return done
 
-        ok = init is not None and certify(Z, 0)
+        return op, L, Z, c, cert, certify, curve
+
+    def _solve(self, program, init):
+        if program.n_patterns == 0:
+            return trivial_result(program)
+        loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
+        fit_c = program.fit_intercept
+        op, L, Z, c, cert, certify, curve = self._start(program, init)
+        ok = init is not None and certify(Z, op.prediction(Z), 0)
         Zy, cy, t = Z, c, 1.0
         n_iter = 0
         while not ok and n_iter < self.max_iter:
@@ -118,9 +129,9 @@ class FISTASolver(BaseSolver):
             Zy, cy = Z_new + w * step_Z, c_new + w * step_c
             Z, c, t = Z_new, c_new, t_new
             if n_iter % self.check_every == 0:
-                ok = certify(Z, n_iter)
+                ok = certify(Z, op.prediction(Z), n_iter)
         if not curve or n_iter % self.check_every or not cert.exact:
-            ok = certify(Z, n_iter, final=True) or ok
+            ok = certify(Z, op.prediction(Z), n_iter, final=True) or ok
         return SolverResult(
             V=Z, W=None, intercept=cert.intercept, n_iter=n_iter,
             converged=bool(ok), status="optimal" if ok else "max_iter",
