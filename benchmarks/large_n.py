@@ -3,11 +3,12 @@
 The scaling cases of ``bench_solvers.py`` run every solver at a ladder of
 tolerances, and one solve at n = 50,000 already takes minutes; this script
 times a single solve of the same program (``synthetic`` data, d = 50, 500 gates, beta =
-1e-3, no output intercept) with the solver that ``solver="auto"`` picks,
-and prints the iterations, wall and CPU time, objective, relative gap and
-peak memory::
+1e-3, no output intercept) with the solver that ``solver="auto"`` picks
+(or the one named by ``--solver``), and prints the iterations, wall and CPU
+time, objective, relative gap and peak memory::
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/large_n.py 10000 --tol 1e-4
+    cd benchmarks && OPENBLAS_NUM_THREADS=1 python large_n.py 10000 --tol 1e-4
+    cd benchmarks && OPENBLAS_NUM_THREADS=1 python large_n.py 50000 --solver fista
 """
 
 import argparse
@@ -24,10 +25,12 @@ def main():
     parser.add_argument("--tol", type=float, default=1e-4,
                         help="relative duality gap to stop at")
     parser.add_argument("--activation", default="gated_relu")
+    parser.add_argument("--solver", default="auto",
+                        help="solver name, as the estimators' solver parameter")
     args = parser.parse_args()
     X, y = synthetic(args.n, 50)
     program, _ = make_program(X, y, 500, args.activation, 1e-3)
-    solver = get_solver("auto", program, tol=args.tol, max_iter=100_000)
+    solver = get_solver(args.solver, program, tol=args.tol, max_iter=100_000)
     wall, cpu = time.perf_counter(), time.process_time()
     result = solver.solve(program)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -167,8 +167,8 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLURegressor`. With an int ``random_state``
         every fold and the refit draw the same gate vectors. Warm starts
-        along each path help the native solvers (``"admm"``, ``"fista"``,
-        the ``"auto"`` choice for gated ReLU).
+        along each path help the native solvers (``"admm"``, ``"anderson"``,
+        ``"fista"``, the ``"auto"`` choices for gated ReLU).
 
     Attributes
     ----------

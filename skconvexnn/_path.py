@@ -201,8 +201,9 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     sequential strong rule keeps), then every other pattern's dual
     constraint is checked and violators are added, so the result is the
     optimum over all the patterns. Each solve is warm started from the
-    previous solution (the native solvers ``"admm"`` and ``"fista"`` use
-    it; cvxpy solvers gain from the smaller working sets only). Each fit is
+    previous solution (the native solvers ``"admm"``, ``"anderson"`` and
+    ``"fista"`` use it; cvxpy solvers gain from the smaller working sets
+    only). Each fit is
     recovered, pruned and certified over all the patterns exactly as by
     ``estimator.fit``.
 

@@ -165,7 +165,7 @@ def test_gated_cnn_uses_native_solver():
 
 
 @pytest.mark.parametrize("activation, loss, solvers", [
-    ("gated_relu", "squared", ["admm", "fista"]),
+    ("gated_relu", "squared", ["admm", "fista", "anderson"]),
     ("gated_relu", "hinge", ["admm"]),
     ("relu", "squared", ["admm"]),
 ])
@@ -185,8 +185,9 @@ def test_native_solvers_match_clarabel_on_pooled_program(activation, loss, solve
             warnings.simplefilter("ignore", ConvergenceWarning)
             est = ConvexConvReLUClassifier(solver=solver, tol=1e-6, max_iter=3000,
                                            **params).fit(images, y)
-        # FISTA's tail is slow (see test_native.py): within 2 % after 3000 steps
-        rel = 2e-2 if solver == "fista" else 1e-4
+        # the first-order tails are slow on this tiny pooled program: after
+        # 3000 steps FISTA was 1.3 % above, Anderson 5e-4 (1.5e-9 at 30000)
+        rel = {"fista": 2e-2, "anderson": 1e-3}.get(solver, 1e-4)
         assert est.objective_ == pytest.approx(reference.objective_, rel=rel)
         assert est.objective_ >= reference.lower_bound_ - 1e-9
 

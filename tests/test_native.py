@@ -10,8 +10,8 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, ADMMSolver, FISTASolver,
-                                cvxpy_backend, get_solver)
+from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, ADMMSolver, AndersonSolver,
+                                FISTASolver, cvxpy_backend, get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -216,6 +216,44 @@ def test_fista_adaptive_step_saves_iterations(monkeypatch):
     assert adaptive.n_iter_ < fixed.n_iter_ / 2
 
 
+@pytest.mark.parametrize("case", ["squared", "logistic", "multiclass", "multioutput",
+                                  "sample_weight", "no_intercept"])
+def test_anderson_matches_cvxpy(case):
+    X, y = _data(seed=9)
+    cls, target, kw, fit_kw = ConvexReLURegressor, y, {}, {}
+    if case == "logistic":
+        cls, target, kw = ConvexReLUClassifier, y > 0, {"loss": "logistic"}
+    elif case == "multiclass":
+        cls, kw = ConvexReLUClassifier, {"loss": "logistic"}
+        target = np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    elif case == "multioutput":
+        target = np.column_stack([y, np.abs(y), X[:, 1]])
+    elif case == "sample_weight":
+        fit_kw = {"sample_weight": np.random.default_rng(1).random(len(y)) * 3}
+    elif case == "no_intercept":
+        kw = {"fit_intercept": False}
+    ours = _fit(cls, "anderson", activation="gated_relu", max_iter=100_000, **kw)
+    ours.fit(X, target, **fit_kw)
+    ref = _fit(cls, "clarabel", activation="gated_relu", **kw).fit(X, target, **fit_kw)
+    assert ours.solver_ == "anderson"
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+
+
+def test_anderson_takes_fewer_steps_than_fista():
+    X, y = _data(n=60)
+    program = _program(X, y, "gated_relu", n_gates=50)
+    fista = FISTASolver(tol=1e-8, max_iter=100_000).solve(program)
+    ours = AndersonSolver(tol=1e-8, max_iter=100_000).solve(program)
+    assert ours.converged and fista.converged
+    objective = program.objective(ours.V, None, ours.intercept)
+    assert objective - ours.lower_bound <= 1e-8 * objective * 1.0001
+    assert objective == pytest.approx(
+        program.objective(fista.V, None, fista.intercept), rel=1e-7)
+    assert ours.n_iter < fista.n_iter
+
+
 # -- behaviour -------------------------------------------------------------------
 
 
@@ -274,15 +312,16 @@ def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
         program.objective(ref.V, ref.W, ref.intercept), rel=1e-5)
 
 
-def test_large_data_go_to_fista_or_a_clear_error(monkeypatch):
+def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    assert get_solver("auto", _program(X, y, "gated_relu")).name == "fista"
+    assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
+    assert get_solver("fista", _program(X, y, "gated_relu")).name == "fista"
     with pytest.raises(MemoryError, match="n x n"):
         get_solver("admm", _program(X, y, "relu"))
 
 
-@pytest.mark.parametrize("solver", ["admm", "fista"])
+@pytest.mark.parametrize("solver", ["admm", "fista", "anderson"])
 def test_max_iter_gives_convergence_warning(solver):
     X, y = _data()
     est = ConvexReLURegressor(activation="gated_relu", solver=solver, max_iter=1,
@@ -292,10 +331,12 @@ def test_max_iter_gives_convergence_warning(solver):
     assert est.n_iter_ == 1
 
 
-@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
-def test_warm_start_along_beta_saves_iterations(activation):
+@pytest.mark.parametrize("solver, activation", [
+    ("admm", "relu"), ("admm", "gated_relu"), ("anderson", "gated_relu")])
+def test_warm_start_along_beta_saves_iterations(solver, activation):
     X, y = _data(n=60)
-    kw = dict(n_arrangements=15, random_state=0, solver="admm", activation=activation)
+    kw = dict(n_arrangements=15, random_state=0, solver=solver, activation=activation,
+              max_iter=100_000)
     warm = ConvexReLURegressor(beta=1e-2, warm_start=True, **kw).fit(X, y)
     warm.set_params(beta=9.5e-3).fit(X, y)
     cold = ConvexReLURegressor(beta=9.5e-3, **kw).fit(X, y)

@@ -89,7 +89,7 @@ class _LeastSquares:
     def solve(self, R):
         """``z`` and its products ``X z_b`` for the right side ``R`` (k, B, d)."""
         op = self.op
-        Aa = op.predict(op.products(R))
+        Aa = op.prediction(R)
         w = self.center(cho_solve(self.factor, self.center(Aa), check_finite=False))
         z = R - op.adjoint(w)
         return z, op.products(z)
@@ -141,7 +141,8 @@ class ADMMSolver(BaseSolver):
                 f"and {blocks} blocks it needs about {need / 2**30:.1f} GiB "
                 f"(allowed: {limit / 2**30:.1f} GiB) and is meant for at most "
                 f"{self.max_samples} samples. For gated_relu use "
-                "solver='fista', whose memory grows linearly in n; otherwise "
+                "solver='anderson' (or 'fista'), whose memory grows linearly "
+                "in n; otherwise "
                 "subsample the data or reduce n_arrangements."
             )
 
@@ -252,7 +253,7 @@ class _Iteration:
             self.p = (np.zeros(op.shape) if init is None
                       else op.stack(np.asarray(init.V, float), init.W))
             c = np.zeros(k) if init is None else np.asarray(init.intercept, float)
-            self.q = op.predict(op.products(self.p)) + c
+            self.q = op.prediction(self.p) + c
             self.uq, self.up = np.zeros_like(self.q), np.zeros_like(self.p)
             self.rho = float(np.mean(program.sample_weight))
         self.ls = _LeastSquares(op, program.fit_intercept)

@@ -116,7 +116,7 @@ class CvxpySolver(BaseSolver):
                 f"{program.n_outputs} outputs) needs about {need / 2**30:.1f} GiB, "
                 f"more than the {limit / 2**30:.1f} GiB allowed. Reduce "
                 "n_arrangements, subsample the data, or use solver='admm' (up to "
-                "5,000 samples) or activation='gated_relu' (solver='fista', "
+                "5,000 samples) or activation='gated_relu' (solver='anderson', "
                 "memory linear in the number of samples)."
             )
 

@@ -52,7 +52,7 @@ def _lipschitz(op, sw, curvature, n_iter=30, seed=0):
     for _ in range(n_iter):
         size = np.sqrt(np.vdot(Z, Z) + c @ c)
         Z, c = Z / size, c / size
-        M = root * (op.predict(op.products(Z)) + c)
+        M = root * (op.prediction(Z) + c)
         M = root * M
         Z, c = op.adjoint(M), M.sum(axis=0)
         value = np.sqrt(np.vdot(Z, Z) + c @ c)
@@ -85,13 +85,16 @@ class FISTASolver(BaseSolver):
     #: Factor applied to the local Lipschitz estimate before every step.
     step_decrease = 0.9
 
-    def _solve(self, program, init):
-        if program.n_patterns == 0:
-            return trivial_result(program)
+    def _start(self, program, init):
+        """What a proximal gradient solve starts from.
+
+        Returns the operator, the step constant ``L``, the first point
+        ``(Z, c)`` (``init``, a warm start, or zeros), the certificate,
+        ``certify(Z, prediction, it, final=False)`` and the objective curve
+        it appends to.
+        """
         op = BlockOperator(program)
-        loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
-        fit_c = program.fit_intercept
-        L = _lipschitz(op, sw, CURVATURE[loss.name])
+        L = _lipschitz(op, program.sample_weight, CURVATURE[program.loss.name])
         if init is None:
             Z, c = np.zeros(op.shape), np.zeros(program.n_outputs)
         else:
@@ -103,20 +106,28 @@ class FISTASolver(BaseSolver):
         def max_dual_norm(Lam):
             return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
 
-        def certify(blocks, it, final=False):
-            done = cert(op.predict(op.products(blocks)), blocks, max_dual_norm,
-                        final=final)
+        def certify(blocks, prediction, it, final=False):
+            done = cert(prediction, blocks, max_dual_norm, final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
-                print(f"[fista] it={it} obj={cert.objective:.10g} gap={cert.gap:.3g}")
+                print(f"[{self.name}] it={it} obj={cert.objective:.10g} "
+                      f"gap={cert.gap:.3g}")
             return done
 
-        ok = init is not None and certify(Z, 0)
+        return op, L, Z, c, cert, certify, curve
+
+    def _solve(self, program, init):
+        if program.n_patterns == 0:
+            return trivial_result(program)
+        loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
+        fit_c = program.fit_intercept
+        op, L, Z, c, cert, certify, curve = self._start(program, init)
         # predictions are linear in the blocks: the extrapolated point's
         # prediction is combined from the iterates', no product needed
+        P = op.prediction(Z)
+        ok = init is not None and certify(Z, P, 0)
         adaptive = not loss.quadratic
         L_max = L
-        P = op.predict(op.products(Z))
         Zy, cy, Py, t = Z, c, P, 1.0
         n_iter = 0
         while not ok and n_iter < self.max_iter:
@@ -128,7 +139,7 @@ class FISTASolver(BaseSolver):
             while True:
                 Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
                 c_new = cy - grad_c / L if fit_c else cy
-                P_new = op.predict(op.products(Z_new))
+                P_new = op.prediction(Z_new)
                 if not adaptive or L >= L_max:
                     break
                 dZ, dc = Z_new - Zy, c_new - cy
@@ -147,9 +158,9 @@ class FISTASolver(BaseSolver):
             Py = P_new + w * (P_new - P)
             Z, c, P, t = Z_new, c_new, P_new, t_new
             if n_iter % self.check_every == 0:
-                ok = certify(Z, n_iter)
+                ok = certify(Z, P, n_iter)
         if not curve or n_iter % self.check_every or not cert.exact:
-            ok = certify(Z, n_iter, final=True) or ok
+            ok = certify(Z, P, n_iter, final=True) or ok
         return SolverResult(
             V=Z, W=None, intercept=cert.intercept, n_iter=n_iter,
             converged=bool(ok), status="optimal" if ok else "max_iter",

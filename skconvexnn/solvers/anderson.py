@@ -1,0 +1,126 @@
+"""Anderson-accelerated proximal gradient for the gated ReLU program.
+
+The program is the group lasso of :mod:`.fista`,
+
+    min_{Z, c}  F(sum_i D_i X z_i + c) + beta * sum_i ||z_i||.
+
+The proximal gradient map ``T(x) = prox(x - grad F(x) / L)`` (step ``1 / L``
+as in FISTA, blocks soft-thresholded, intercept unpenalized) is iterated
+with type-II Anderson acceleration: the next point is the combination of
+the last ``memory + 1`` values ``g_j = T(x_j)`` whose residuals ``g_j - x_j``
+combine to the smallest norm. Near the optimum the support is fixed and
+``T`` is smooth, so Anderson acts like a Krylov method (GMRES) on its
+linearization and uses the spread of the spectrum, which FISTA's single
+step ``1 / L`` cannot.
+
+Why (measured, ``benchmarks/large_n.py``): the blocks share about half
+their samples, so ``A^T A`` (``A = [D_1 X, ..., D_P X]``) has a few hundred
+times more curvature along its top directions than one block has on its
+own (at n = 10,000: ``L`` about 207 against 0.8 to 1.0 per block; removing
+the ``d`` directions ``z_i = u`` for all ``i`` only brings it to 81), and
+at ``beta = 1e-3`` almost every block is nonzero (497 of 500), so working
+sets do not shrink the problem. Anderson reached the certificate in less
+than half of FISTA's iterations there.
+
+Safeguard: every ``g_j`` is a proximal gradient step, so its objective is
+at most that of the point it came from. An extrapolated point whose
+objective exceeds that of the last ``g`` is dropped for that ``g`` and the
+memory is cleared; the objectives of the ``g`` thus never increase.
+
+Every iteration is one adjoint and one prediction, as in FISTA: the
+prediction is linear in the blocks, so that of an extrapolated point is
+the same combination of the ``g``'s predictions, which are computed anyway
+(for their objective).
+"""
+
+import numpy as np
+
+from ._blocks import block_norms, group_soft_threshold, trivial_result
+from .base import SolverResult
+from .fista import FISTASolver
+
+__all__ = ["AndersonSolver"]
+
+
+class AndersonSolver(FISTASolver):
+    """Proximal gradient with Anderson acceleration for the gated ReLU program.
+
+    Same parameters, programs and certificate as :class:`.FISTASolver`
+    (``max_iter`` counts proximal gradient steps); the certificate is
+    evaluated every ``check_every`` steps at the last proximal gradient
+    point ``g``.
+    """
+
+    name = "anderson"
+    #: Past points combined by the extrapolation. Measured on the program of
+    #: benchmarks/large_n.py at n = 10,000, tol 1e-4: memory 5, 10, 20, 30,
+    #: 50, 80 took 670, 700, 550, 450, 460, 460 iterations.
+    memory = 30
+
+    def _solve(self, program, init):
+        if program.n_patterns == 0:
+            return trivial_result(program)
+        loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
+        fit_c = program.fit_intercept
+        op, L, Z, c, cert, certify, curve = self._start(program, init)
+        pred = op.prediction(Z)
+
+        def objective(pred, Z, c):
+            return loss.value(pred + c, Y, sw) + beta * float(block_norms(Z).sum())
+
+        ok = init is not None and certify(Z, pred, 0)
+        # safe point (last g), its prediction and objective
+        safe = (Z, c, pred, objective(pred, Z, c))
+        points, residuals, preds = [], [], []
+        n_iter = 0
+        while not ok and n_iter < self.max_iter:
+            n_iter += 1
+            if n_iter > 1 and objective(pred, Z, c) > safe[3]:
+                Z, c, pred = safe[:3]
+                points, residuals, preds = [], [], []
+            G = loss.gradient(pred + c, Y, sw)
+            gZ = group_soft_threshold(Z - op.adjoint(G) / L, beta / L)
+            gc = c - G.sum(axis=0) / L if fit_c else c
+            g_pred = op.prediction(gZ)
+            safe = (gZ, gc, g_pred, objective(g_pred, gZ, gc))
+            points.append(np.concatenate([gZ.ravel(), gc]))
+            residuals.append(points[-1] - np.concatenate([Z.ravel(), c]))
+            preds.append(g_pred)
+            if len(points) > self.memory + 1:
+                del points[0], residuals[0], preds[0]
+            theta = _anderson_weights(residuals)
+            if theta is None:
+                Z, c, pred = gZ, gc, g_pred
+            else:
+                x = points[-1] - theta @ np.diff(points, axis=0)
+                Z, c = x[:-len(gc)].reshape(op.shape), x[-len(gc):]
+                pred = preds[-1] - np.tensordot(theta, np.diff(preds, axis=0), axes=1)
+            if n_iter % self.check_every == 0:
+                ok = certify(gZ, g_pred, n_iter)
+        Z, c, pred = safe[:3]
+        if not curve or n_iter % self.check_every or not cert.exact:
+            ok = certify(Z, pred, n_iter, final=True) or ok
+        return SolverResult(
+            V=Z, W=None, intercept=cert.intercept, n_iter=n_iter,
+            converged=bool(ok), status="optimal" if ok else "max_iter",
+            objective_curve=curve, lower_bound=cert.bound,
+        )
+
+
+def _anderson_weights(residuals):
+    """``theta`` minimizing ``||f_m - sum_j theta_j (f_{j+1} - f_j)||``.
+
+    ``f`` are the residuals, oldest first; None with fewer than two.
+    """
+    if len(residuals) < 2:
+        return None
+    F = np.asarray(residuals)
+    dF = np.diff(F, axis=0)
+    A = dF @ dF.T
+    # a relative ridge keeps the system solvable when differences align
+    A[np.diag_indices_from(A)] += 1e-10 * max(np.trace(A), 1e-300) / len(A)
+    try:
+        theta = np.linalg.solve(A, dF @ F[-1])
+    except np.linalg.LinAlgError:
+        return None
+    return theta if np.all(np.isfinite(theta)) else None
