@@ -10,8 +10,9 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, ADMMSolver, AndersonSolver,
-                                FISTASolver, cvxpy_backend, get_solver)
+from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, FISTA_MIN_SAMPLES, ADMMSolver,
+                                AndersonSolver, FISTASolver, cvxpy_backend,
+                                get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -278,10 +279,13 @@ def test_auto_uses_the_native_solvers(monkeypatch):
         program = _program(X, (labels > 0) if loss.name == "logistic" else labels,
                            "relu", loss=loss)
         assert get_solver("auto", program).name == "clarabel"
-    # gated: FISTA for the logistic loss, ADMM for the hinge (FISTA needs a
-    # gradient)
-    program = _program(X, labels > 0, "gated_relu", loss=LogisticLoss())
+    # gated: FISTA for the logistic loss from FISTA_MIN_SAMPLES samples on,
+    # ADMM below and for the hinge (FISTA needs a gradient)
+    program = _program(X_many, y_many > 0.5, "gated_relu", loss=LogisticLoss())
     assert get_solver("auto", program).name == "fista"
+    program = _program(X, labels > 0, "gated_relu", loss=LogisticLoss())
+    assert len(X) < FISTA_MIN_SAMPLES
+    assert get_solver("auto", program).name == "admm"
     program = _program(X, labels, "gated_relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
     program = _program(X, labels, "relu", loss=HingeLoss())
