@@ -257,9 +257,10 @@ class ConvexReLUMixin(BaseEstimator):
             warnings.warn(
                 f"Solver {solver.name!r} stopped before reaching tol={self.tol} "
                 f"(status {result.status!r}, {result.n_iter} iterations, "
-                f"max_iter={self.max_iter}); the duality gap reached is "
-                f"{self.duality_gap_:.3g}. Increase max_iter, or try another "
-                "solver.",
+                f"max_iter={self.max_iter}); the relative duality gap reached "
+                f"is {self.duality_gap_ / max(abs(self.objective_), 1e-300):.3g} "
+                f"(absolute {self.duality_gap_:.3g}). Increase max_iter, or try "
+                "another solver.",
                 ConvergenceWarning,
             )
         if search is not None and not search.converged:

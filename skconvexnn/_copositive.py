@@ -107,8 +107,7 @@ class CopositiveMultiOutputRegressor(
     beta : float, default=1e-3
         Weight-decay strength, > 0. The data term is a mean: the papers'
         regularization is ``n_samples * beta``.
-    method : {"auto", "relaxation", "frank_wolfe", "svd", "scalar"}, \
-            default="auto"
+    method : {"auto", "relaxation", "frank_wolfe", "svd", "scalar"}, default="auto"
         ``"relaxation"``: the copositive relaxation (lifted PSD blocks, one
         per pattern, with ``K_i A_i K_i^T >= 0`` entrywise), solved by cvxpy;
         ``"frank_wolfe"``: fully corrective Frank-Wolfe on the
