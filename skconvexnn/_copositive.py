@@ -300,7 +300,7 @@ class CopositiveMultiOutputRegressor(
         elif method == "frank_wolfe":
             U, A, c, bound = self._fit_frank_wolfe(X1, Y, beta)
         elif method == "scalar":
-            U, A, c, bound = self._fit_scalar(X, Y, beta)
+            U, A, c, bound = self._fit_scalar(X, X1, Y, beta)
         else:
             U, A, c, bound = self._fit_relaxation(X1, Y, beta)
         d = X.shape[1]
@@ -371,7 +371,7 @@ class CopositiveMultiOutputRegressor(
             )
         return U, A, res.c, res.lower_bound
 
-    def _fit_scalar(self, X, Y, beta):
+    def _fit_scalar(self, X, X1, Y, beta):
         """One output: the ReLU program of ConvexReLURegressor (see Notes)."""
         if Y.shape[1] != 1:
             raise ValueError(
@@ -381,11 +381,11 @@ class CopositiveMultiOutputRegressor(
         from ._regression import ConvexReLURegressor
 
         rng = check_random_state(self.random_state)
-        _, gates = self._patterns(add_ones(X, self.fit_intercept), rng)
+        _, gates = self._patterns(X1, rng)
         self.method_ = "scalar"
         self.gates_ = gates
         if len(gates) == 0:
-            return self._empty_network(add_ones(X, self.fit_intercept), Y, beta)
+            return self._empty_network(X1, Y, beta)
         reg = ConvexReLURegressor(
             beta=beta, activation="relu", arrangements=gates,
             fit_intercept=self.fit_intercept, solver=self.solver, tol=self._tol,
