@@ -94,6 +94,80 @@ class _LeastSquares:
         return z, op.products(z)
 
 
+class _IterativeLeastSquares(_LeastSquares):
+    """Solves ``(A^T C A + I) z = r`` by conjugate gradients, Nystrom-preconditioned.
+
+    For data too large for the ``n x n`` factor. ``H = A^T C A`` acts on
+    each output's blocks alike, so one randomized Nystrom approximation
+    ``H ~ U diag(lam) U^T`` of rank ``rank`` (Tropp, Yurtsever, Udell and
+    Cevher's stable construction, from ``rank`` products with ``H``)
+    serves every output. The preconditioner inverts it exactly on the span
+    of ``U`` and scales the rest by ``lam_min + 1``, so the eigenvalues CG
+    sees are clustered near 1 apart from the tail of ``H`` (Frangella,
+    Tropp and Udell's Nystrom PCG). Each CG iteration is one prediction and
+    one adjoint; every solve starts from the previous solution, since
+    consecutive ADMM right sides differ little. Memory grows linearly in
+    ``n``.
+    """
+
+    #: Relative residual at which a solve stops, and its iteration cap.
+    rtol = 1e-9
+    max_cg = 100
+
+    def __init__(self, op, fit_intercept, rank=100, seed=0):
+        self.op = op
+        self.centered = fit_intercept
+        k, B, d = op.shape
+        m = B * d
+        r = min(rank, m)
+        rng = np.random.default_rng(seed)
+        Omega, _ = np.linalg.qr(rng.standard_normal((m, r)))
+        Y = self.gram(Omega.T.reshape(r, B, d)).reshape(r, m).T
+        nu = np.sqrt(m) * np.finfo(float).eps * np.linalg.norm(Y, 2)
+        Y = Y + nu * Omega
+        C = np.linalg.cholesky(Omega.T @ Y)
+        F = np.linalg.solve(C, Y.T).T  # Y C^{-T}
+        U, sv, _ = np.linalg.svd(F, full_matrices=False)
+        self.U = U
+        self.lam = np.maximum(sv ** 2 - nu, 0.0)
+        self.last = None
+
+    def gram(self, Z):
+        """``A^T C A Z`` for blocks of shape (k, B, d)."""
+        return self.op.adjoint(self.center(self.op.prediction(Z)))
+
+    def precondition(self, R):
+        k, B, d = R.shape
+        flat = R.reshape(k, B * d)
+        coef = flat @ self.U
+        scale = (self.lam[-1] + 1.0) / (self.lam + 1.0)
+        out = flat + (coef * (scale - 1.0)) @ self.U.T
+        return out.reshape(R.shape)
+
+    def solve(self, R):
+        z = np.zeros_like(R) if self.last is None or self.last.shape != R.shape \
+            else self.last.copy()
+        res = R - (self.gram(z) + z)
+        y = self.precondition(res)
+        p = y.copy()
+        ry = np.einsum("kbd,kbd->k", res, y)
+        goal = self.rtol ** 2 * np.maximum(np.einsum("kbd,kbd->k", R, R), 1e-300)
+        for _ in range(self.max_cg):
+            if np.all(np.einsum("kbd,kbd->k", res, res) <= goal):
+                break
+            Hp = self.gram(p) + p
+            curv = np.einsum("kbd,kbd->k", p, Hp)
+            alpha = np.where(curv > 0, ry / np.where(curv > 0, curv, 1.0), 0.0)
+            z = z + alpha[:, None, None] * p
+            res = res - alpha[:, None, None] * Hp
+            y = self.precondition(res)
+            ry_new = np.einsum("kbd,kbd->k", res, y)
+            p = y + (ry_new / np.where(ry > 0, ry, 1.0))[:, None, None] * p
+            ry = ry_new
+        self.last = z
+        return z, self.op.products(z)
+
+
 class ADMMSolver(BaseSolver):
     """ADMM for the ReLU and gated ReLU programs, any loss with a prox.
 
@@ -118,7 +192,9 @@ class ADMMSolver(BaseSolver):
     """
 
     name = "admm"
-    #: Largest number of samples (the n x n factorization costs n^2 B).
+    #: Largest number of samples for the n x n factorization (it costs
+    #: n^2 B); beyond, the least-squares steps use Nystrom-preconditioned
+    #: conjugate gradients.
     max_samples = 5000
     cones = frozenset({"exp"})
     activations = frozenset({"relu", "gated_relu"})
@@ -126,23 +202,27 @@ class ADMMSolver(BaseSolver):
     memory = 5
     rebalance_every = 20
 
+    @classmethod
+    def direct(cls, program):
+        """Whether the least-squares steps use the ``n x n`` factorization."""
+        n = program.n_samples
+        return n <= cls.max_samples and 8 * 4 * n * n <= available_memory_bytes() // 4
+
     def check_program(self, program):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        # a few n x n matrices, and n x B products and patterns (per row:
-        # per patch for a CNN)
-        need = 8 * (4 * n * n + 6 * program.n_rows * k * blocks)
+        # a few n x B products and patterns (per row: per patch for a CNN),
+        # and the n x n factor when it is used
+        need = 8 * (6 * program.n_rows * k * blocks
+                    + (4 * n * n if self.direct(program) else 0))
         limit = available_memory_bytes() // 2
-        if need > limit or n > self.max_samples:
+        if need > limit:
             raise MemoryError(
-                f"The admm solver factors an n x n matrix: for {n} samples "
-                f"and {blocks} blocks it needs about {need / 2**30:.1f} GiB "
-                f"(allowed: {limit / 2**30:.1f} GiB) and is meant for at most "
-                f"{self.max_samples} samples. For gated_relu use "
-                "solver='anderson' (or 'fista'), whose memory grows linearly "
-                "in n; otherwise "
-                "subsample the data or reduce n_arrangements."
+                f"The admm solver needs about {need / 2**30:.1f} GiB for {n} "
+                f"samples ({program.n_rows} rows) and {blocks} blocks "
+                f"(allowed: {limit / 2**30:.1f} GiB). Reduce n_arrangements, "
+                "or subsample the data."
             )
 
     def _solve(self, program, init):
@@ -240,7 +320,9 @@ class _Iteration:
             self.q = op.prediction(self.p) + c
             self.uq, self.up = np.zeros_like(self.q), np.zeros_like(self.p)
             self.rho = float(np.mean(program.sample_weight))
-        self.ls = _LeastSquares(op, program.fit_intercept)
+        direct = ADMMSolver.direct(program)
+        self.ls = (_LeastSquares if direct else _IterativeLeastSquares)(
+            op, program.fit_intercept)
         # Imbalance of the residuals that changes rho: OSQP's 5. Smaller
         # values saved a third of the iterations on the diabetes ReLU
         # program but made rho oscillate (on the hinge loss, and on the
