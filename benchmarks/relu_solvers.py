@@ -164,6 +164,9 @@ def main():
                         help="diabetes, breast_cancer, digits (default: all)")
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--pyscnn", action="store_true")
+    parser.add_argument("--gates", type=int, nargs="*",
+                        help="gate counts (default: 100 and 500 for diabetes, "
+                             "30 and 200 for breast_cancer, 100 for digits)")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -182,7 +185,7 @@ def main():
     for name in cases:
         gate_counts = {"diabetes": (100, 500), "breast_cancer": (30, 200),
                        "digits": (100,)}[name]
-        for n_gates in gate_counts:
+        for n_gates in args.gates or gate_counts:
             compare(name, n_gates, clarabel=name != "digits")
 
 

@@ -472,3 +472,20 @@ def test_fista_refuses_hinge():
     est.set_params(activation="relu")
     with pytest.raises(ValueError, match="differentiable"):
         est.fit(X, y > 0)
+
+
+def test_admm_recovers_from_a_stalled_extrapolation():
+    # repeated rows: over-relaxed, Anderson-accelerated ADMM used to settle
+    # on a point far from the optimum and return the zero network, 4 times
+    # above the optimum that anderson and Clarabel reach
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, 15).astype(float)
+    repeats = rng.randint(0, 5, 15)
+    X = np.vstack([X.repeat(repeats, 0), X, X])
+    y = np.hstack([y.repeat(repeats), y, y])
+    kw = dict(beta=0.0284, n_arrangements=10, activation="gated_relu", random_state=0)
+    ours = ConvexReLURegressor(solver="admm", **kw).fit(X, y)
+    ref = ConvexReLURegressor(solver="clarabel", **kw).fit(X, y)
+    assert ours.n_neurons_ > 0
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001

@@ -201,6 +201,9 @@ class ADMMSolver(BaseSolver):
     check_every = 10
     memory = 5
     rebalance_every = 20
+    #: Checks without progress of the objective after which the Anderson
+    #: acceleration is switched off.
+    stall_checks = 5
 
     @classmethod
     def direct(cls, program):
@@ -286,6 +289,12 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
+                if not ok and accel.memory and _stalled(curve, self.stall_checks):
+                    # The extrapolation can settle on a point that is not a
+                    # fixed point of ADMM (seen with over-relaxation on
+                    # repeated rows: stuck 250 times above the optimum).
+                    # Plain ADMM converges for any convex program.
+                    accel = _Anderson(0)
         if not curve or n_iter % self.check_every or not cert.exact:
             ok = certify(n_iter, final=True) or ok
         V, W = op.split(it.p)
@@ -378,9 +387,13 @@ class _Iteration:
             _norm(self.Azc, self.z), _norm(self.q, self.p), 1e-300)
         r_d = _norm(self.q - self.q_old, self.p - self.p_old) / max(
             _norm(self.uq, self.up), 1e-300)
-        if r_p > 0 and r_d > 0:
+        if r_p > 0 or r_d > 0:
+            # A residual of exactly zero is a stall, not convergence: the
+            # blocks stuck at zero (beta / rho above every block) leave the
+            # dual residual at 0 while the primal one stays large, and rho
+            # must grow (by the largest factor) for them to move.
             low, high = self.rho_range
-            f = float(np.clip(np.sqrt(r_p / r_d), 0.1, 10.0))
+            f = float(np.clip(np.sqrt(r_p / max(r_d, 1e-300)), 0.1, 10.0))
             f = float(np.clip(f, low / self.rho, high / self.rho))
             if f > self.threshold or f < 1 / self.threshold:
                 self.rho *= f
@@ -437,6 +450,14 @@ class _Anderson:
             return fx
         DX = np.stack(self.dx, axis=1)
         return fx - (DX + DG) @ coef
+
+
+def _stalled(curve, checks):
+    """Whether the last ``checks`` objectives have not moved (relative 1e-10)."""
+    if len(curve) <= checks:
+        return False
+    last = np.asarray(curve[-checks - 1:])
+    return bool(np.ptp(last) <= 1e-10 * max(abs(last[-1]), 1e-300))
 
 
 def _norm(*arrays):
