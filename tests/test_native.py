@@ -10,8 +10,9 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (FISTA_MIN_SAMPLES, RELU_NATIVE_MIN_SAMPLES, ADMMSolver,
-                                AndersonSolver, FISTASolver, admm, get_solver)
+from skconvexnn.solvers import (FISTA_MAX_CONDITION, FISTA_MIN_SAMPLES,
+                                RELU_NATIVE_MIN_SAMPLES, ADMMSolver, AndersonSolver,
+                                FISTASolver, admm, design_condition, get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -279,6 +280,11 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     assert get_solver("auto", wide).name == "admm"
     program = _program(X_50, labels_50 > 0, "relu", loss=LogisticLoss())
     assert get_solver("auto", program).name == "fista"
+    # ... unless the features are badly conditioned (ADMM's factorization
+    # absorbs that; FISTA's step does not)
+    program = _program(X_50 + 100, labels_50 > 0, "relu", loss=LogisticLoss())
+    assert design_condition(program.X) > FISTA_MAX_CONDITION
+    assert get_solver("auto", program).name == "admm"
     program = _program(X_50, labels_50, "relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
     assert len(X) < RELU_NATIVE_MIN_SAMPLES

@@ -7,6 +7,8 @@ instance: ``"auto"``, a native solver's name (registered in
 
 import warnings
 
+import numpy as np
+
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
@@ -22,6 +24,8 @@ __all__ = [
     "get_solver",
     "native_order",
     "RELU_NATIVE_MIN_SAMPLES",
+    "FISTA_MAX_CONDITION",
+    "design_condition",
     "FISTA_MIN_SAMPLES",
     "solve_with_fallback",
 ]
@@ -60,7 +64,10 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
 
     * the ReLU program with a smooth loss that is not quadratic (the
       logistic loss, a user's differentiable loss): FISTA with cone
-      projections and its adaptive step;
+      projections and its adaptive step, when the design matrix is
+      well conditioned (:func:`design_condition` at most
+      ``FISTA_MAX_CONDITION``, as for standardized features); ADMM
+      otherwise;
     * the ReLU program otherwise (squared loss, hinge loss): ADMM (whose
       least-squares steps use conjugate gradients beyond
       ``ADMMSolver.max_samples`` samples);
@@ -149,12 +156,37 @@ def native_order(program):
     loss = program.loss
     smooth_curved = getattr(loss, "smooth", True) and not loss.quadratic
     if program.cone_constrained:
-        return [FISTASolver, ADMMSolver] if smooth_curved else [ADMMSolver, FISTASolver]
+        if smooth_curved and design_condition(program.X) <= FISTA_MAX_CONDITION:
+            return [FISTASolver, ADMMSolver]
+        return [ADMMSolver, FISTASolver]
     if smooth_curved and program.n_samples >= FISTA_MIN_SAMPLES:
         return [FISTASolver, ADMMSolver]
     if not ADMMSolver.direct(program):
         return [AndersonSolver, FISTASolver, ADMMSolver]
     return [ADMMSolver, AndersonSolver, FISTASolver]
+
+
+#: The ReLU program with a non-quadratic smooth loss goes to FISTA only
+#: when the design matrix is this well conditioned (see design_condition).
+FISTA_MAX_CONDITION = 1e3
+
+
+def design_condition(X):
+    """Condition number of the design matrix over its numerical range.
+
+    The ratio of the largest singular value of ``X`` to the smallest one
+    above ``1e-8`` times it (columns that are zero, such as constant pixels
+    after scaling, do not count). A proximal gradient method sees its
+    square in its step; ADMM's factorization absorbs it. Measured on the
+    scikit-learn checks' data (100 samples around 100 in 2-D, random
+    labels, logistic loss, 10 gates; condition 2e4): FISTA 10,000 steps to a
+    relative gap of 0.92, ADMM 160 iterations to 1e-8. Standardized
+    breast_cancer has 316, where FISTA is the faster (see get_solver).
+    """
+    s = np.linalg.svd(np.asarray(X, dtype=float), compute_uv=False)
+    if not len(s) or s[0] == 0:
+        return 1.0
+    return float(s[0] / s[s > 1e-8 * s[0]][-1])
 
 
 def solver_names():
