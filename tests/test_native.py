@@ -495,3 +495,17 @@ def test_admm_recovers_from_a_stalled_extrapolation():
     assert ours.n_neurons_ > 0
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+
+
+@pytest.mark.parametrize("solver, activation", [("admm", "relu"), ("fista", "gated_relu")])
+def test_verbose_shows_objective_and_a_proven_gap_while_it_runs(capsys, solver, activation):
+    X, y = _data(n=60)
+    ConvexReLURegressor(solver=solver, activation=activation, verbose=2,
+                        n_arrangements=10, random_state=0).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith(f"[{solver}]")]
+    assert len(lines) >= 3
+    gaps = [line.split("gap=")[1].split()[0] for line in lines]
+    # a proven gap is shown before the last check, not only at the end
+    assert any(g != "n/a" for g in gaps[:-1])
+    assert all("obj=" in line and "it=" in line for line in lines)
