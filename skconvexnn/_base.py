@@ -29,6 +29,38 @@ from .solvers.base import blas_threads
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
 
+#: Fitted attributes that only some fits set: every fit first deletes them
+#: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
+#: settings never keeps what the previous fit left.
+OPTIONAL_FITTED_ATTRIBUTES = (
+    "neuron_gates_", "examined_gates_", "oracle_", "objective_curve_",
+    "relaxation_status_", "factorization_exact_", "certified_", "solver_",
+    "method_",
+)
+
+
+class CaseInsensitiveOptions(StrOptions):
+    """``StrOptions`` that accepts any letter case (``"CLARABEL"``, ``"Auto"``)."""
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and val.lower() in self.options
+
+
+def check_weights(sample_weight, X):
+    """``sample_weight`` as a float array of non-negative finite weights.
+
+    ``None`` gives uniform weights. A negative weight is refused (it would
+    otherwise be dropped silently with the zero weights).
+    """
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if np.any(sw < 0):
+        raise ValueError(
+            "sample_weight must be non-negative; got "
+            f"{int(np.sum(sw < 0))} negative weight(s), the smallest "
+            f"{float(sw.min()):.6g}."
+        )
+    return sw
+
 
 def add_ones(X, fit_intercept):
     """Design matrix: ``X`` with a column of ones for the hidden biases."""
@@ -53,7 +85,7 @@ class ConvexReLUMixin(BaseEstimator):
         "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
         "max_patterns": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions(set(solver_names()))],
+        "solver": [CaseInsensitiveOptions(set(solver_names()))],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
@@ -182,7 +214,7 @@ class ConvexReLUMixin(BaseEstimator):
         Samples of zero weight are left out entirely: their rows would
         otherwise still add cone constraints.
         """
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = check_weights(sample_weight, X)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
         rows = sw > 0
@@ -209,6 +241,7 @@ class ConvexReLUMixin(BaseEstimator):
 
         ``search`` is the arrangement search that produced ``program``, if any.
         """
+        self._clear_fitted()
         bound_program = program if search is None else search.pool_program
         Y = program.Y
         U, A, G, c = recover_best_network(program, result, gates)
@@ -280,6 +313,16 @@ class ConvexReLUMixin(BaseEstimator):
                 f"objective={self.objective_:.6g} gap={self.duality_gap_:.3g}"
             )
         return self
+
+    def _clear_fitted(self):
+        """Delete the fitted attributes that only some fits set.
+
+        Every fit calls this before it sets its attributes, so that a refit
+        after ``set_params`` (say ``gated_relu`` to ``relu``) never keeps an
+        attribute of the previous fit (such as ``neuron_gates_``).
+        """
+        for name in OPTIONAL_FITTED_ATTRIBUTES:
+            self.__dict__.pop(name, None)
 
     def _search(self, X1, Y, loss, s, beta, rng):
         """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""

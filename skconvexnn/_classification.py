@@ -7,9 +7,9 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
-from ._base import ConvexReLUMixin
+from ._base import ConvexReLUMixin, check_weights
 from .losses import get_loss
 
 __all__ = ["ConvexReLUClassifier"]
@@ -174,7 +174,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
             )
         codes = encoder.transform(y)
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sw = check_weights(sample_weight, X)
             weighted = np.unique(codes[sw > 0])
             if len(weighted) == 1:
                 # the logistic loss would push the intercept to infinity

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import add_ones
 from ._classification import ConvexReLUClassifier
@@ -169,7 +169,9 @@ class ConvexConvMixin:
                 ndim = None
         if ndim not in (3, 4):
             return X, None
-        X = np.asarray(X)
+        # Validated before flattening, so that 0 images or NaN get
+        # scikit-learn's messages rather than a reshape error.
+        X = check_array(X, allow_nd=True, dtype=np.float64)
         shape = X.shape[1:] + ((1,) if ndim == 3 else ())
         return X.reshape(X.shape[0], -1), shape
 

@@ -243,6 +243,8 @@ class CopositiveMultiOutputRegressor(
         **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
            if key != "activation"},
         "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
+        # The arrangement search is written for the scalar-output program.
+        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
         "tol": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
@@ -281,6 +283,7 @@ class CopositiveMultiOutputRegressor(
                              dtype=np.float64)
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
+        self._clear_fitted()
         X1 = add_ones(X, self.fit_intercept)
         beta = float(self.beta)
         method = self.method

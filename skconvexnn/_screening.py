@@ -35,6 +35,8 @@ def pattern_norms(program, result):
         P = P + loss.optimal_intercept(P, Y, s)
     Lam = loss.dual_point(P, Y, s, program.fit_intercept)
     norms = dual_norms(program, Lam)
+    if program.n_patterns == 0:
+        return np.zeros(0)
     return norms.reshape(-1, program.n_patterns).max(axis=0)
 
 

@@ -181,6 +181,17 @@ class CvxpySolver(BaseSolver):
                 f"{_advice(self.name, program)}, or a larger max_iter (now "
                 f"max_iter={self.max_iter})."
             ) from exc
+        except BaseException as exc:
+            # Clarabel's Rust panics reach Python as pyo3's PanicException,
+            # a BaseException that `except Exception` misses.
+            if not is_panic(exc):
+                raise
+            raise SolverFailedError(
+                f"Solver {self.name!r} crashed on this problem ({exc!r}). "
+                "Rescale the data (StandardScaler) or choose a beta below "
+                "beta_max; " + _advice(self.name, program)[0].lower()
+                + _advice(self.name, program)[1:] + "."
+            ) from exc
         status = problem.status
         if status == "user_limit" and V[0].value is None:
             raise SolverFailedError(
@@ -216,6 +227,11 @@ def _advice(name, program):
         return (f"Loss {program.loss.name!r} needs the exponential cone; use "
                 + " or ".join(f"solver={o!r}" for o in others))
     return "Try " + " or ".join(f"solver={o!r}" for o in others)
+
+
+def is_panic(exc):
+    """Whether ``exc`` is a Rust panic of a solver (pyo3's PanicException)."""
+    return type(exc).__name__ == "PanicException"
 
 
 class SolverFailedError(RuntimeError):
