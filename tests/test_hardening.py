@@ -187,3 +187,62 @@ def test_refit_clears_what_the_last_fit_set(est, change):
     assert _fitted_attributes(refit) == _fitted_attributes(fresh)
     np.testing.assert_allclose(refit.predict(X), fresh.predict(X),
                                rtol=1e-6, atol=1e-8)
+
+
+# -- the hinge loss's intercept ----------------------------------------------
+
+
+def _hinge_intercept_by_scan(P, Y, s):
+    """The former n x n evaluation: the value at every breakpoint."""
+    c = np.empty(Y.shape[1])
+    for t in range(Y.shape[1]):
+        cand = Y[:, t] - P[:, t]
+        vals = s @ np.maximum(0.0, 1.0 - Y[:, t, None] * (P[:, t, None] + cand))
+        c[t] = cand[np.argmin(vals)]
+    return c
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hinge_optimal_intercept_matches_the_scan(seed):
+    from skconvexnn.losses import HingeLoss
+
+    rng = np.random.default_rng(seed)
+    n, k = rng.integers(1, 40), rng.integers(1, 4)
+    Y = np.where(rng.random((n, k)) < rng.random(), 1.0, -1.0)
+    P = rng.standard_normal((n, k))
+    if seed % 2:  # ties: repeated predictions and uniform weights
+        P = np.round(P, 1)
+        s = np.full(n, 1.0 / n)
+    else:
+        s = rng.random(n)
+        s /= s.sum()
+    loss = HingeLoss()
+    c = loss.optimal_intercept(P, Y, s)
+    ref = _hinge_intercept_by_scan(P, Y, s)
+    assert np.isclose(loss.value(P + c, Y, s), loss.value(P + ref, Y, s),
+                      rtol=1e-12, atol=1e-15)
+    if seed % 2 == 0:
+        np.testing.assert_allclose(c, ref)
+    # no intercept does better (a fine grid around it)
+    for t in range(k):
+        for step in (-1e-3, 1e-3):
+            shifted = c.copy()
+            shifted[t] += step
+            assert loss.value(P + shifted, Y, s) >= loss.value(P + c, Y, s) - 1e-12
+
+
+def test_hinge_optimal_intercept_memory_is_linear():
+    import tracemalloc
+
+    from skconvexnn.losses import HingeLoss
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    Y = np.where(rng.random((n, 1)) < 0.3, 1.0, -1.0)
+    P = rng.standard_normal((n, 1))
+    s = np.full(n, 1.0 / n)
+    tracemalloc.start()
+    HingeLoss().optimal_intercept(P, Y, s)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 * n * 8  # the n x n scan needed 3.2 GB here
