@@ -1,9 +1,13 @@
 """Bad input, refits and solver faults: each test reproduces a defect found by
 attacking the estimators, and checks the error or the result it now gives."""
 
+import warnings
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 
 from skconvexnn import (
@@ -246,3 +250,123 @@ def test_hinge_optimal_intercept_memory_is_linear():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 50 * n * 8  # the n x n scan needed 3.2 GB here
+
+
+# -- loose certificates ------------------------------------------------------
+
+
+def _separable():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60, 3))
+    return X, (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+
+
+def _relative_gap(est):
+    return est.duality_gap_ / max(abs(est.objective_), 1e-300)
+
+
+def test_loose_cvxpy_solve_is_closed_or_warned():
+    # Clarabel says "optimal" here, 3x above the optimum: its relative gap
+    # was 0.74 with no warning.
+    from skconvexnn.solvers import CvxpySolver
+
+    X, y = _separable()
+    # max_iter=1000 keeps the native re-solve short: closed or warned.
+    est = ConvexReLUClassifier(loss="logistic", beta=1e-8, n_arrangements=20,
+                               max_iter=1000, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert warned or _relative_gap(est) <= est.tol
+    # The kept network is at least as good as Clarabel's own.
+    other = clone(est)
+    Xv, Y, loss = other._training_data(X, y)
+    X1, pool, Y, s = other._training_rows(Xv, Y, None)
+    program = other._program(X1, Y, loss, s, 1e-8, np.random.RandomState(0), pool)
+    raw = CvxpySolver("clarabel", tol=est.tol).solve(program)
+    assert est.objective_ <= program.objective(raw.V, raw.W, raw.intercept) + 1e-12
+
+
+def test_convergence_advice_fits_clarabel_status(monkeypatch):
+    from skconvexnn._base import ConvexReLUMixin
+
+    # No native re-solve: the gap of a Clarabel solve on unscaled data stays.
+    monkeypatch.setattr(ConvexReLUMixin, "_polish", lambda self, *a, **k: None)
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 3))
+    y = np.maximum(X @ [1.0, -1.0, 0.5], 0)
+    est = ConvexReLURegressor(n_arrangements=20, random_state=0, solver="clarabel")
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(X * 1e8, y)
+    message = str(record[0].message)
+    assert "relative duality gap" in message
+    assert "larger max_iter does not help" in message
+    assert "StandardScaler" in message
+    assert not message.rstrip(".").endswith("solver='scs'")
+
+
+def test_native_solver_advice_names_max_iter():
+    X, y = _separable()
+    est = ConvexReLURegressor(activation="gated_relu", n_arrangements=10,
+                              solver="admm", max_iter=2, beta=1e-5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"Increase max_iter \(now 2\)"):
+        est.fit(X, X[:, 0] - X[:, 1] ** 2)
+
+
+# -- beta at or above beta_max -----------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("arrangements", ["gaussian", "search"])
+def test_huge_beta_gives_the_zero_network_without_a_solve(monkeypatch, activation,
+                                                          loss, arrangements):
+    from skconvexnn.losses import get_loss
+    from skconvexnn.solvers.base import BaseSolver
+
+    def no_solve(self, *args, **kwargs):
+        raise AssertionError("a solver was called")
+
+    monkeypatch.setattr(BaseSolver, "solve", no_solve)
+    X, y = _separable()
+    params = dict(beta=1e12, activation=activation, n_arrangements=10,
+                  arrangements=arrangements, random_state=0)
+    if loss == "squared":
+        est, target = ConvexReLURegressor(**params), X[:, 0] - X[:, 1] ** 2
+    else:
+        est, target = ConvexReLUClassifier(loss=loss, **params), y
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.fit(X, target)
+    assert est.n_neurons_ == 0 and est.duality_gap_ == 0.0
+    Y = target.reshape(-1, 1).astype(float)
+    s = np.full(len(Y), 1 / len(Y))
+    loss_ = get_loss(loss)
+    c = loss_.optimal_intercept(np.zeros_like(Y), Y, s)
+    assert np.isclose(est.objective_, loss_.value(np.zeros_like(Y) + c, Y, s))
+    np.testing.assert_allclose(est.predict(X[:5]) if loss == "squared"
+                               else est.decision_function(X[:5]), c[0])
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_zero_network_beta_is_sufficient(activation):
+    # Just above the cheap value the solver, run anyway, finds nothing better;
+    # the exact beta_max is never above it.
+    from skconvexnn._program import program_beta_max, zero_network_beta
+    from skconvexnn.solvers import CvxpySolver
+
+    X, y = _separable()
+    est = ConvexReLUClassifier(activation=activation, n_arrangements=10,
+                               random_state=0)
+    Xv, Y, loss = est._training_data(X, y)
+    X1, pool, Y, s = est._training_rows(Xv, Y, None)
+    program = est._program(X1, Y, loss, s, 1.0, np.random.RandomState(0), pool)
+    cheap = zero_network_beta(program)
+    assert program_beta_max(program) <= cheap * (1 + 1e-12)
+    assert zero_network_beta(program, all_patterns=True) >= cheap
+    at = replace(program, beta=1.001 * cheap)
+    raw = CvxpySolver("clarabel", tol=1e-8).solve(at)
+    zero = at.zeros()
+    c = loss.optimal_intercept(np.zeros_like(Y), Y, s)
+    assert at.objective(raw.V, raw.W, raw.intercept) >= at.objective(*zero, c) - 1e-7
