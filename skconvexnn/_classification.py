@@ -19,7 +19,9 @@ CLASSIFIER_LOSSES = ("logistic", "squared", "hinge")
 
 
 def encode_targets(codes, n_classes, loss):
-    """Targets of the convex program for integer class codes (DESIGN.md 3).
+    """Targets of the convex program for integer class codes.
+
+    As in the user guide, "Multiple outputs and classification".
 
     Binary: one output, 0/1 for ``"logistic"`` and -1/+1 otherwise.
     Multiclass: one output per class, one-hot (0/1) for ``"logistic"`` and
@@ -88,8 +90,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     Notes
     -----
     The lower bound is the dual function of the loss (its conjugate) at the
-    rescaled negative loss gradient, as for the regressor (DESIGN.md
-    section 2). The hinge loss has a kink on the margin, where its gradient
+    rescaled negative loss gradient, as for the regressor (user guide,
+    "Certificates: lower bound and duality gap"). The hinge loss has a kink on the margin, where its gradient
     leaves the dual point undetermined; those entries are taken from the
     stationarity conditions of the solver's solution (bounded least squares,
     then a few cutting-plane rounds for the dual constraints of the zero

@@ -12,7 +12,8 @@ Stacking the ``n K`` patches of the samples as the rows of a patch matrix
 dense two-layer network on the patch rows followed by ``Pool``. Patterns
 are arrangements of ``Xp``, so their number is exponential only in the
 filter size, and the convex program of the dense network applies with
-``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (DESIGN.md section 5). The
+``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (Ergen and Pilanci,
+ICLR 2021; user guide, "Convolutional networks"). The
 estimators here reuse the dense estimators' machinery through a pooled
 :class:`~skconvexnn._program.ConvexProgram`.
 """

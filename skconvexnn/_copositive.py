@@ -45,7 +45,10 @@ DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
 
 
 def shared_objective(X1, Y, beta, U, A, c):
-    """Training objective of DESIGN.md section 1 for the shared-unit network."""
+    """Training objective (weight decay, mean squared error) of the shared-unit network.
+
+    As in the user guide, "The nonconvex training problem", with vector outputs.
+    """
     P = np.maximum(X1 @ U.T, 0.0) @ A + c
     n = X1.shape[0]
     return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
@@ -217,7 +220,8 @@ class CopositiveMultiOutputRegressor(
     pattern's block ``v`` is ``min {||p|| + ||q|| : v = p - q, K p >= 0,
     K q >= 0}`` (group the atoms by the sign of their output weight; the
     triangle inequality makes one atom per sign optimal), so the copositive
-    program is exactly the ReLU program of DESIGN.md section 2 on the same
+    program is exactly the ReLU program (user guide, "The convex
+    program") on the same
     patterns. ``method="scalar"`` solves that program with the solvers of
     :class:`ConvexReLURegressor` (native ADMM or Clarabel), which is exact,
     certified by its duality gap, and much faster than Frank-Wolfe.

@@ -108,7 +108,7 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
     intercept fitted alone (zero with ``fit_intercept=False``). The zero
     blocks of the convex program are optimal exactly when the negative
     loss gradient :math:`\lambda` at that prediction satisfies every dual
-    constraint (DESIGN.md section 2), so
+    constraint (user guide, "Tuning beta: the path and cross-validation"), so
 
     .. math::
 

@@ -121,7 +121,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     With several targets, each has its own hidden neurons (the program
     separates per target). The lower bound comes from the dual of the convex
     program: the negative loss gradient at the fitted prediction, scaled to
-    be dual feasible (DESIGN.md section 2). It covers the patterns in
+    be dual feasible (user guide, "Certificates: lower bound and duality
+    gap"). It covers the patterns in
     ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
     optimum of the nonconvex problem.
 

@@ -7,7 +7,7 @@ patterns active at the previous beta and those whose dual norm there,
 ``2 beta - beta_previous`` (the sequential strong rule). The solution,
 padded with zero blocks, is optimal for the whole program exactly when no
 left-out pattern violates its dual constraint ``c_i <= beta`` at the new
-dual point (DESIGN.md section 2); violators join the working set and the
+dual point (user guide, "Tuning beta"); violators join the working set and the
 program is solved again, warm started. The rule is a heuristic, the check
 is not: the result is the optimum over all the patterns.
 """

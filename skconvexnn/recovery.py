@@ -1,6 +1,6 @@
 """From a convex solution to a ReLU network: recovery, pruning, evaluation.
 
-Recovery (DESIGN.md section 2): every nonzero block ``v`` of output ``t``
+Recovery (user guide, "Recovering the network, and pruning"): every nonzero block ``v`` of output ``t``
 gives a neuron ``u = v / sqrt(||v||)`` with output weight
 ``a_t = sqrt(||v||)``; a block ``w`` gives ``a_t = -sqrt(||w||)``. Then
 ``||u||^2 = a_t^2 = ||v||``, so the weight-decay penalty
@@ -15,8 +15,8 @@ intercept, and for gated ReLU the gate of each neuron.
 
 For a convolutional network the rows of ``X`` are patches and a ``pool``
 matrix (n_samples x n_patches) sums or averages each sample's patches after
-the hidden layer: the output is ``Pool (X U^T)_+ A + c`` (DESIGN.md
-section 5). Recovery is unchanged, since pooling is linear.
+the hidden layer: the output is ``Pool (X U^T)_+ A + c`` (user
+guide, "Convolutional networks"). Recovery is unchanged, since pooling is linear.
 """
 
 import numpy as np
