@@ -129,7 +129,10 @@ def network_predict(X, U, A, c, neuron_gates=None, pool=None):
 
 
 def network_objective(program, U, A, c, neuron_gates=None):
-    """Training objective ``F(f(X)) + beta/2 (||U||^2 + ||A||^2)`` (DESIGN 1)."""
+    """Training objective ``F(f(X)) + beta/2 (||U||^2 + ||A||^2)``.
+
+    As in the user guide, "The nonconvex training problem".
+    """
     P = network_predict(program.X, U, A, c, neuron_gates, program.pool)
     data = program.loss.value(P, program.Y, program.sample_weight)
     return data + 0.5 * program.beta * (np.sum(U**2) + np.sum(A**2))
