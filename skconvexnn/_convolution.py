@@ -221,12 +221,10 @@ class ConvexConvMixin:
         else:
             padding = (self.padding,) * 4
         padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
-        if padded[0] < kernel[0] or padded[1] < kernel[1]:
-            raise ValueError(
-                f"kernel_size {kernel} is larger than the images "
-                f"{(height, width)} with padding {self.padding!r}; use a smaller "
-                "kernel_size or padding='same'."
-            )
+        # A filter larger than the (padded) images is clipped to them, so
+        # that the defaults work on any input (one or two features too);
+        # kernel_size_ says which filter was used.
+        kernel = (min(kernel[0], padded[0]), min(kernel[1], padded[1]))
         self.image_shape_ = shape
         self.kernel_size_ = kernel
         self.n_patches_ = ((padded[0] - kernel[0]) // stride[0] + 1) * (
@@ -270,7 +268,8 @@ _CONV_PARAMETERS_DOC = r"""image_shape : tuple of ints or None, default=None
         then read as one-row images ``(1, n_features, 1)``, 1-D signals.
     kernel_size : int or tuple of two ints, default=3
         Filter height and width. An int ``k`` is a ``k x k`` filter, or
-        ``1 x k`` on one-row images.
+        ``1 x k`` on one-row images. A filter larger than the images (after
+        padding) is clipped to their size; ``kernel_size_`` is the one used.
     stride : int or tuple of two ints, default=1
         Step between patches.
     padding : {"valid", "same"} or int, default="valid"
