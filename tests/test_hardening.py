@@ -370,3 +370,31 @@ def test_zero_network_beta_is_sufficient(activation):
     zero = at.zeros()
     c = loss.optimal_intercept(np.zeros_like(Y), Y, s)
     assert at.objective(raw.V, raw.W, raw.intercept) >= at.objective(*zero, c) - 1e-7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["hinge", "logistic", "unscaled_regressor",
+                                  "unscaled_classifier"])
+def test_loose_certificates_of_the_issue_cases(case):
+    # Each was reported with a relative gap of 0.74-0.99 and no warning.
+    X, y = _separable()
+    if case == "hinge":
+        est = ConvexReLUClassifier(loss="hinge", beta=1e-6, n_arrangements=20,
+                                   random_state=0)
+    elif case == "logistic":
+        est = ConvexReLUClassifier(loss="logistic", beta=1e-8, n_arrangements=20,
+                                   random_state=0)
+    else:
+        rng = np.random.RandomState(1)
+        X = rng.standard_normal((40, 3)) * 1e8
+        y = np.maximum(X @ [1.0, -1.0, 0.5], 0) / 1e8
+        if case == "unscaled_classifier":
+            est, y = ConvexReLUClassifier(n_arrangements=20, random_state=0), y > 0.3
+        else:
+            est = ConvexReLURegressor(n_arrangements=20, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert warned or _relative_gap(est) <= est.tol
+    assert est.lower_bound_ <= est.objective_
