@@ -30,10 +30,8 @@ from .recovery import (
 )
 from .solvers import (
     NATIVE_SOLVERS,
-    ADMMSolver,
-    AndersonSolver,
-    FISTASolver,
     get_solver,
+    native_order,
     solve_with_fallback,
     solver_names,
 )
@@ -385,7 +383,8 @@ class ConvexReLUMixin(BaseEstimator):
         """
         if solver.name in NATIVE_SOLVERS:
             return None
-        for cls in (ADMMSolver, AndersonSolver, FISTASolver):
+        # The native solvers in the order "auto" tries them on this program.
+        for cls in native_order(program):
             native = cls(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
             try:
                 native.check_program(program)

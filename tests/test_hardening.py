@@ -273,12 +273,13 @@ def test_loose_cvxpy_solve_is_closed_or_warned():
     X, y = _separable()
     # max_iter=1000 keeps the native re-solve short: closed or warned.
     est = ConvexReLUClassifier(loss="logistic", beta=1e-8, n_arrangements=20,
-                               max_iter=1000, random_state=0)
+                               solver="clarabel", max_iter=1000, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert warned or _relative_gap(est) <= est.tol
+    assert est.solver_ in ("clarabel", "fista", "admm")
     # The kept network is at least as good as Clarabel's own.
     other = clone(est)
     Xv, Y, loss = other._training_data(X, y)
