@@ -219,14 +219,19 @@ class CvxpySolver(BaseSolver):
 
 
 def _advice(name, program):
-    """Which solvers to try instead of ``name`` on this program."""
-    others = [o for o in ("clarabel", "scs", "ecos") if o != name]
+    """Which solvers to try instead of ``name`` on this program.
+
+    A native solver first (``"auto"`` picks one for every program and loss);
+    SCS, the slowest, last.
+    """
+    others = [o for o in ("clarabel", "ecos", "scs") if o != name]
+    head = "Try"
     if "exp" in program.loss.cones:
         # ECOS's exponential-cone support is the most fragile of the three.
         others = [o for o in others if o != "ecos"]
-        return (f"Loss {program.loss.name!r} needs the exponential cone; use "
-                + " or ".join(f"solver={o!r}" for o in others))
-    return "Try " + " or ".join(f"solver={o!r}" for o in others)
+        head = f"Loss {program.loss.name!r} needs the exponential cone; try"
+    return (f"{head} solver='auto' (a native solver), "
+            + " or ".join(f"solver={o!r}" for o in others))
 
 
 def is_panic(exc):
