@@ -175,7 +175,10 @@ class ConvexReLUMixin(BaseEstimator):
         return self
 
     def _set_zero_network(self, program, gates):
-        """Fitted attributes of the network with no neuron, optimal at ``program.beta``."""
+        """Set the fitted attributes of the network with no neuron.
+
+        It is optimal at ``program.beta`` (at or above beta_max).
+        """
         solver = get_solver(self.solver, program, tol=self.tol)
         return self._set_network(program, trivial_result(program), solver, gates,
                                  exact=True)

@@ -45,9 +45,10 @@ DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
 
 
 def shared_objective(X1, Y, beta, U, A, c):
-    """Training objective (weight decay, mean squared error) of the shared-unit network.
+    """Training objective of the shared-unit network.
 
-    As in the user guide, "The nonconvex training problem", with vector outputs.
+    Mean squared error plus weight decay, as in the user guide, "The
+    nonconvex training problem", with vector outputs.
     """
     P = np.maximum(X1 @ U.T, 0.0) @ A + c
     n = X1.shape[0]

@@ -13,7 +13,8 @@ output intercept. The gated ReLU program keeps only ``v`` and drops the cone
 constraints. Blocks are stored as arrays ``V``, ``W`` of shape
 ``(n_outputs, n_patterns, n_features)``; ``W`` is ``None`` for gated ReLU.
 
-For a convolutional network (user guide, "Convolutional networks") the rows of ``X`` are the
+For a convolutional network (user guide, "Convolutional networks") the rows
+of ``X`` are the
 patches of the samples and the patterns are patterns of the patch rows; an
 optional ``pool`` matrix (n_samples x n_rows) sums or averages the rows of
 each sample, so that the prediction is ``Pool sum_i D_i X (v_i - w_i) + c``

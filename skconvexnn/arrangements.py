@@ -1,7 +1,8 @@
 """Hyperplane arrangements of the data: gate vectors and activation patterns.
 
 A gate vector ``g`` induces the activation pattern ``D = diag(1[X g >= 0])``
-(user guide, "Activation patterns and hyperplane arrangements"). Every estimator of skconvexnn works on a finite set of
+(user guide, "Activation patterns and hyperplane arrangements"). Every
+estimator of skconvexnn works on a finite set of
 such patterns, stored as an ``(n_samples, n_patterns)`` 0/1 matrix whose
 columns are the diagonals of the ``D_i``, together with one gate vector per
 pattern that produces it.

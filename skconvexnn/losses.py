@@ -3,7 +3,8 @@
 Every loss is the weighted mean ``F(P) = sum_j s_j l(P_j, Y_j)`` of a convex
 per-sample loss ``l`` over the rows ``P_j`` of the prediction matrix, with
 ``s_j = sample_weight_j / sum(sample_weight)`` (user guide, "The regularization
-``beta`` and its scaling": the data term is a mean, as in scikit-learn's ``Lasso``). A loss supplies what the
+``beta`` and its scaling": the data term is a mean, as in scikit-learn's
+``Lasso``). A loss supplies what the
 solvers and certificates need: value, gradient, the concave dual function
 ``-F*(-Lambda)`` used for lower bounds, a cvxpy expression, and the
 proximal operator that the native ADMM solver uses.

@@ -1,6 +1,7 @@
 """From a convex solution to a ReLU network: recovery, pruning, evaluation.
 
-Recovery (user guide, "Recovering the network, and pruning"): every nonzero block ``v`` of output ``t``
+Recovery (user guide, "Recovering the network, and pruning"): every nonzero
+block ``v`` of output ``t``
 gives a neuron ``u = v / sqrt(||v||)`` with output weight
 ``a_t = sqrt(||v||)``; a block ``w`` gives ``a_t = -sqrt(||w||)``. Then
 ``||u||^2 = a_t^2 = ||v||``, so the weight-decay penalty
