@@ -406,18 +406,18 @@ class ConvexReLUMixin(BaseEstimator):
             f"The fit stopped with a relative duality gap of {gap:.3g} "
             f"(absolute {self.duality_gap_:.3g}) above tol={self.tol}: solver "
             f"{solver.name!r}, status {result.status!r}, {result.n_iter} "
-            "iterations"
+            f"iterations (max_iter={self.max_iter})"
         )
         if polish is not None:
             head += (f", after a re-solve with {polish[1].name!r} warm started "
                      f"from the {solver.name!r} solution")
         if solver.name in NATIVE_SOLVERS:
             advice = (
-                f"Increase max_iter (now {self.max_iter}) or tol, standardize X "
+                "Increase max_iter or tol, standardize X "
                 "(StandardScaler), or use a larger beta"
             )
         elif result.status == "user_limit":
-            advice = f"Increase max_iter (now {self.max_iter})"
+            advice = "Increase max_iter"
         else:
             advice = (
                 f"{solver.name!r} stopped at the limit of its numerical accuracy, "

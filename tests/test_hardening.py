@@ -311,7 +311,7 @@ def test_native_solver_advice_names_max_iter():
     X, y = _separable()
     est = ConvexReLURegressor(activation="gated_relu", n_arrangements=10,
                               solver="admm", max_iter=2, beta=1e-5, random_state=0)
-    with pytest.warns(ConvergenceWarning, match=r"Increase max_iter \(now 2\)"):
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=2\). Increase max_iter"):
         est.fit(X, X[:, 0] - X[:, 1] ** 2)
 
 
