@@ -63,7 +63,7 @@ def lbfgs(m, seed):
                     method="L-BFGS-B", options={"maxiter": 3000}).fun
 
 
-def gradient_descent(m, seed, step=0.2, n_steps=3000):
+def gradient_descent(m, seed, step=0.1, n_steps=3000):
     z = start(m, seed)
     for _ in range(n_steps):
         z -= step * objective_and_gradient(z, m)[1]
@@ -98,6 +98,7 @@ ax.scatter([convex.n_neurons_], [gap], s=160, marker="*", color="tab:red", zorde
 ax.axhline(convex._tol, color="tab:red", ls=":", label="certificate tolerance")
 ax.set_xscale("log")
 ax.set_yscale("log")
+ax.xaxis.set_minor_locator(plt.NullLocator())
 ax.set_xticks(widths + [convex.n_neurons_])
 ax.set_xticklabels([str(w) for w in widths + [convex.n_neurons_]])
 ax.set_xlabel("hidden neurons")
