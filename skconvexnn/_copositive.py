@@ -58,14 +58,6 @@ def project_on_cone(u, K):
     return u + K.T @ mu
 
 
-def balance(U, A):
-    """Rescale each neuron so that ``||u_j|| = ||a_j||`` (same output, least penalty)."""
-    nu, na = np.linalg.norm(U, axis=1), np.linalg.norm(A, axis=1)
-    keep = (nu > 0) & (na > 0)
-    scale = np.sqrt(na[keep] / nu[keep])[:, None]
-    return U[keep] * scale, A[keep] / scale
-
-
 class CopositiveMultiOutputRegressor(
     MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin
 ):

@@ -47,9 +47,9 @@ def test_paper_setting_is_certified_and_beats_nonconvex_training():
     reg.fit(X, Y)
     assert reg.certified_
     assert reg.duality_gap_ <= 1e-6 * reg.objective_
-    # Independent check of the bound: below the solver's own value.
-    assert reg.lower_bound_ <= reg.relaxation_value_ * (1 + 1e-6) or (
-        reg.lower_bound_ <= reg.objective_)
+    # The relaxation is not tight here (its SDP value is below the optimum):
+    # the certifying bound comes from the final network's residual.
+    assert reg.relaxation_value_ <= reg.lower_bound_ <= reg.objective_
     X1 = np.c_[X, np.ones(len(X))]
     best = train_nonconvex(X1, Y, beta, 50, *squared(Y), n_restarts=20, seed=50)
     assert reg.lower_bound_ <= best
@@ -62,7 +62,7 @@ def test_lower_bound_below_objective():
     X, Y = rng.standard_normal((10, 1)), rng.standard_normal((10, 2))
     for beta in (1e-3, 1e-2, 1e-1):
         reg = CopositiveMultiOutputRegressor(beta=beta, method="relaxation",
-                                             arrangements="exhaustive")
+                                             arrangements="exhaustive", tol=1e-4)
         reg.fit(X, Y)
         assert reg.lower_bound_ <= reg.objective_ + 1e-8
         assert reg.duality_gap_ >= 0
@@ -304,24 +304,28 @@ def test_approximate_oracle_bound_is_proven():
     assert res.lower_bound <= res.estimated_bound + 1e-15
 
 
-def test_relaxation_network_keeps_its_patterns_and_certified_is_relative():
-    # Sampled patterns, and X scaled by 1e4 (an absolute tolerance
-    # certified a network 31 % above its bound there).
-    X, Y = paper_data(n=10, k=2)
-    for scale in (1.0, 1e4):
-        reg = CopositiveMultiOutputRegressor(beta=1e-3, method="relaxation", tol=1e-4,
-                                             n_arrangements=6, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            reg.fit(X * scale, Y)
-        X1 = np.c_[X * scale, np.ones(10)]
-        patterns = patterns_from_gates(X1, reg.gates_)
-        U = np.vstack([reg.coefs_[0], reg.intercepts_[0]]).T
-        assert in_some_cone(X1 @ U.T, patterns).all()
-        assert reg.lower_bound_ <= reg.objective_ * (1 + 1e-9)
-        assert reg.certified_ == (reg.duality_gap_ <= reg._tol * reg.objective_)
-        if not reg.certified_:
-            assert reg.duality_gap_ > 0
+@pytest.mark.parametrize("scale", [
+    1.0,
+    # An absolute tolerance certified a network 31 % above its bound there;
+    # Frank-Wolfe needs about 190 iterations on such scaling (70 s).
+    pytest.param(1e4, marks=pytest.mark.slow),
+])
+def test_relaxation_network_keeps_its_patterns_and_certified_is_relative(scale):
+    # Sampled patterns: the network must stay on them, so the bound covers it.
+    X, Y = paper_data(n=8, k=2)
+    reg = CopositiveMultiOutputRegressor(beta=1e-3, method="relaxation", tol=1e-4,
+                                         n_arrangements=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X * scale, Y)
+    X1 = np.c_[X * scale, np.ones(8)]
+    patterns = patterns_from_gates(X1, reg.gates_)
+    U = np.vstack([reg.coefs_[0], reg.intercepts_[0]]).T
+    assert in_some_cone(X1 @ U.T, patterns).all()
+    assert reg.lower_bound_ <= reg.objective_ * (1 + 1e-9)
+    assert reg.certified_ == (reg.duality_gap_ <= reg._tol * reg.objective_)
+    if not reg.certified_:
+        assert reg.duality_gap_ > 0
 
 
 def test_inaccurate_relaxation_warns_and_keeps_a_proven_bound():
