@@ -28,6 +28,7 @@ from .solvers.frank_wolfe import (
     spectral_dual_norm,
 )
 from .solvers.copositive_relaxation import (
+    estimate_relaxation_size,
     factor_lifted_block,
     relaxation_dual_bound,
     solve_relaxation,
@@ -35,8 +36,14 @@ from .solvers.copositive_relaxation import (
 
 __all__ = ["CopositiveMultiOutputRegressor"]
 
-#: Frank-Wolfe iterations at most when it polishes the relaxation's network.
-POLISH_MAX_ITER = 200
+#: Frank-Wolfe iterations at most when it polishes the relaxation's network
+#: (the paper's setting is certified in 38).
+POLISH_MAX_ITER = 50
+#: ``method="auto"`` uses the relaxation up to this many samples ...
+AUTO_MAX_SAMPLES_RELAXATION = 20
+#: ... while its estimated memory stays below this many bytes (n = 10,
+#: d = 500 would need 17 GiB), Frank-Wolfe otherwise.
+AUTO_MAX_RELAXATION_BYTES = 2**28
 #: Defaults of ``tol`` and ``max_iter`` per method when they are None.
 DEFAULT_TOL = {"relaxation": 1e-6, "frank_wolfe": 1e-4, "svd": 1e-6, "scalar": 1e-6}
 DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
@@ -92,9 +99,9 @@ class CopositiveMultiOutputRegressor(
         nonnegative left singular vectors; ``"scalar"``, for a single output
         only: the exact convex program of :class:`ConvexReLURegressor` on the
         same patterns (see Notes); ``"auto"``: ``"scalar"`` for a single
-        output, Frank-Wolfe otherwise (the relaxation's network is polished
-        by Frank-Wolfe, so Frank-Wolfe alone is faster, and the relaxation's
-        memory grows as ``n^2 d^2`` per pattern).
+        output; otherwise the relaxation up to 20 samples while its
+        estimated memory (``n^2 d^2`` per pattern) stays below 256 MiB,
+        Frank-Wolfe beyond.
     n_arrangements : int, default=50
         Gaussian gate vectors drawn when ``arrangements="gaussian"``.
     arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
@@ -181,7 +188,7 @@ class CopositiveMultiOutputRegressor(
     Frank-Wolfe). Recovery factors each lifted block into rank-one terms
     ``[u; a]`` whose hidden parts satisfy ``K_i u >= 0`` (scaled
     eigenvectors first, rotations of them next) and, when every block has
-    one, runs Frank-Wolfe (below, at most 200 iterations) from these
+    one, runs Frank-Wolfe (below, at most 50 iterations) from these
     neurons; otherwise Frank-Wolfe starts from scratch, on the same
     patterns and oracle. The network never leaves the patterns, and
     ``certified_`` says whether it meets the bound.
@@ -194,7 +201,8 @@ class CopositiveMultiOutputRegressor(
     hidden units and re-fits all output weights (a group lasso). The oracle
     is exact (enumeration of the active constraint sets, each an
     eigenproblem) while ``n_patterns * sum_{j < r - 1} C(n, j)`` stays below
-    200,000 and the ray test below ``5e7`` (``r`` the rank of the design
+    200,000, that count times ``r^3`` below ``2e6`` and the ray test below
+    ``5e7`` (``r`` the rank of the design
     matrix, with the column of ones), and approximate (alternating power
     iterations projected on the cone) otherwise. It stops when the gap to
     the bound of the residual with ``s = clip(<R, Y> / ||R||^2, 0, beta /
@@ -342,10 +350,25 @@ class CopositiveMultiOutputRegressor(
         return self
 
     def _auto_method(self, X1, Y):
-        # The relaxation's network is polished by Frank-Wolfe anyway (its
-        # factorization is rarely cone-feasible), so Frank-Wolfe alone is
-        # faster, and its memory does not grow as n^2 d^2 per pattern.
-        return "scalar" if Y.shape[1] == 1 else "frank_wolfe"
+        n, d1 = X1.shape
+        k = Y.shape[1]
+        if k == 1:
+            return "scalar"
+        # Tiny problems: Frank-Wolfe converges slowly where the data can be
+        # interpolated (the scikit-learn check with 11 samples and 10
+        # features took 692 iterations); the relaxation, polished by at most
+        # POLISH_MAX_ITER Frank-Wolfe steps, is bounded in time, and its
+        # memory (n^2 d^2 per pattern) is checked first.
+        n_bytes = estimate_relaxation_size(n, d1, k, self._n_patterns_at_most(X1))[1]
+        if n <= AUTO_MAX_SAMPLES_RELAXATION and n_bytes <= AUTO_MAX_RELAXATION_BYTES:
+            return "relaxation"
+        return "frank_wolfe"
+
+    def _n_patterns_at_most(self, X1):
+        if isinstance(self.arrangements, str):
+            return (self.max_patterns if self.arrangements == "exhaustive"
+                    else self.n_arrangements)
+        return len(np.asarray(self.arrangements))
 
     def _zero_network(self, X1, Y, beta, patterns, oracle):
         """The zero network when beta is at least beta_max, else None.

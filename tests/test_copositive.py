@@ -213,10 +213,13 @@ def test_frank_wolfe_max_iter_warns():
     assert reg.n_iter_ == 1 and not reg.certified_
 
 
-def test_auto_chooses_by_outputs_and_stays_small():
-    X, Y = paper_data(n=12, k=2)
+def test_auto_chooses_by_size_and_memory():
+    X, Y = paper_data(n=30, k=2)
     reg = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(X, Y)
     assert reg.method_ == "frank_wolfe"
+    small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
+        X[:12], Y[:12])
+    assert small.method_ == "relaxation"
     one = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(X, Y[:, 0])
     assert one.method_ == "scalar"
     # n = 10, d = 500: the relaxation would need about 17 GiB.
