@@ -46,7 +46,8 @@ ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
 #: settings never keeps what the previous fit left.
 OPTIONAL_FITTED_ATTRIBUTES = (
     "neuron_gates_", "examined_gates_", "oracle_", "objective_curve_",
-    "relaxation_status_", "factorization_exact_", "certified_", "solver_",
+    "relaxation_value_", "relaxation_status_", "factorization_exact_", "certified_",
+    "solver_",
     "method_",
 )
 
