@@ -97,7 +97,7 @@ seed_end = report["seed_seconds"]
 times = [seed_end] + [seed_end + t for t in report["round_seconds"]]
 values = [min(report["seed_objectives"])] + report["round_objectives"]
 
-fig, ax = plt.subplots(figsize=(8, 5))
+fig, ax = plt.subplots(figsize=(9, 6.5))
 for m, runs in restarts.items():
     t, v = zip(*runs)
     ax.plot(t, v, "o", ms=7, label=f"L-BFGS, {m} neurons")
@@ -108,7 +108,7 @@ ax.set_xlabel("wall time (s)", fontsize=13)
 ax.set_ylabel("training objective", fontsize=13)
 ax.set_yscale("log")
 ax.tick_params(labelsize=12)
-ax.legend(fontsize=12, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+ax.legend(fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 ax.set_title("Seeded search versus nonconvex restarts", fontsize=14)
 fig.tight_layout()
 plt.show()
