@@ -20,7 +20,8 @@ certificate: the lower bound that holds over every pattern it examined.
 # ------------------
 # Friedman's regression problem, features and target standardized;
 # ``beta = 1e-3`` with the objective of the user guide,
-# :math:`\frac{1}{2n}\|f(X) - y\|^2 + \frac{\beta}{2}\sum_j (\|u_j\|^2 + b_j^2 + a_j^2)`.
+# :math:`\frac{1}{2n}\|f(X) - y\|^2
+# + \frac{\beta}{2}\sum_j (\|u_j\|^2 + b_j^2 + a_j^2)`.
 import time
 
 import matplotlib.pyplot as plt
