@@ -45,7 +45,11 @@ DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
 
 
 def shared_objective(X1, Y, beta, U, A, c):
-    """Training objective of DESIGN.md section 1 for the shared-unit network."""
+    """Training objective of the shared-unit network.
+
+    Mean squared error plus weight decay, as in the user guide, "The
+    nonconvex training problem", with vector outputs.
+    """
     P = np.maximum(X1 @ U.T, 0.0) @ A + c
     n = X1.shape[0]
     return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
@@ -217,7 +221,8 @@ class CopositiveMultiOutputRegressor(
     pattern's block ``v`` is ``min {||p|| + ||q|| : v = p - q, K p >= 0,
     K q >= 0}`` (group the atoms by the sign of their output weight; the
     triangle inequality makes one atom per sign optimal), so the copositive
-    program is exactly the ReLU program of DESIGN.md section 2 on the same
+    program is exactly the ReLU program (user guide, "The convex
+    program") on the same
     patterns. ``method="scalar"`` solves that program with the solvers of
     :class:`ConvexReLURegressor` (native ADMM or Clarabel), which is exact,
     certified by its duality gap, and much faster than Frank-Wolfe.
@@ -243,6 +248,8 @@ class CopositiveMultiOutputRegressor(
         **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
            if key != "activation"},
         "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
+        # The arrangement search is written for the scalar-output program.
+        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
         "tol": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
@@ -281,6 +288,7 @@ class CopositiveMultiOutputRegressor(
                              dtype=np.float64)
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
+        self._clear_fitted()
         X1 = add_ones(X, self.fit_intercept)
         beta = float(self.beta)
         method = self.method

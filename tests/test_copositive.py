@@ -38,8 +38,9 @@ def test_paper_setting_beats_nonconvex_training():
     reg.fit(X, Y)
     # Polishing may leave the sampled patterns and go below their bound; the
     # network is then not certified, but must still beat nonconvex training.
+    # reg.tol is None (the method's default); _tol is the tolerance in force.
     assert reg.certified_ == (
-        abs(reg.objective_ - reg.lower_bound_) <= reg.tol * max(1, reg.lower_bound_)
+        abs(reg.objective_ - reg.lower_bound_) <= reg._tol * max(1, reg.lower_bound_)
     )
     X1 = np.c_[X, np.ones(len(X))]
     for m in (10, 50):

@@ -2,7 +2,8 @@
 
 For patterns ``D_1..D_P``, design matrix ``X`` (n x d, column of ones
 included when the hidden layer has biases), targets ``Y`` (n x k) and
-``K_i = (2 D_i - I) X``, the relaxation is (DESIGN.md section 4)
+``K_i = (2 D_i - I) X``, the relaxation is (Sahiner et al., ICLR 2021;
+user guide, "Multiple outputs and classification")
 
     min  1/(2n) ||sum_i D_i X V_i + 1 c^T - Y||_F^2 + beta/2 sum_i (tr A_i + tr B_i)
     s.t. Z_i = [[A_i, V_i], [V_i^T, B_i]] PSD,   K_i A_i K_i^T >= 0 entrywise.
@@ -72,7 +73,8 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
     patterns : ndarray of shape (n_samples, n_patterns)
     Y : ndarray of shape (n_samples, n_outputs)
     beta : float
-        Regularization, scaled as in DESIGN.md section 1.
+        Regularization; the data term is a mean (user guide, "The
+        regularization ``beta`` and its scaling").
     fit_intercept : bool
         Unpenalized output intercept ``c``.
     solver : str

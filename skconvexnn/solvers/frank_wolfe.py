@@ -1,6 +1,7 @@
 """Frank-Wolfe with cone-constrained PCA for the shared-unit program.
 
-The program of DESIGN.md section 4, with ``K_i = (2 D_i - I) X``,
+The copositive program (Sahiner et al., ICLR 2021; user guide, "Multiple
+outputs and classification"), with ``K_i = (2 D_i - I) X``,
 
     min_{V_i}  1/(2n) ||P (sum_i D_i X V_i - Y)||_F^2 + beta sum_i ||V_i||_{*,K_i}
 
@@ -366,7 +367,8 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
     patterns : ndarray of shape (n_samples, n_patterns)
     Y : ndarray of shape (n_samples, n_outputs)
     beta : float
-        Regularization, scaled as in DESIGN.md section 1.
+        Regularization; the data term is a mean (user guide, "The
+        regularization ``beta`` and its scaling").
     fit_intercept : bool
         Unpenalized output intercept.
     tol : float
