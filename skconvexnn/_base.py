@@ -45,7 +45,8 @@ ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
 #: settings never keeps what the previous fit left.
 OPTIONAL_FITTED_ATTRIBUTES = (
-    "neuron_gates_", "examined_gates_", "oracle_", "objective_curve_",
+    "neuron_gates_", "examined_gates_", "search_report_", "search_seed_objective_",
+    "oracle_", "objective_curve_",
     "relaxation_value_", "relaxation_status_", "factorization_exact_", "certified_",
     "solver_",
     "method_",
@@ -308,8 +309,6 @@ class ConvexReLUMixin(BaseEstimator):
         self.n_outputs_ = program.Y.shape[1]
         self.gates_ = gates
         self._gate_source = self._gate_key()
-        for name in ("examined_gates_", "search_report_", "search_seed_objective_"):
-            self.__dict__.pop(name, None)  # set by a previous search only
         if search is not None:
             self.examined_gates_ = search.pool_gates
             self.search_report_ = search_report(search)
