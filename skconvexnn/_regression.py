@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import ConvexReLUMixin, MultiOutputRegressorMixin
+from ._base import ConvexReLUMixin, MultiOutputRegressorMixin, target_scaling
 from .losses import Loss, SquaredLoss
 
 __all__ = ["ConvexReLURegressor"]
@@ -164,6 +164,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         "loss": [StrOptions({"squared"}), Loss],
     }
 
+    #: Fit on standardized targets (the copositive estimator, which
+    #: standardizes its own, turns this off for the regressor it runs).
+    _standardize_targets = True
+
     def __init__(
         self,
         *,
@@ -222,6 +226,12 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         self._y_1d = y.ndim == 1
-        Y = y.reshape(-1, 1) if self._y_1d else y
+        Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
         loss = SquaredLoss() if isinstance(self.loss, str) else self.loss
-        return X, Y.astype(np.float64), loss
+        self.y_mean_, self.y_scale_ = target_scaling(
+            Y, sample_weight, self.fit_intercept,
+            standardize=isinstance(self.loss, str) and self._standardize_targets,
+        )
+        # The output layer is mapped back to the user's units in _set_weights.
+        self._target_shift = (self.y_scale_, self.y_mean_)
+        return X, (Y - self.y_mean_) / self.y_scale_, loss
