@@ -472,7 +472,10 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     ----------
     %(conv_attributes)s
     n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
-        As in :class:`ConvexReLURegressor` (gates on the patch rows).
+        As in :class:`ConvexReLURegressor` (gates on the patch rows; the
+        objective and bound of the standardized targets).
+    y_mean_, y_scale_
+        As in :class:`ConvexReLURegressor`: the targets are standardized.
     n_iter_, objective_curve_, solver_, n_outputs_
         As in :class:`ConvexReLURegressor`.
     n_features_in_ : int

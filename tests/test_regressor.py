@@ -197,3 +197,42 @@ def test_beta_above_beta_max_gives_empty_network(small_regression, activation):
     np.testing.assert_allclose(est.predict(X), y.mean())
     assert est.objective_ == pytest.approx(0.5 * np.var(standardized(est, y)),
                                            rel=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "auto"])
+def test_targets_at_any_scale_give_the_same_fit(small_regression, solver):
+    # The solvers see standardized targets, so y * 1e8 (Clarabel once called
+    # that program infeasible) and y + 1e3 are the same fit in other units.
+    X, y = small_regression
+    kw = dict(n_arrangements=20, solver=solver, tol=1e-8, random_state=0)
+    ref = ConvexReLURegressor(**kw).fit(X, y)
+    for a, b in [(1e8, 0.0), (1e-6, 1e3), (-3.0, 0.0)]:
+        est = ConvexReLURegressor(**kw).fit(X, a * y + b)
+        np.testing.assert_allclose(est.predict(X), a * ref.predict(X) + b,
+                                   rtol=1e-4, atol=1e-4 * abs(a) * np.std(y))
+        assert est.y_scale_[0] == pytest.approx(abs(a) * np.std(y))
+        assert est.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+        assert est.lower_bound_ <= est.objective_ + 1e-12
+        assert est.duality_gap_ <= 1e-5 * est.objective_
+        # The output layer is in the user's units; the hidden layer is not.
+        np.testing.assert_allclose(np.sum(est.coefs_[1]),
+                                   a * np.sum(ref.coefs_[1]), rtol=1e-3)
+
+
+def test_sample_weight_in_target_scaling(small_regression):
+    # Weighted mean and std: integer weights act as repeated samples.
+    X, y = small_regression
+    w = np.arange(len(y)) % 3
+    est = ConvexReLURegressor(n_arrangements=5, random_state=0).fit(X, y, w)
+    rep = np.repeat(y, w)
+    assert est.y_mean_[0] == pytest.approx(rep.mean())
+    assert est.y_scale_[0] == pytest.approx(rep.std())
+    # Without intercept nothing is centered: the scale is the root mean square.
+    est = ConvexReLURegressor(n_arrangements=5, fit_intercept=False,
+                              random_state=0).fit(X, y)
+    assert est.y_mean_[0] == 0.0
+    assert est.y_scale_[0] == pytest.approx(np.sqrt(np.mean(y**2)))
+    # A custom loss sees the targets as given.
+    est = ConvexReLURegressor(loss=SquaredLoss(), n_arrangements=5,
+                              random_state=0).fit(X, y)
+    assert (est.y_mean_[0], est.y_scale_[0]) == (0.0, 1.0)
