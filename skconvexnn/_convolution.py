@@ -355,7 +355,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
     %(conv_parameters)s
     loss : {"logistic", "squared", "hinge"}, default="logistic"
         As in :class:`ConvexReLUClassifier`.
-    beta : float, default=1e-3
+    beta : float, default=1e-2
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
     activation, n_arrangements, max_patterns, fit_intercept
@@ -420,7 +420,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         padding="valid",
         pooling="average",
         loss="logistic",
-        beta=1e-3,
+        beta=1e-2,
         activation="relu",
         n_arrangements=100,
         arrangements="gaussian",
@@ -461,7 +461,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     %(conv_parameters)s
     loss : "squared" or Loss instance, default="squared"
         As in :class:`ConvexReLURegressor`.
-    beta : float, default=1e-3
+    beta : float, default=3e-2
         Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`.
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexConvReLUClassifier`.
@@ -514,7 +514,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         padding="valid",
         pooling="average",
         loss="squared",
-        beta=1e-3,
+        beta=3e-2,
         activation="relu",
         n_arrangements=100,
         arrangements="gaussian",
