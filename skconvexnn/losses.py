@@ -36,15 +36,25 @@ class Loss:
         Cones a conic solver needs for this loss besides the second-order
         cone of the penalty (``"exp"`` for the exponential cone).
     quadratic : bool
-        Whether the loss is a quadratic of the prediction. Then the native
-        ADMM's steps are linear apart from the cone projections and
-        ``solver="auto"`` gives it the ReLU program; other losses go to an
-        interior-point solver for that program.
+        Whether the loss is a quadratic of the prediction (then the
+        proximal gradient solvers use a fixed step).
+    smooth : bool
+        Whether :meth:`gradient` is a gradient (the loss is differentiable
+        with a Lipschitz gradient). The proximal gradient solvers
+        (``"fista"``, ``"anderson"``) need it; a nonsmooth loss goes to
+        ``"admm"``, which only uses :meth:`prox`.
+    curvature : float or None
+        Upper bound on the second derivative of the per-sample loss, per
+        unit of sample weight (1 for the squared loss). The proximal
+        gradient solvers cap their step with it; None (unknown) leaves the
+        step to their backtracking.
     """
 
     name = None
     cones = frozenset()
     quadratic = False
+    smooth = True
+    curvature = None
 
     def value(self, P, Y, s):
         """Weighted mean loss; ``P``, ``Y`` of shape (n, k), ``s`` (n,)."""
@@ -131,6 +141,7 @@ class SquaredLoss(Loss):
 
     name = "squared"
     quadratic = True
+    curvature = 1.0
 
     def value(self, P, Y, s):
         return 0.5 * float(s @ np.sum((P - Y) ** 2, axis=1))
@@ -187,6 +198,9 @@ class LogisticLoss(Loss):
 
     name = "logistic"
     cones = frozenset({"exp"})
+    # p (1 - p) <= 1/4 for the sigmoid; softmax's Hessian diag(q) - q q^T
+    # has norm at most 1/2
+    curvature = 0.5
 
     def value(self, P, Y, s):
         if P.shape[1] == 1:
@@ -270,6 +284,7 @@ class HingeLoss(Loss):
     """
 
     name = "hinge"
+    smooth = False
 
     def value(self, P, Y, s):
         return float(s @ np.sum(np.maximum(0.0, 1.0 - Y * P), axis=1))

@@ -10,9 +10,8 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (ADMM_RELU_MIN_SAMPLES, FISTA_MIN_SAMPLES, ADMMSolver,
-                                AndersonSolver, FISTASolver, cvxpy_backend,
-                                get_solver)
+from skconvexnn.solvers import (FISTA_MIN_SAMPLES, ADMMSolver, AndersonSolver,
+                                FISTASolver, get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -264,21 +263,26 @@ def test_auto_uses_the_native_solvers(monkeypatch):
                               random_state=0).fit(X, y)
     assert est.solver_ == "admm"
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "admm"
-    # ReLU: ADMM for the squared loss with many more samples than patterns;
-    # otherwise Clarabel while its model fits in memory, ADMM beyond
-    rng = np.random.default_rng(0)
-    X_many = rng.standard_normal((ADMM_RELU_MIN_SAMPLES, 3))
-    y_many = np.maximum(X_many[:, 0], 0) + 0.1 * rng.standard_normal(len(X_many))
-    assert get_solver("auto", _program(X_many, y_many, "relu")).name == "admm"
-    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
-    wide = _program(X_many, y_many, "relu", n_gates=ADMM_RELU_MIN_SAMPLES)
-    assert wide.n_patterns > ADMM_RELU_MIN_SAMPLES // 2
-    assert get_solver("auto", wide).name == "clarabel"
     labels = np.sign(y)
-    for loss in (LogisticLoss(), HingeLoss()):
-        program = _program(X, (labels > 0) if loss.name == "logistic" else labels,
-                           "relu", loss=loss)
-        assert get_solver("auto", program).name == "clarabel"
+    rng = np.random.default_rng(0)
+    X_many = rng.standard_normal((FISTA_MIN_SAMPLES, 3))
+    y_many = np.maximum(X_many[:, 0], 0) + 0.1 * rng.standard_normal(len(X_many))
+    # ReLU: FISTA for a smooth loss that is not quadratic, ADMM otherwise,
+    # whatever the number of samples and patterns; never cvxpy
+    assert get_solver("auto", _program(X, y, "relu")).name == "admm"
+    wide = _program(X, y, "relu", n_gates=200)
+    assert wide.n_patterns > len(X)
+    assert get_solver("auto", wide).name == "admm"
+    program = _program(X, labels > 0, "relu", loss=LogisticLoss())
+    assert get_solver("auto", program).name == "fista"
+    program = _program(X, labels, "relu", loss=HingeLoss())
+    assert get_solver("auto", program).name == "admm"
+    # ADMM's factorization too large: FISTA for the squared loss
+    monkeypatch.setattr(ADMMSolver, "max_samples", 10)
+    assert get_solver("auto", _program(X, y, "relu")).name == "fista"
+    monkeypatch.undo()
+    # below NATIVE_MIN_TOL interior points are cheaper
+    assert get_solver("auto", _program(X, y, "relu"), tol=1e-9).name == "clarabel"
     # gated: FISTA for the logistic loss from FISTA_MIN_SAMPLES samples on,
     # ADMM below and for the hinge (FISTA needs a gradient)
     program = _program(X_many, y_many > 0.5, "gated_relu", loss=LogisticLoss())
@@ -288,9 +292,76 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     assert get_solver("auto", program).name == "admm"
     program = _program(X, labels, "gated_relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
-    program = _program(X, labels, "relu", loss=HingeLoss())
-    monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 1)
-    assert get_solver("auto", program).name == "admm"
+
+
+@pytest.mark.parametrize("case", ["logistic", "softmax", "squared", "multioutput",
+                                  "sample_weight", "no_intercept", "user_loss"])
+def test_fista_relu_matches_cvxpy(case):
+    # the ReLU program with cone projections in the proximal step
+    X, y = _data(seed=11)
+    cls, target, kw, fit_kw = ConvexReLUClassifier, y > 0, {"loss": "logistic"}, {}
+    if case == "softmax":
+        target = np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    elif case == "squared":
+        cls, target, kw = ConvexReLURegressor, y, {}
+    elif case == "multioutput":
+        cls, target, kw = ConvexReLURegressor, np.column_stack([y, np.abs(y)]), {}
+    elif case == "sample_weight":
+        fit_kw = {"sample_weight": np.random.default_rng(1).random(len(y)) * 3}
+    elif case == "no_intercept":
+        kw["fit_intercept"] = False
+    elif case == "user_loss":
+        # a differentiable loss of the user's, with no declared curvature:
+        # FISTA's step comes from its backtracking alone
+        cls, target, kw = ConvexReLURegressor, y, {"loss": _SmoothL1()}
+    ours = _fit(cls, "fista", max_iter=100_000, **kw).fit(X, target, **fit_kw)
+    ref = _fit(cls, "clarabel", **kw).fit(X, target, **fit_kw)
+    assert ours.solver_ == "fista"
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+
+
+class _SmoothL1(SquaredLoss):
+    """``sqrt(1 + r^2) - 1``: a smooth loss with no closed-form prox or curvature."""
+
+    name = "smooth_l1"
+    quadratic = False
+    curvature = None
+
+    def value(self, P, Y, s):
+        return float(s @ np.sum(np.sqrt(1.0 + (P - Y) ** 2) - 1.0, axis=1))
+
+    def gradient(self, P, Y, s):
+        R = P - Y
+        return s[:, None] * R / np.sqrt(1.0 + R * R)
+
+    def dual(self, Lam, Y, s):
+        # per entry: conjugate of s (sqrt(1 + r^2) - 1) at z is
+        # s (1 - sqrt(1 - (z/s)^2)) on |z| <= s
+        Z = Lam / s[:, None]
+        if np.any(np.abs(Z) > 1 + 1e-12):
+            return -np.inf
+        Z = np.clip(Z, -1, 1)
+        return float(np.sum(Lam * Y) - np.sum(s[:, None] * (1 - np.sqrt(1 - Z * Z))))
+
+    def cvxpy_expression(self, P, Y, s):
+        import cvxpy as cp
+
+        per = cp.norm(cp.vstack([np.ones(P.size), cp.vec(P - Y, order="F")]), 2, axis=0)
+        weights = np.repeat(s[None, :], Y.shape[1], axis=0).ravel()
+        return cp.sum(cp.multiply(weights, per)) - float(s.sum()) * Y.shape[1]
+
+    def optimal_intercept(self, P, Y, s):
+        from scipy.optimize import minimize
+
+        res = minimize(lambda c: self.value(P + c, Y, s), np.zeros(Y.shape[1]),
+                       jac=lambda c: self.gradient(P + c, Y, s).sum(axis=0),
+                       method="L-BFGS-B", options={"gtol": 1e-14, "ftol": 1e-16})
+        return res.x
+
+    def prox(self, Z, Y, s, rho):
+        return Loss.prox(self, Z, Y, s, rho)
 
 
 def _program(X, y, activation, n_gates=10, loss=None):
@@ -320,15 +391,18 @@ def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
+    assert get_solver("auto", _program(X, y, "relu")).name == "fista"
     assert get_solver("fista", _program(X, y, "gated_relu")).name == "fista"
     with pytest.raises(MemoryError, match="n x n"):
         get_solver("admm", _program(X, y, "relu"))
 
 
-@pytest.mark.parametrize("solver", ["admm", "fista", "anderson"])
-def test_max_iter_gives_convergence_warning(solver):
+@pytest.mark.parametrize("solver, activation", [
+    ("admm", "gated_relu"), ("fista", "gated_relu"), ("anderson", "gated_relu"),
+    ("admm", "relu"), ("fista", "relu")])
+def test_max_iter_gives_convergence_warning(solver, activation):
     X, y = _data()
-    est = ConvexReLURegressor(activation="gated_relu", solver=solver, max_iter=1,
+    est = ConvexReLURegressor(activation=activation, solver=solver, max_iter=1,
                               n_arrangements=10, random_state=0)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         est.fit(X, y)
@@ -336,7 +410,8 @@ def test_max_iter_gives_convergence_warning(solver):
 
 
 @pytest.mark.parametrize("solver, activation", [
-    ("admm", "relu"), ("admm", "gated_relu"), ("anderson", "gated_relu")])
+    ("admm", "relu"), ("admm", "gated_relu"), ("anderson", "gated_relu"),
+    ("fista", "relu")])
 def test_warm_start_along_beta_saves_iterations(solver, activation):
     X, y = _data(n=60)
     kw = dict(n_arrangements=15, random_state=0, solver=solver, activation=activation,
@@ -364,6 +439,8 @@ def test_solver_result_certifies_itself():
 def test_fista_refuses_hinge():
     X, y = _data()
     est = ConvexReLUClassifier(loss="hinge", activation="gated_relu", solver="fista")
-    with pytest.raises(ValueError, match="fista"):
+    with pytest.raises(ValueError, match="fista.*admm"):
         est.fit(X, y > 0)
-    assert "hinge" not in FISTASolver.losses
+    est.set_params(activation="relu")
+    with pytest.raises(ValueError, match="differentiable"):
+        est.fit(X, y > 0)

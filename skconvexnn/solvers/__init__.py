@@ -20,8 +20,7 @@ __all__ = [
     "SolverFailedError",
     "NATIVE_SOLVERS",
     "get_solver",
-    "relu_prefers_admm",
-    "ADMM_RELU_MIN_SAMPLES",
+    "native_order",
     "FISTA_MIN_SAMPLES",
     "solve_with_fallback",
 ]
@@ -48,61 +47,61 @@ NATIVE_SOLVERS = {
 def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     """Solver instance for a name, checked against ``program``.
 
-    ``"auto"``, when ``tol >= NATIVE_MIN_TOL``: for the gated program, the
-    first native solver that handles it: ADMM, then Anderson-accelerated
-    proximal gradient when ADMM's ``n x n`` factorization is too large; for
-    a loss that is not quadratic and at least ``FISTA_MIN_SAMPLES`` samples,
-    FISTA with its adaptive step first, when it handles the loss (the
-    logistic, not the hinge). For
-    the ReLU program, ADMM only when the loss is quadratic and there are
-    many more samples than patterns (:func:`relu_prefers_admm`); otherwise
-    Clarabel through cvxpy, unless its model would not fit in memory.
-    Below ``NATIVE_MIN_TOL``, Clarabel.
+    ``"auto"`` picks a native solver whenever ``tol >= NATIVE_MIN_TOL``
+    (below it, Clarabel: interior-point iterations are then cheaper than a
+    first-order tail), by :func:`native_order`:
 
-    Measured for the ReLU program (CPU seconds, squared loss, tol 1e-6):
-    breast_cancer, 20 gates, ADMM 1.9 s, Clarabel 12.7 s; 300 samples, 30
-    gates, 2.5 s and 9.5 s; but 30 samples in 2-D with 153 distinct
-    patterns, 33 s (10,000 iterations, not converged) and 0.4 s, and 200
-    samples with 100 gates, 4.6 s and 4.3 s: ADMM's tail is long when the
-    blocks far outnumber the samples. With the logistic loss on iris, ADMM
-    7.2 s, Clarabel 0.2 s (its loss step is a Newton solve and it needs
-    thousands of iterations); with the hinge loss ADMM's tail is slow.
-    Gated program with the logistic loss (20 gates, tol 1e-6, standardized
-    data; FISTA with its adaptive step against ADMM at beta = 1e-4, 1e-3,
-    1e-2): breast_cancer 7.6 / 0.7 / 0.4 s against 15.0 / 13.8 / 16.6 s,
-    wine 1.6 / 1.0 / 0.4 s against 11.2 / 8.2 / 17.8 s, iris 11.5 / 13.0 /
-    5.4 s against 44.0 / 15.1 / 27.5 s (FISTA stopped at max_iter at 1e-3,
-    ADMM at 1e-2); digits (softmax, 10 classes, 1257 samples) at 1e-4,
-    24.2 s against 243 s (ADMM stopped at max_iter); a CNN on 500 digits
-    (3 x 3 filters, stride 2, 20 gates), 14.2 s against 27.8 s. On small
-    programs ADMM was faster: 40 and 100 samples in 4-D, 20 gates, 0.3-0.9
-    s against 0.5-1.1 s; a CNN on 30 images of 6 x 6, 0.95 s against 7.6 s.
-    Anderson against
-    FISTA, on the synthetic gated program of ``benchmarks/large_n.py``
-    (squared loss, d = 50, 500 gates, beta = 1e-3, one BLAS thread, CPU
-    seconds on a loaded machine): at n = 10,000, tol 1e-4, 450 iterations
-    and 25.3 s against FISTA's 1,480 and 102.3 s (tol 1e-6: 840 and 44.6 s
-    against 2,350 and 165.9 s); at n = 50,000, tol 1e-4, 260 iterations and
-    69.8 s (tol 1e-6: 540 and 130.7 s), where FISTA gave no result within
-    600 s of wall time. FISTA's figures are from before the fused block
-    products. Pooled programs (CNNs) work with every native solver.
+    * the ReLU program with a smooth loss that is not quadratic (the
+      logistic loss, a user's differentiable loss): FISTA with cone
+      projections and its adaptive step;
+    * the ReLU program otherwise (squared loss, hinge loss): ADMM, then
+      FISTA (smooth losses) when ADMM's ``n x n`` factorization is too
+      large;
+    * the gated program: ADMM, then Anderson-accelerated proximal gradient
+      when the factorization is too large; for a smooth loss that is not
+      quadratic and at least ``FISTA_MIN_SAMPLES`` samples, FISTA first.
+
+    Only a program that no native solver accepts (a nonsmooth loss on data
+    too large for ADMM) goes to Clarabel.
+
+    Measured for the ReLU program (CPU seconds, tol 1e-6, one BLAS thread,
+    ``benchmarks/relu_solvers.py``): with the logistic loss, FISTA against
+    ADMM and Clarabel on breast_cancer (50 gates, beta = 1e-3) 7.6 s
+    against 85 s (ADMM at tol 1e-3) and 214 s (Clarabel, stopped at a
+    relative gap of 1e-2); on iris (softmax, 100 gates) 6.9 s against 39 s
+    (ADMM at max_iter) and a Clarabel failure. With the squared loss FISTA's
+    tail is long where ADMM's factorization absorbs the spread of the
+    operator's spectrum: diabetes, 100 gates, 20,000 steps without reaching
+    1e-6 against ADMM's 660 iterations and 2.9 s; 100 samples in 4-D, 9,920
+    steps and 7.4 s against 0.7 s. ADMM stays slower than Clarabel on tiny
+    programs with many more blocks than samples (30 samples in 2-D, 153
+    patterns: 3.2 s against 0.26 s), which ``"auto"`` accepts to stay
+    native.
+
+    For the gated program (squared and logistic losses, 20 gates, tol 1e-6,
+    standardized data; FISTA with its adaptive step against ADMM at beta =
+    1e-4, 1e-3, 1e-2): breast_cancer 7.6 / 0.7 / 0.4 s against 15.0 / 13.8
+    / 16.6 s, wine 1.6 / 1.0 / 0.4 s against 11.2 / 8.2 / 17.8 s, iris
+    11.5 / 13.0 / 5.4 s against 44.0 / 15.1 / 27.5 s (FISTA stopped at
+    max_iter at 1e-3, ADMM at 1e-2); digits (softmax, 10 classes, 1257
+    samples) at 1e-4, 24.2 s against 243 s (ADMM stopped at max_iter); a
+    CNN on 500 digits (3 x 3 filters, stride 2, 20 gates), 14.2 s against
+    27.8 s. On small programs ADMM was faster: 40 and 100 samples in 4-D,
+    20 gates, 0.3-0.9 s against 0.5-1.1 s; a CNN on 30 images of 6 x 6,
+    0.95 s against 7.6 s. Anderson against FISTA, on the synthetic gated
+    program of ``benchmarks/large_n.py`` (squared loss, d = 50, 500 gates,
+    beta = 1e-3, one BLAS thread, CPU seconds on a loaded machine): at n =
+    10,000, tol 1e-4, 450 iterations and 25.3 s against FISTA's 1,480 and
+    102.3 s (tol 1e-6: 840 and 44.6 s against 2,350 and 165.9 s); at n =
+    50,000, tol 1e-4, 260 iterations and 69.8 s (tol 1e-6: 540 and 130.7
+    s), where FISTA gave no result within 600 s of wall time. Pooled
+    programs (CNNs) work with every native solver.
     """
     if not isinstance(name, str):
         raise ValueError(f"solver must be a string, got {name!r}.")
     key = name.lower()
     if key == "auto":
-        native = tol >= NATIVE_MIN_TOL
-        if program.cone_constrained and native and not relu_prefers_admm(program):
-            try:
-                CvxpySolver("clarabel", tol=tol).check_program(program)
-                native = False
-            except MemoryError:
-                pass
-        order = [ADMMSolver, AndersonSolver, FISTASolver]
-        if (not program.cone_constrained and not program.loss.quadratic
-                and program.n_samples >= FISTA_MIN_SAMPLES):
-            order = [FISTASolver, ADMMSolver]  # measured in the docstring
-        for cls in order if native else ():
+        for cls in native_order(program) if tol >= NATIVE_MIN_TOL else ():
             solver = cls(tol=tol, max_iter=max_iter, verbose=verbose)
             try:
                 solver.check_program(program)
@@ -121,20 +120,21 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
 #: The gated program with a non-quadratic loss goes to FISTA first from this
 #: many samples (see get_solver).
 FISTA_MIN_SAMPLES = 100
-#: The ReLU program goes to ADMM from this many samples (see get_solver).
-ADMM_RELU_MIN_SAMPLES = 300
 
 
-def relu_prefers_admm(program):
-    """Whether ``"auto"`` should try ADMM before Clarabel on a ReLU program.
+def native_order(program):
+    """Native solver classes that ``"auto"`` tries on ``program``, in order.
 
-    ADMM wins with a quadratic loss once the samples are many (Clarabel's
-    cone constraints grow as ``n x P``) and clearly outnumber the patterns;
-    with more blocks than samples its tail is long (see :func:`get_solver`).
+    The first one whose ``check_program`` accepts the program is used (see
+    :func:`get_solver` for the measurements behind the order).
     """
-    n = program.n_samples
-    return (program.loss.quadratic and n >= ADMM_RELU_MIN_SAMPLES
-            and n >= 2 * program.n_patterns)
+    loss = program.loss
+    smooth_curved = getattr(loss, "smooth", True) and not loss.quadratic
+    if program.cone_constrained:
+        return [FISTASolver, ADMMSolver] if smooth_curved else [ADMMSolver, FISTASolver]
+    if smooth_curved and program.n_samples >= FISTA_MIN_SAMPLES:
+        return [FISTASolver, ADMMSolver]
+    return [ADMMSolver, AndersonSolver, FISTASolver]
 
 
 def solver_names():

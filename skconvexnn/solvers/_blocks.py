@@ -13,6 +13,7 @@ sample's value over its patches (:meth:`ConvexProgram.unpooled`).
 
 import numpy as np
 
+from .._cones import cone_norms, project_many
 from .._program import lower_bound
 from .base import SolverResult
 
@@ -122,6 +123,73 @@ def group_soft_threshold(Z, thresh):
     norms = block_norms(Z)
     scale = np.maximum(1.0 - thresh / np.maximum(norms, 1e-300), 0.0)
     return Z * scale[:, :, None]
+
+
+class ConeProx:
+    """Prox of ``thresh * ||z_b||`` plus the indicator of each block's cone.
+
+    For a convex cone the prox of a norm plus the cone's indicator is the
+    projection onto the cone, then block soft-thresholding. The projections
+    (:func:`skconvexnn._cones.project_many`) start from each block's active
+    constraints at its last projection, kept in :attr:`active`; for gated
+    ReLU (no cones) this is plain block soft-thresholding.
+    """
+
+    def __init__(self, op):
+        self.op = op
+        #: Active constraints of every block's last projection (ReLU).
+        self.active = np.full(op.shape, -1, dtype=np.intp)
+
+    def project(self, B, thresh):
+        """Project onto its cone every block of ``B`` above ``thresh``, in place.
+
+        Blocks of norm at most ``thresh`` are left alone: their projection
+        is no longer, so the shrinkage that follows zeroes them anyway.
+        """
+        op = self.op
+        KB = op.cone_signs[:, None, :] * op.products(B)
+        worst = KB.min(axis=0)  # (k, B)
+        slack = 1e-12 * np.abs(KB).max(axis=0)
+        big = block_norms(B) > thresh
+        ts, bs = np.nonzero((worst < -slack) & big)
+        if len(ts):
+            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
+                                  self.active[ts, bs])
+            B[ts, bs] = U
+            self.active[ts, bs] = act
+        return B
+
+    def __call__(self, B, thresh):
+        if self.op.cone_signs is not None:
+            B = self.project(np.array(B, dtype=float), thresh)
+        return group_soft_threshold(B, thresh)
+
+    def max_dual_norm(self, Lam):
+        """Largest dual norm of ``Lam`` over the blocks (exact).
+
+        Cone-constrained norms for ReLU, started from the active sets of
+        the blocks' last projections.
+        """
+        op = self.op
+        G = op.adjoint(Lam)
+        if op.cone_signs is not None:
+            return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active).max())
+        return float(block_norms(G).max(initial=0.0))
+
+
+def screen_estimate(op, Z, Lam):
+    """``max_b g_b . z_b / ||z_b||`` over the nonzero (cone-feasible) blocks.
+
+    A lower estimate of the largest cone-constrained dual norm of ``Lam``,
+    exact at the optimum (see :class:`Certificate`); ``g_b`` are the blocks
+    of ``op.adjoint(Lam)``.
+    """
+    norms = block_norms(Z)
+    live = norms > 0
+    if not live.any():
+        return 0.0
+    G = op.adjoint(Lam)
+    return float(np.max(np.einsum("kbd,kbd->kb", G, Z)[live] / norms[live]))
 
 
 class Certificate:

@@ -45,9 +45,8 @@ from dataclasses import replace
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from .._cones import cone_norms, project_many
-from ._blocks import (BlockOperator, Certificate, block_norms,
-                      group_soft_threshold, trivial_result)
+from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
+                      screen_estimate, trivial_result)
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import available_memory_bytes
 
@@ -175,30 +174,15 @@ class ADMMSolver(BaseSolver):
         cert = Certificate(program, self.tol)
         curve = []
 
-        def max_dual_norm(Lam):
-            # exact cone-constrained norms where they can be the maximum,
-            # started from the active sets of the blocks' last projections
-            G = op.adjoint(Lam)
-            if relu:
-                return cone_norms(op.X, op.cone_signs, G, guesses=it.active).max()
-            return block_norms(G).max(initial=0.0)
-
         def screen(Lam):
-            # g_b . p_b / ||p_b|| for the nonzero (cone-feasible) blocks: a
-            # lower estimate of the largest cone-constrained dual norm
-            norms = block_norms(it.p)
-            live = norms > 0
-            if not live.any():
-                return 0.0
-            G = op.adjoint(Lam)
-            return float(np.max(np.einsum("kbd,kbd->kb", G, it.p)[live] / norms[live]))
+            return screen_estimate(op, it.p, Lam)
 
         def certify(n_iter, final=False):
             # q (the loss split) and the multipliers give further dual
             # points, often better before convergence; -rho uq is minus a
             # (sub)gradient of the loss at q, so it lies in the loss's dual
             # domain: the one that makes the bound tight for the hinge loss
-            done = cert(op.network(op.products(it.p)), it.p, max_dual_norm,
+            done = cert(op.network(op.products(it.p)), it.p, it.cone.max_dual_norm,
                         extra=(it.q,), duals=(-it.rho * it.uq,),
                         screen=screen if relu else None, final=final)
             curve.append(cert.objective)
@@ -264,8 +248,7 @@ class _Iteration:
         self.threshold = 5.0
         # rho stays within these factors of its start
         self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
-        # Active constraints of every block's last projection (ReLU).
-        self.active = np.full(op.shape, -1, dtype=np.intp)
+        self.cone = ConeProx(op)
 
     def save(self):
         """``(q, p, uq, up, rho, beta)``, a warm start for a later solve."""
@@ -283,25 +266,6 @@ class _Iteration:
             setattr(self, name, x[start:start + arr.size].reshape(arr.shape))
             start += arr.size
 
-    def project(self, B, thresh):
-        """Project onto its cone every block of ``B`` above ``thresh``, in place.
-
-        Blocks of norm at most ``thresh`` are left alone: their projection
-        is no longer, so the shrinkage that follows zeroes them anyway.
-        """
-        op = self.op
-        KB = op.cone_signs[:, None, :] * op.products(B)
-        worst = KB.min(axis=0)  # (k, B)
-        slack = 1e-12 * np.abs(KB).max(axis=0)
-        big = block_norms(B) > thresh
-        ts, bs = np.nonzero((worst < -slack) & big)
-        if len(ts):
-            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
-                                  self.active[ts, bs])
-            B[ts, bs] = U
-            self.active[ts, bs] = act
-        return B
-
     def step(self):
         """One over-relaxed ADMM iteration."""
         prog, op, ls, alpha = self.program, self.op, self.ls, RELAXATION
@@ -318,7 +282,7 @@ class _Iteration:
         w = ph + self.up
         if self.relu:
             # prox of beta ||.|| + indicator of the cone: shrink the projection
-            w = self.project(w.copy(), prog.beta / self.rho)
+            w = self.cone.project(w.copy(), prog.beta / self.rho)
         self.p = group_soft_threshold(w, prog.beta / self.rho)
         self.uq = self.uq + qh - self.q
         self.up = self.up + ph - self.p

@@ -32,14 +32,10 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 
 import numpy as np
 
-from ._blocks import (BlockOperator, Certificate, block_norms,
-                      group_soft_threshold, trivial_result)
+from ._blocks import BlockOperator, Certificate, ConeProx, screen_estimate, trivial_result
 from .base import BaseSolver, SolverResult
 
 __all__ = ["FISTASolver"]
-
-#: Bounds on the second derivative of each loss, per unit of sample weight.
-CURVATURE = {"squared": 1.0, "logistic": 0.5}
 
 
 def _lipschitz(op, sw, curvature, n_iter=30, seed=0):
@@ -79,55 +75,89 @@ class FISTASolver(BaseSolver):
     """
 
     name = "fista"
-    losses = frozenset(CURVATURE)
-    activations = frozenset({"gated_relu"})
+    activations = frozenset({"relu", "gated_relu"})
     check_every = 10
     #: Factor applied to the local Lipschitz estimate before every step.
     step_decrease = 0.9
 
+    def check_program(self, program):
+        super().check_program(program)
+        if not getattr(program.loss, "smooth", True):
+            raise ValueError(
+                f"Solver {self.name!r} needs a differentiable loss; loss "
+                f"{program.loss.name!r} is not. Use solver='admm', which only "
+                "needs the loss's proximal operator."
+            )
+
     def _start(self, program, init):
         """What a proximal gradient solve starts from.
 
-        Returns the operator, the step constant ``L``, the first point
-        ``(Z, c)`` (``init``, a warm start, or zeros), the certificate,
-        ``certify(Z, prediction, it, final=False)`` and the objective curve
-        it appends to.
+        Returns the operator, the proximal map (:class:`._blocks.ConeProx`),
+        the step constant ``L`` and its cap, the first point ``(Z, c)``
+        (``init``, a warm start, or zeros; for ReLU the ``v`` and ``w``
+        blocks stacked), the certificate, ``certify(Z, prediction, it,
+        final=False)`` and the objective curve it appends to.
+
+        ``L`` is ``loss.curvature`` times the squared norm of the operator;
+        a loss that declares no curvature (None) starts from curvature 1 and
+        has no cap, so its step comes from the backtracking alone.
         """
         op = BlockOperator(program)
-        L = _lipschitz(op, program.sample_weight, CURVATURE[program.loss.name])
+        prox = ConeProx(op)
+        curvature = getattr(program.loss, "curvature", None)
+        L = _lipschitz(op, program.sample_weight,
+                       1.0 if curvature is None else curvature)
+        L_max = np.inf if curvature is None else L
         if init is None:
             Z, c = np.zeros(op.shape), np.zeros(program.n_outputs)
         else:
-            Z = np.array(init.V, dtype=float)
+            Z = op.stack(np.asarray(init.V, dtype=float),
+                         None if init.W is None else np.asarray(init.W, dtype=float))
             c = np.asarray(init.intercept, dtype=float).copy()
+            if op.cone_signs is not None:  # a warm start outside the cones
+                Z = prox.project(Z.copy(), 0.0)
         cert = Certificate(program, self.tol)
         curve = []
-
-        def max_dual_norm(Lam):
-            return float(block_norms(op.adjoint(Lam)).max(initial=0.0))
+        relu = op.cone_signs is not None
 
         def certify(blocks, prediction, it, final=False):
-            done = cert(prediction, blocks, max_dual_norm, final=final)
+            if relu:
+                # the network of the (cone-feasible) blocks, and a cheap
+                # screen before the exact cone-constrained norms
+                prediction = op.network(op.products(blocks))
+                screen = lambda Lam: screen_estimate(op, blocks, Lam)  # noqa: E731
+            else:
+                screen = None
+            done = cert(prediction, blocks, prox.max_dual_norm, screen=screen,
+                        final=final)
             curve.append(cert.objective)
             if self.verbose > 1:
                 print(f"[{self.name}] it={it} obj={cert.objective:.10g} "
                       f"gap={cert.gap:.3g}")
             return done
 
-        return op, L, Z, c, cert, certify, curve
+        return op, prox, (L, L_max), Z, c, cert, certify, curve
+
+    def _result(self, op, Z, n_iter, ok, cert, curve):
+        V, W = op.split(Z)
+        return SolverResult(
+            V=V, W=W, intercept=cert.intercept, n_iter=n_iter,
+            converged=bool(ok), status="optimal" if ok else "max_iter",
+            objective_curve=curve, lower_bound=cert.bound,
+        )
 
     def _solve(self, program, init):
         if program.n_patterns == 0:
             return trivial_result(program)
         loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
         fit_c = program.fit_intercept
-        op, L, Z, c, cert, certify, curve = self._start(program, init)
+        op, prox, (L, L_max), Z, c, cert, certify, curve = self._start(program, init)
         # predictions are linear in the blocks: the extrapolated point's
         # prediction is combined from the iterates', no product needed
         P = op.prediction(Z)
         ok = init is not None and certify(Z, P, 0)
         adaptive = not loss.quadratic
-        L_max = L
+        L_min = 1e-12 * L
         Zy, cy, Py, t = Z, c, P, 1.0
         n_iter = 0
         while not ok and n_iter < self.max_iter:
@@ -135,9 +165,9 @@ class FISTASolver(BaseSolver):
             G = loss.gradient(Py + cy, Y, sw)
             grad_Z, grad_c = op.adjoint(G), G.sum(axis=0)
             F_y = loss.value(Py + cy, Y, sw) if adaptive else 0.0
-            L_old, L = L, max(L * self.step_decrease, 1e-12 * L_max) if adaptive else L
+            L_old, L = L, max(L * self.step_decrease, L_min) if adaptive else L
             while True:
-                Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
+                Z_new = prox(Zy - grad_Z / L, beta / L)
                 c_new = cy - grad_c / L if fit_c else cy
                 P_new = op.prediction(Z_new)
                 if not adaptive or L >= L_max:
@@ -161,9 +191,5 @@ class FISTASolver(BaseSolver):
                 ok = certify(Z, P, n_iter)
         if not curve or n_iter % self.check_every or not cert.exact:
             ok = certify(Z, P, n_iter, final=True) or ok
-        return SolverResult(
-            V=Z, W=None, intercept=cert.intercept, n_iter=n_iter,
-            converged=bool(ok), status="optimal" if ok else "max_iter",
-            objective_curve=curve, lower_bound=cert.bound,
-        )
+        return self._result(op, Z, n_iter, ok, cert, curve)
 
