@@ -130,9 +130,16 @@ def test_single_output_is_the_relu_program():
     assert fw.objective_ <= scalar.objective_ * (1 + 1e-4)
     assert scalar.lower_bound_ <= fw.objective_ * (1 + 1e-7)
     assert fw.lower_bound_ <= scalar.objective_ * (1 + 1e-7)
-    reg = ConvexReLURegressor(arrangements=scalar.gates_, beta=1e-3).fit(X, Y.ravel())
-    assert scalar.objective_ == pytest.approx(reg.objective_, rel=1e-6)
-    np.testing.assert_allclose(scalar.predict(X).ravel(), reg.predict(X), atol=1e-6)
+    # The regressor fits z = (y - mean) / s at its beta, which is the problem
+    # on y at beta * s with s**2 times the objective (positive homogeneity).
+    s = np.std(Y)
+    reg = ConvexReLURegressor(arrangements=scalar.gates_, beta=1e-3 / s,
+                              tol=1e-9).fit(X, Y.ravel())
+    assert reg.y_scale_[0] == pytest.approx(s)
+    assert scalar.objective_ == pytest.approx(s**2 * reg.objective_, rel=1e-6)
+    # Two scalings of one program: the predictions agree to the solvers' accuracy.
+    tight = CopositiveMultiOutputRegressor(method="scalar", tol=1e-9, **kw).fit(X, Y)
+    np.testing.assert_allclose(tight.predict(X).ravel(), reg.predict(X), atol=1e-6)
 
 
 def test_scalar_method_needs_one_output():
