@@ -16,7 +16,8 @@ in 303 Californian school districts), statecrime (regression: murder rate of
 the 51 states from the other crime and census figures) and anes96
 (classification: the 1996 vote, Clinton or Dole, of 944 survey answers).
 
-Each fit runs in a child process (forked) with a time limit (``--timeout``,
+The statsmodels tables need ``pip install statsmodels`` (in the
+``benchmarks`` extra). Each fit runs in a child process (forked) with a time limit (``--timeout``,
 seconds): one that has not finished is shown as ``timeout``.
 
 Usage::
