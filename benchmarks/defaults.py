@@ -17,8 +17,9 @@ the 51 states from the other crime and census figures) and anes96
 (classification: the 1996 vote, Clinton or Dole, of 944 survey answers).
 
 The statsmodels tables need ``pip install statsmodels`` (in the
-``benchmarks`` extra). Each fit runs in a child process (forked) with a time limit (``--timeout``,
-seconds): one that has not finished is shown as ``timeout``.
+``benchmarks`` extra). Each fit runs in a child process (forked) with a
+time limit (``--timeout``, seconds): one that has not finished is shown as
+``timeout``.
 
 Usage::
 
@@ -49,7 +50,10 @@ from sklearn.datasets import (
     load_linnerud,
     load_wine,
 )
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.multioutput import MultiOutputRegressor
