@@ -13,7 +13,8 @@ classifier sees the 8x8 images), diabetes with its raw target, linnerud
 (three targets) and three real tables shipped with statsmodels, which load
 offline: star98 (regression: fraction of students above the national median
 in 303 Californian school districts), statecrime (regression: murder rate of
-the 51 states from the other crime and census figures) and anes96
+the 51 states from five census figures; the violent crime rate, which
+counts murders, is left out) and anes96
 (classification: the 1996 vote, Clinton or Dole, of 944 survey answers).
 
 The statsmodels tables need ``pip install statsmodels`` (in the
