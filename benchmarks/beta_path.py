@@ -14,9 +14,11 @@ over the same grid with the same folds and the same scoring
 candidate, so the warm start does not carry over between betas there).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/beta_path.py [PART ...]`` with
-parts ``gated``, ``relu-clarabel``, ``relu-admm`` (or ``path`` for the
-three) and ``cv``; default: all.
-Times are wall-clock seconds on whatever else the machine is doing.
+parts ``gated``, ``relu-clarabel``, ``relu-admm``, ``relu-logistic`` (the
+ReLU program with the logistic loss on breast_cancer, ``solver="auto"``)
+(or ``path`` for all of them) and ``cv``; default: all.
+Times are CPU seconds of this process (``time.process_time``), so that other
+work on a shared machine inflates them less than wall time.
 """
 
 import sys
@@ -48,17 +50,23 @@ def diabetes():
     return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
 
 
-def path_versus_fits(activation, solver, n_betas=30):
-    X, y = diabetes()
-    params = dict(activation=activation, solver=solver, n_arrangements=100,
+def path_versus_fits(activation, solver, n_betas=30, loss=None):
+    if loss is None:
+        X, y = diabetes()
+        cls, params = ConvexReLURegressor, {}
+    else:
+        X, y = load_breast_cancer(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+        cls, params = ConvexReLUClassifier, {"loss": loss}
+    params.update(activation=activation, solver=solver, n_arrangements=100,
                   random_state=0)
-    est = ConvexReLURegressor(**params)
-    start = time.perf_counter()
+    est = cls(**params)
+    start = time.process_time()
     path = convex_relu_path(X, y, estimator=est, n_betas=n_betas)
-    t_path = time.perf_counter() - start
-    start = time.perf_counter()
-    fits = [ConvexReLURegressor(beta=b, **params).fit(X, y) for b in path.betas]
-    t_fits = time.perf_counter() - start
+    t_path = time.process_time() - start
+    start = time.process_time()
+    fits = [cls(beta=b, **params).fit(X, y) for b in path.betas]
+    t_fits = time.process_time() - start
     assert all(np.array_equal(f.gates_, path.gates) for f in fits)
     objectives = np.array([f.objective_ for f in fits])
     diff = np.max(np.abs(path.objectives - objectives) / objectives)
@@ -73,14 +81,14 @@ def compare_cv(name, cv_est, plain, X, y, folds, scoring):
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    start = time.perf_counter()
+    start = time.process_time()
     cv_est.fit(X_train, y_train)
-    t_cv = time.perf_counter() - start
+    t_cv = time.process_time() - start
     search = GridSearchCV(plain, {"beta": list(cv_est.betas_)}, cv=folds,
                           scoring=scoring)
-    start = time.perf_counter()
+    start = time.process_time()
     search.fit(X_train, y_train)
-    t_grid = time.perf_counter() - start
+    t_grid = time.process_time() - start
     best = int(np.argmax(cv_est.cv_results_["mean_test_score"]))
     print(f"{name}: {len(cv_est.betas_)} betas from {cv_est.betas_[0]:.3g}, "
           f"{folds.get_n_splits()} folds, CV scoring {scoring}, test score "
@@ -119,6 +127,7 @@ PATHS = {
     "gated": ("gated_relu", "admm"),
     "relu-clarabel": ("relu", "clarabel"),
     "relu-admm": ("relu", "admm"),
+    "relu-logistic": ("relu", "auto", 30, "logistic"),
 }
 
 

@@ -10,8 +10,9 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (FISTA_MIN_SAMPLES, ADMMSolver, AndersonSolver,
-                                FISTASolver, get_solver)
+from skconvexnn.solvers import (FISTA_MAX_CONDITION, FISTA_MIN_SAMPLES,
+                                RELU_NATIVE_MIN_SAMPLES, ADMMSolver, AndersonSolver,
+                                FISTASolver, admm, design_condition, get_solver)
 
 
 def _data(n=40, d=3, seed=0):
@@ -267,20 +268,27 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     rng = np.random.default_rng(0)
     X_many = rng.standard_normal((FISTA_MIN_SAMPLES, 3))
     y_many = np.maximum(X_many[:, 0], 0) + 0.1 * rng.standard_normal(len(X_many))
-    # ReLU: FISTA for a smooth loss that is not quadratic, ADMM otherwise,
-    # whatever the number of samples and patterns; never cvxpy
-    assert get_solver("auto", _program(X, y, "relu")).name == "admm"
-    wide = _program(X, y, "relu", n_gates=200)
-    assert wide.n_patterns > len(X)
+    # ReLU from RELU_NATIVE_MIN_SAMPLES samples on: FISTA for a smooth loss
+    # that is not quadratic, ADMM otherwise, whatever the number of
+    # patterns; never cvxpy. Below, Clarabel.
+    X_50 = rng.standard_normal((RELU_NATIVE_MIN_SAMPLES, 3))
+    y_50 = np.maximum(X_50[:, 0], 0) + 0.1 * rng.standard_normal(len(X_50))
+    labels_50 = np.sign(y_50 - np.median(y_50))
+    assert get_solver("auto", _program(X_50, y_50, "relu")).name == "admm"
+    wide = _program(X_50, y_50, "relu", n_gates=200)
+    assert wide.n_patterns > len(X_50)
     assert get_solver("auto", wide).name == "admm"
-    program = _program(X, labels > 0, "relu", loss=LogisticLoss())
+    program = _program(X_50, labels_50 > 0, "relu", loss=LogisticLoss())
     assert get_solver("auto", program).name == "fista"
-    program = _program(X, labels, "relu", loss=HingeLoss())
+    # ... unless the features are badly conditioned (ADMM's factorization
+    # absorbs that; FISTA's step does not)
+    program = _program(X_50 + 100, labels_50 > 0, "relu", loss=LogisticLoss())
+    assert design_condition(program.X) > FISTA_MAX_CONDITION
     assert get_solver("auto", program).name == "admm"
-    # ADMM's factorization too large: FISTA for the squared loss
-    monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    assert get_solver("auto", _program(X, y, "relu")).name == "fista"
-    monkeypatch.undo()
+    program = _program(X_50, labels_50, "relu", loss=HingeLoss())
+    assert get_solver("auto", program).name == "admm"
+    assert len(X) < RELU_NATIVE_MIN_SAMPLES
+    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
     # below NATIVE_MIN_TOL interior points are cheaper
     assert get_solver("auto", _program(X, y, "relu"), tol=1e-9).name == "clarabel"
     # gated: FISTA for the logistic loss from FISTA_MIN_SAMPLES samples on,
@@ -368,7 +376,8 @@ def _program(X, y, activation, n_gates=10, loss=None):
     X1 = np.column_stack([X, np.ones(len(X))])
     gates = sample_gates(n_gates, X1.shape[1], np.random.RandomState(0))
     patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
-    return ConvexProgram(X=X1, patterns=patterns, Y=np.asarray(y, float)[:, None],
+    Y = np.asarray(y, float)
+    return ConvexProgram(X=X1, patterns=patterns, Y=Y[:, None] if Y.ndim == 1 else Y,
                          beta=1e-2, loss=SquaredLoss() if loss is None else loss,
                          activation=activation)
 
@@ -391,10 +400,35 @@ def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
-    assert get_solver("auto", _program(X, y, "relu")).name == "fista"
+    X_50, y_50 = _data(n=RELU_NATIVE_MIN_SAMPLES)
+    assert get_solver("auto", _program(X_50, y_50, "relu")).name == "admm"
     assert get_solver("fista", _program(X, y, "gated_relu")).name == "fista"
-    with pytest.raises(MemoryError, match="n x n"):
+    monkeypatch.setattr(admm, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(MemoryError, match="n_arrangements"):
         get_solver("admm", _program(X, y, "relu"))
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("case", ["squared", "logistic", "multioutput", "no_intercept"])
+def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activation, case):
+    # beyond max_samples the least-squares steps are Nystrom-preconditioned
+    # CG: the same optimum as the n x n factorization
+    X, y = _data(n=50, seed=12)
+    Y, loss, fit_intercept = y, None, case != "no_intercept"
+    if case == "logistic":
+        Y, loss = (y > 0).astype(float), LogisticLoss()
+    elif case == "multioutput":
+        Y = np.column_stack([y, np.abs(y)])
+    program = _program(X, Y, activation, n_gates=20, loss=loss)
+    program.fit_intercept = fit_intercept
+    direct = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
+    monkeypatch.setattr(ADMMSolver, "max_samples", 10)
+    iterative = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
+    assert direct.converged and iterative.converged
+    objective = program.objective(iterative.V, iterative.W, iterative.intercept)
+    assert objective == pytest.approx(
+        program.objective(direct.V, direct.W, direct.intercept), rel=1e-6)
+    assert iterative.lower_bound <= objective
 
 
 @pytest.mark.parametrize("solver, activation", [
@@ -444,3 +478,34 @@ def test_fista_refuses_hinge():
     est.set_params(activation="relu")
     with pytest.raises(ValueError, match="differentiable"):
         est.fit(X, y > 0)
+
+
+def test_admm_recovers_from_a_stalled_extrapolation():
+    # repeated rows: over-relaxed, Anderson-accelerated ADMM used to settle
+    # on a point far from the optimum and return the zero network, 4 times
+    # above the optimum that anderson and Clarabel reach
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, 15).astype(float)
+    repeats = rng.randint(0, 5, 15)
+    X = np.vstack([X.repeat(repeats, 0), X, X])
+    y = np.hstack([y.repeat(repeats), y, y])
+    kw = dict(beta=0.0284, n_arrangements=10, activation="gated_relu", random_state=0)
+    ours = ConvexReLURegressor(solver="admm", **kw).fit(X, y)
+    ref = ConvexReLURegressor(solver="clarabel", **kw).fit(X, y)
+    assert ours.n_neurons_ > 0
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+
+
+@pytest.mark.parametrize("solver, activation", [("admm", "relu"), ("fista", "gated_relu")])
+def test_verbose_shows_objective_and_a_proven_gap_while_it_runs(capsys, solver, activation):
+    X, y = _data(n=60)
+    ConvexReLURegressor(solver=solver, activation=activation, verbose=2,
+                        n_arrangements=10, random_state=0).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith(f"[{solver}]")]
+    assert len(lines) >= 3
+    gaps = [line.split("gap=")[1].split()[0] for line in lines]
+    # a proven gap is shown before the last check, not only at the end
+    assert any(g != "n/a" for g in gaps[:-1])
+    assert all("obj=" in line and "it=" in line for line in lines)

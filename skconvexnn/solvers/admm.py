@@ -45,6 +45,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
 from .base import BaseSolver, SolverResult
@@ -94,6 +95,80 @@ class _LeastSquares:
         return z, op.products(z)
 
 
+class _IterativeLeastSquares(_LeastSquares):
+    """Solves ``(A^T C A + I) z = r`` by conjugate gradients, Nystrom-preconditioned.
+
+    For data too large for the ``n x n`` factor. ``H = A^T C A`` acts on
+    each output's blocks alike, so one randomized Nystrom approximation
+    ``H ~ U diag(lam) U^T`` of rank ``rank`` (Tropp, Yurtsever, Udell and
+    Cevher's stable construction, from ``rank`` products with ``H``)
+    serves every output. The preconditioner inverts it exactly on the span
+    of ``U`` and scales the rest by ``lam_min + 1``, so the eigenvalues CG
+    sees are clustered near 1 apart from the tail of ``H`` (Frangella,
+    Tropp and Udell's Nystrom PCG). Each CG iteration is one prediction and
+    one adjoint; every solve starts from the previous solution, since
+    consecutive ADMM right sides differ little. Memory grows linearly in
+    ``n``.
+    """
+
+    #: Relative residual at which a solve stops, and its iteration cap.
+    rtol = 1e-9
+    max_cg = 100
+
+    def __init__(self, op, fit_intercept, rank=100, seed=0):
+        self.op = op
+        self.centered = fit_intercept
+        k, B, d = op.shape
+        m = B * d
+        r = min(rank, m)
+        rng = np.random.default_rng(seed)
+        Omega, _ = np.linalg.qr(rng.standard_normal((m, r)))
+        Y = self.gram(Omega.T.reshape(r, B, d)).reshape(r, m).T
+        nu = np.sqrt(m) * np.finfo(float).eps * np.linalg.norm(Y, 2)
+        Y = Y + nu * Omega
+        C = np.linalg.cholesky(Omega.T @ Y)
+        F = np.linalg.solve(C, Y.T).T  # Y C^{-T}
+        U, sv, _ = np.linalg.svd(F, full_matrices=False)
+        self.U = U
+        self.lam = np.maximum(sv ** 2 - nu, 0.0)
+        self.last = None
+
+    def gram(self, Z):
+        """``A^T C A Z`` for blocks of shape (k, B, d)."""
+        return self.op.adjoint(self.center(self.op.prediction(Z)))
+
+    def precondition(self, R):
+        k, B, d = R.shape
+        flat = R.reshape(k, B * d)
+        coef = flat @ self.U
+        scale = (self.lam[-1] + 1.0) / (self.lam + 1.0)
+        out = flat + (coef * (scale - 1.0)) @ self.U.T
+        return out.reshape(R.shape)
+
+    def solve(self, R):
+        z = np.zeros_like(R) if self.last is None or self.last.shape != R.shape \
+            else self.last.copy()
+        res = R - (self.gram(z) + z)
+        y = self.precondition(res)
+        p = y.copy()
+        ry = np.einsum("kbd,kbd->k", res, y)
+        goal = self.rtol ** 2 * np.maximum(np.einsum("kbd,kbd->k", R, R), 1e-300)
+        for _ in range(self.max_cg):
+            if np.all(np.einsum("kbd,kbd->k", res, res) <= goal):
+                break
+            Hp = self.gram(p) + p
+            curv = np.einsum("kbd,kbd->k", p, Hp)
+            alpha = np.where(curv > 0, ry / np.where(curv > 0, curv, 1.0), 0.0)
+            z = z + alpha[:, None, None] * p
+            res = res - alpha[:, None, None] * Hp
+            y = self.precondition(res)
+            ry_new = np.einsum("kbd,kbd->k", res, y)
+            p = y + (ry_new / np.where(ry > 0, ry, 1.0))[:, None, None] * p
+            ry = ry_new
+        self.last = z
+        return z, self.op.products(z)
+
+
 class ADMMSolver(BaseSolver):
     """ADMM for the ReLU and gated ReLU programs, any loss with a prox.
 
@@ -104,7 +179,8 @@ class ADMMSolver(BaseSolver):
     max_iter : int
         Maximum number of ADMM iterations.
     verbose : int
-        Print the objective and gap at every check when ``verbose > 1``.
+        Show the objective and the gap while it runs (see
+        "Progress" in the user guide); every check when ``verbose > 1``.
 
     Notes
     -----
@@ -118,31 +194,40 @@ class ADMMSolver(BaseSolver):
     """
 
     name = "admm"
-    #: Largest number of samples (the n x n factorization costs n^2 B).
+    #: Largest number of samples for the n x n factorization (it costs
+    #: n^2 B); beyond, the least-squares steps use Nystrom-preconditioned
+    #: conjugate gradients.
     max_samples = 5000
     cones = frozenset({"exp"})
     activations = frozenset({"relu", "gated_relu"})
     check_every = 10
     memory = 5
     rebalance_every = 20
+    #: Checks without progress of the objective after which the Anderson
+    #: acceleration is switched off.
+    stall_checks = 5
+
+    @classmethod
+    def direct(cls, program):
+        """Whether the least-squares steps use the ``n x n`` factorization."""
+        n = program.n_samples
+        return n <= cls.max_samples and 8 * 4 * n * n <= available_memory_bytes() // 4
 
     def check_program(self, program):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        # a few n x n matrices, and n x B products and patterns (per row:
-        # per patch for a CNN)
-        need = 8 * (4 * n * n + 6 * program.n_rows * k * blocks)
+        # a few n x B products and patterns (per row: per patch for a CNN),
+        # and the n x n factor when it is used
+        need = 8 * (6 * program.n_rows * k * blocks
+                    + (4 * n * n if self.direct(program) else 0))
         limit = available_memory_bytes() // 2
-        if need > limit or n > self.max_samples:
+        if need > limit:
             raise MemoryError(
-                f"The admm solver factors an n x n matrix: for {n} samples "
-                f"and {blocks} blocks it needs about {need / 2**30:.1f} GiB "
-                f"(allowed: {limit / 2**30:.1f} GiB) and is meant for at most "
-                f"{self.max_samples} samples. For gated_relu use "
-                "solver='anderson' (or 'fista'), whose memory grows linearly "
-                "in n; otherwise "
-                "subsample the data or reduce n_arrangements."
+                f"The admm solver needs about {need / 2**30:.1f} GiB for {n} "
+                f"samples ({program.n_rows} rows) and {blocks} blocks "
+                f"(allowed: {limit / 2**30:.1f} GiB). Reduce n_arrangements, "
+                "or subsample the data."
             )
 
     def _solve(self, program, init):
@@ -182,15 +267,17 @@ class ADMMSolver(BaseSolver):
             # points, often better before convergence; -rho uq is minus a
             # (sub)gradient of the loss at q, so it lies in the loss's dual
             # domain: the one that makes the bound tight for the hinge loss
+            # with verbose, an exact bound every tenth check, so that the
+            # gap shown is a proven one
+            final = final or (self.verbose and len(curve) % 10 == 0)
             done = cert(op.network(op.products(it.p)), it.p, it.cone.max_dual_norm,
                         extra=(it.q,), duals=(-it.rho * it.uq,),
                         screen=screen if relu else None, final=final)
             curve.append(cert.objective)
-            if self.verbose > 1:
-                print(f"[admm] it={n_iter} obj={cert.objective:.10g} "
-                      f"gap={cert.gap:.3g} rho={it.rho:.3g}")
+            progress.update(n_iter, cert.objective, cert.gap, rho=it.rho)
             return done
 
+        progress = Progress(self.name, self.verbose, self.max_iter)
         ok = init is not None and certify(0)
         accel = _Anderson(self.memory)
         n_iter = 0
@@ -206,8 +293,15 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
+                if not ok and accel.memory and _stalled(curve, self.stall_checks):
+                    # The extrapolation can settle on a point that is not a
+                    # fixed point of ADMM (seen with over-relaxation on
+                    # repeated rows: stuck 250 times above the optimum).
+                    # Plain ADMM converges for any convex program.
+                    accel = _Anderson(0)
         if not curve or n_iter % self.check_every or not cert.exact:
             ok = certify(n_iter, final=True) or ok
+        progress.close()
         V, W = op.split(it.p)
         result = SolverResult(
             V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
@@ -240,7 +334,9 @@ class _Iteration:
             self.q = op.prediction(self.p) + c
             self.uq, self.up = np.zeros_like(self.q), np.zeros_like(self.p)
             self.rho = float(np.mean(program.sample_weight))
-        self.ls = _LeastSquares(op, program.fit_intercept)
+        direct = ADMMSolver.direct(program)
+        self.ls = (_LeastSquares if direct else _IterativeLeastSquares)(
+            op, program.fit_intercept)
         # Imbalance of the residuals that changes rho: OSQP's 5. Smaller
         # values saved a third of the iterations on the diabetes ReLU
         # program but made rho oscillate (on the hinge loss, and on the
@@ -296,9 +392,13 @@ class _Iteration:
             _norm(self.Azc, self.z), _norm(self.q, self.p), 1e-300)
         r_d = _norm(self.q - self.q_old, self.p - self.p_old) / max(
             _norm(self.uq, self.up), 1e-300)
-        if r_p > 0 and r_d > 0:
+        if r_p > 0 or r_d > 0:
+            # A residual of exactly zero is a stall, not convergence: the
+            # blocks stuck at zero (beta / rho above every block) leave the
+            # dual residual at 0 while the primal one stays large, and rho
+            # must grow (by the largest factor) for them to move.
             low, high = self.rho_range
-            f = float(np.clip(np.sqrt(r_p / r_d), 0.1, 10.0))
+            f = float(np.clip(np.sqrt(r_p / max(r_d, 1e-300)), 0.1, 10.0))
             f = float(np.clip(f, low / self.rho, high / self.rho))
             if f > self.threshold or f < 1 / self.threshold:
                 self.rho *= f
@@ -355,6 +455,14 @@ class _Anderson:
             return fx
         DX = np.stack(self.dx, axis=1)
         return fx - (DX + DG) @ coef
+
+
+def _stalled(curve, checks):
+    """Whether the last ``checks`` objectives have not moved (relative 1e-10)."""
+    if len(curve) <= checks:
+        return False
+    last = np.asarray(curve[-checks - 1:])
+    return bool(np.ptp(last) <= 1e-10 * max(abs(last[-1]), 1e-300))
 
 
 def _norm(*arrays):

@@ -32,6 +32,7 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 
 import numpy as np
 
+from .._progress import Progress
 from ._blocks import BlockOperator, Certificate, ConeProx, screen_estimate, trivial_result
 from .base import BaseSolver, SolverResult
 
@@ -65,7 +66,8 @@ class FISTASolver(BaseSolver):
     max_iter : int
         Maximum number of proximal gradient steps.
     verbose : int
-        Print the objective and gap at every check when ``verbose > 1``.
+        Show the objective and the gap while it runs (see
+        "Progress" in the user guide); every check when ``verbose > 1``.
 
     Notes
     -----
@@ -119,6 +121,7 @@ class FISTASolver(BaseSolver):
         cert = Certificate(program, self.tol)
         curve = []
         relu = op.cone_signs is not None
+        progress = self._progress = Progress(self.name, self.verbose, self.max_iter)
 
         def certify(blocks, prediction, it, final=False):
             if relu:
@@ -128,17 +131,17 @@ class FISTASolver(BaseSolver):
                 screen = lambda Lam: screen_estimate(op, blocks, Lam)  # noqa: E731
             else:
                 screen = None
+            final = final or (self.verbose and len(curve) % 10 == 0)
             done = cert(prediction, blocks, prox.max_dual_norm, screen=screen,
                         final=final)
             curve.append(cert.objective)
-            if self.verbose > 1:
-                print(f"[{self.name}] it={it} obj={cert.objective:.10g} "
-                      f"gap={cert.gap:.3g}")
+            progress.update(it, cert.objective, cert.gap)
             return done
 
         return op, prox, (L, L_max), Z, c, cert, certify, curve
 
     def _result(self, op, Z, n_iter, ok, cert, curve):
+        self._progress.close()
         V, W = op.split(Z)
         return SolverResult(
             V=V, W=W, intercept=cert.intercept, n_iter=n_iter,
