@@ -1,7 +1,8 @@
 """Every estimator at its defaults against the usual baselines, one table.
 
 Each estimator runs in ``make_pipeline(StandardScaler(), estimator)`` at its
-default parameters on one train/test split (75/25, stratified for the
+default parameters (with ``random_state`` set to the split's seed) on one
+train/test split (75/25, stratified for the
 classifiers) of each dataset, next to ``MLPClassifier`` /
 ``MLPRegressor(max_iter=2000)``, the linear model (``LogisticRegression`` /
 ``Ridge``), ``HistGradientBoosting*`` and ``SVC`` / ``SVR`` in the same run.
@@ -104,31 +105,37 @@ DATASETS = {
 }
 
 
-def make_estimator(name, task, dataset, n_outputs, params):
-    """The estimator ``name`` for ``task``, or None where it does not apply."""
+def make_estimator(name, task, dataset, n_outputs, params, seed=0):
+    """The estimator ``name`` for ``task``, or None where it does not apply.
+
+    Every randomized estimator gets ``random_state=seed``, so that a run can
+    be repeated; the other parameters are the defaults (and ``params``).
+    """
+    params = {"random_state": seed, **params}
     if task == "clf":
         table = {
             "convex": lambda: ConvexReLUClassifier(**params),
-            "convex_cv": lambda: ConvexReLUClassifierCV(),
+            "convex_cv": lambda: ConvexReLUClassifierCV(random_state=seed),
             "convex_cnn": lambda: (ConvexConvReLUClassifier(image_shape=(8, 8),
                                                             **params)
                                    if dataset == "digits" else None),
-            "mlp": lambda: MLPClassifier(max_iter=2000),
+            "mlp": lambda: MLPClassifier(max_iter=2000, random_state=seed),
             "linear": lambda: LogisticRegression(max_iter=1000),
-            "hgb": lambda: HistGradientBoostingClassifier(),
+            "hgb": lambda: HistGradientBoostingClassifier(random_state=seed),
             "svm": lambda: SVC(),
         }
     else:
         multi = n_outputs > 1
         table = {
             "convex": lambda: ConvexReLURegressor(**params),
-            "convex_cv": lambda: ConvexReLURegressorCV(),
+            "convex_cv": lambda: ConvexReLURegressorCV(random_state=seed),
             "copositive": lambda: (CopositiveMultiOutputRegressor(**params)
                                    if multi else None),
-            "mlp": lambda: MLPRegressor(max_iter=2000),
+            "mlp": lambda: MLPRegressor(max_iter=2000, random_state=seed),
             "linear": lambda: Ridge(),
-            "hgb": lambda: (MultiOutputRegressor(HistGradientBoostingRegressor())
-                            if multi else HistGradientBoostingRegressor()),
+            "hgb": lambda: (
+                MultiOutputRegressor(HistGradientBoostingRegressor(random_state=seed))
+                if multi else HistGradientBoostingRegressor(random_state=seed)),
             "svm": lambda: MultiOutputRegressor(SVR()) if multi else SVR(),
         }
     make = table.get(name)
@@ -195,7 +202,7 @@ def main(argv=None):
         for name in names:
             runs = []
             for seed in seeds:
-                model = make_estimator(name, task, dataset, n_outputs, params)
+                model = make_estimator(name, task, dataset, n_outputs, params, seed)
                 if model is None:
                     break
                 split = train_test_split(X, y, test_size=0.25, random_state=seed,
