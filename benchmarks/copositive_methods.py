@@ -7,9 +7,14 @@ Gaussian gates: the relaxation has n (n + 1) / 2 constraints per pattern),
 and whitened one-hot data (n = 20, d = 30, k = 3, no intercept), where the
 closed form applies. Each method sees the same gates (random_state=0).
 ``--sweep`` also times the relaxation and Frank-Wolfe against n (d = 2,
-k = 3, 10 gates), the measurement behind ``method="auto"``.
+k = 3, 10 gates). ``--targets NAME`` times one default fit (``method="auto"``)
+of the speed targets: ``make_regression`` (500 x 10, 3 targets, noise 5,
+standardized), ``linnerud`` (standardized), ``large`` (n = 5,000, d = 20,
+k = 5, ReLU targets); run each under ``timeout``.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/copositive_methods.py [--sweep]``.
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/copositive_methods.py [--sweep]``,
+``OPENBLAS_NUM_THREADS=1 timeout 300 python benchmarks/copositive_methods.py
+--targets make_regression``.
 """
 
 import sys
@@ -51,7 +56,28 @@ def run(name, X, Y, methods, **params):
               f"{est.n_iter_:>7}  {oracle} {note}")
 
 
+def target_data(name):
+    from sklearn.datasets import load_linnerud, make_regression
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "make_regression":
+        X, Y = make_regression(500, 10, n_targets=3, noise=5, random_state=0)
+    elif name == "linnerud":
+        X, Y = load_linnerud(return_X_y=True)
+    else:
+        X, Y = relu_targets(5000, 20, 5)
+    return (StandardScaler().fit_transform(X),
+            StandardScaler().fit_transform(Y))
+
+
 def main():
+    if "--targets" in sys.argv:
+        name = sys.argv[sys.argv.index("--targets") + 1]
+        X, Y = target_data(name)
+        print(f"{'setting':<28}{'method':<13}{'time (s)':>9}{'objective':>13}"
+              f"{'bound':>13}{'cert':>7}{'units':>6}{'iters':>7}", flush=True)
+        run(name, X, Y, ["auto"])
+        return
     print(f"{'setting':<28}{'method':<13}{'time (s)':>9}{'objective':>13}"
           f"{'bound':>13}{'cert':>7}{'units':>6}{'iters':>7}")
     X, Y = relu_targets(25, 2, 5)

@@ -5,9 +5,15 @@ Shared hidden units: a certified convex fit versus nonconvex training
 The paper's experiment (Sahiner et al., ICLR 2021): ``n = 25`` points in two
 dimensions, five outputs from a random 100-neuron ReLU network, and
 ``beta_paper = 1e-2`` (``beta = 1e-2 / 25`` in skconvexnn's scaling).
-Nonconvex networks with shared hidden units are trained from random starts
-by L-BFGS; the copositive relaxation gives a network whose objective is
-certified against the relaxation's value.
+
+The copositive relaxation is solved over *every* activation pattern, so its
+bound holds over every network. The bound reported is not the SDP solver's
+value but one recomputed from a dual point whose feasibility is checked
+exactly; the network is recovered from the relaxation and polished inside
+the patterns until it meets that bound (``certified_``). Nonconvex networks
+with 10 and 50 shared hidden units are trained on the same objective from
+random starts, by L-BFGS and by plain gradient descent with a fixed step
+(full-batch SGD).
 """
 
 # %%
@@ -25,49 +31,78 @@ Y = np.maximum(np.c_[X, np.ones(n)] @ U0.T, 0) @ A0 / 10
 beta = 1e-2 / n
 
 convex = CopositiveMultiOutputRegressor(
-    beta=beta, method="relaxation", n_arrangements=150, random_state=0
+    beta=beta, method="relaxation", arrangements="exhaustive", random_state=0
 ).fit(X, Y)
-print(f"convex: objective {convex.objective_:.6f}, relaxation value "
-      f"{convex.lower_bound_:.6f}, certified {convex.certified_}, "
-      f"{convex.n_neurons_} neurons")
-
+print(f"convex: objective {convex.objective_:.7f}, proven lower bound "
+      f"{convex.lower_bound_:.7f}, certified {convex.certified_}, "
+      f"{convex.n_neurons_} neurons, {len(convex.gates_)} patterns")
 
 # %%
 # Nonconvex training of the same objective with ``m`` shared neurons.
-def train(m, seed):
-    X1 = np.c_[X, np.ones(n)]
+X1 = np.c_[X, np.ones(n)]
+
+
+def objective_and_gradient(z, m):
+    U, A, c = z[: 3 * m].reshape(m, 3), z[3 * m: 8 * m].reshape(m, k), z[8 * m:]
+    pre = X1 @ U.T
+    H = np.maximum(pre, 0)
+    G = (H @ A + c - Y) / n
+    val = 0.5 * n * np.sum(G**2) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+    dU = ((G @ A.T) * (pre > 0)).T @ X1 + beta * U
+    return val, np.concatenate([dU.ravel(), (H.T @ G + beta * A).ravel(), G.sum(0)])
+
+
+def start(m, seed):
     r = np.random.default_rng(seed)
-
-    def fun(z):
-        U, A, c = z[: 3 * m].reshape(m, 3), z[3 * m: 8 * m].reshape(m, k), z[8 * m:]
-        pre = X1 @ U.T
-        H = np.maximum(pre, 0)
-        G = (H @ A + c - Y) / n
-        val = 0.5 * n * np.sum(G**2) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
-        dU = ((G @ A.T) * (pre > 0)).T @ X1 + beta * U
-        return val, np.concatenate([dU.ravel(), (H.T @ G + beta * A).ravel(),
-                                    G.sum(0)])
-
-    z0 = np.concatenate([r.standard_normal(3 * m),
-                         r.standard_normal(k * m) / np.sqrt(m), np.zeros(k)])
-    return minimize(fun, z0, jac=True, method="L-BFGS-B",
-                    options={"maxiter": 2000}).fun
+    return np.concatenate([r.standard_normal(3 * m),
+                           r.standard_normal(k * m) / np.sqrt(m), np.zeros(k)])
 
 
-widths = [2, 5, 10, 50]
-runs = {m: [train(m, s) for s in range(3)] for m in widths}
+def lbfgs(m, seed):
+    return minimize(objective_and_gradient, start(m, seed), args=(m,), jac=True,
+                    method="L-BFGS-B", options={"maxiter": 3000}).fun
+
+
+def gradient_descent(m, seed, step=0.1, n_steps=3000):
+    z = start(m, seed)
+    for _ in range(n_steps):
+        z -= step * objective_and_gradient(z, m)[1]
+    return objective_and_gradient(z, m)[0]
+
+
+widths = [10, 50]
+runs = {(name, m): [train(m, s) for s in range(3)]
+        for name, train in (("L-BFGS", lbfgs), ("gradient descent", gradient_descent))
+        for m in widths}
+for (name, m), values in runs.items():
+    print(f"{name}, {m} neurons: best {min(values):.7f}")
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 4))
-for m in widths:
-    ax.scatter([m] * len(runs[m]), runs[m], color="tab:blue", alpha=0.6)
-ax.axhline(convex.objective_, color="tab:red",
+# Excess of each training objective over the proven lower bound. Below the
+# dotted line (the certificate's tolerance) a network is optimal to that
+# relative accuracy; the convex fit is drawn at the width it found.
+plt.rcParams.update({"font.size": 13})
+fig, ax = plt.subplots(figsize=(7.5, 5))
+bound = convex.lower_bound_
+floor = 1e-8
+for (name, m), values in runs.items():
+    offset = -0.06 if name == "L-BFGS" else 0.06
+    excess = np.maximum((np.array(values) - bound) / bound, floor)
+    ax.scatter(np.full(len(values), m) * np.exp(offset), excess, s=50,
+               marker="o" if name == "L-BFGS" else "s", alpha=0.7,
+               color="tab:blue" if name == "L-BFGS" else "tab:green",
+               label=f"nonconvex, {name}" if m == widths[0] else None)
+gap = max(convex.duality_gap_ / bound, floor)
+ax.scatter([convex.n_neurons_], [gap], s=160, marker="*", color="tab:red", zorder=3,
            label=f"convex (certified={convex.certified_})")
-ax.axhline(convex.lower_bound_, color="tab:red", ls=":", label="relaxation value")
+ax.axhline(convex._tol, color="tab:red", ls=":", label="certificate tolerance")
 ax.set_xscale("log")
 ax.set_yscale("log")
-ax.set_xlabel("hidden neurons of the nonconvex network")
-ax.set_ylabel("training objective")
-ax.legend()
+ax.xaxis.set_minor_locator(plt.NullLocator())
+ax.set_xticks(widths + [convex.n_neurons_])
+ax.set_xticklabels([str(w) for w in widths + [convex.n_neurons_]])
+ax.set_xlabel("hidden neurons")
+ax.set_ylabel("(objective - lower bound) / lower bound")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
 fig.tight_layout()
 plt.show()

@@ -10,6 +10,7 @@ from ._classification import ConvexReLUClassifier
 from ._convolution import ConvexConvReLUClassifier, ConvexConvReLURegressor
 from ._copositive import CopositiveMultiOutputRegressor
 from ._cv import ConvexReLUClassifierCV, ConvexReLURegressorCV
+from ._objective import training_objective
 from ._path import BetaPath, beta_grid, beta_max, convex_relu_path
 from ._regression import ConvexReLURegressor
 
@@ -27,5 +28,6 @@ __all__ = [
     "beta_grid",
     "beta_max",
     "convex_relu_path",
+    "training_objective",
     "__version__",
 ]

@@ -12,7 +12,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._program import ACTIVATIONS, ConvexProgram, lower_bound, program_beta_max
+from ._program import (
+    ACTIVATIONS,
+    ConvexProgram,
+    lower_bound,
+    program_beta_max,
+    zero_network_beta,
+)
 from ._screening import pattern_norms, solve_on_working_set
 from ._search import search_arrangements
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
@@ -22,12 +28,51 @@ from .recovery import (
     prune_network,
     recover_best_network,
 )
-from .solvers import get_solver, solve_with_fallback, solver_names
+from .solvers import (
+    NATIVE_SOLVERS,
+    get_solver,
+    native_order,
+    solve_with_fallback,
+    solver_names,
+)
 from .solvers._blocks import trivial_result
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
+
+#: Fitted attributes that only some fits set: every fit first deletes them
+#: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
+#: settings never keeps what the previous fit left.
+OPTIONAL_FITTED_ATTRIBUTES = (
+    "neuron_gates_", "examined_gates_", "oracle_", "objective_curve_",
+    "relaxation_value_", "relaxation_status_", "factorization_exact_", "certified_",
+    "solver_",
+    "method_",
+)
+
+
+class CaseInsensitiveOptions(StrOptions):
+    """``StrOptions`` that accepts any letter case (``"CLARABEL"``, ``"Auto"``)."""
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and val.lower() in self.options
+
+
+def check_weights(sample_weight, X):
+    """``sample_weight`` as a float array of non-negative finite weights.
+
+    ``None`` gives uniform weights. A negative weight is refused (it would
+    otherwise be dropped silently with the zero weights).
+    """
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if np.any(sw < 0):
+        raise ValueError(
+            "sample_weight must be non-negative; got "
+            f"{int(np.sum(sw < 0))} negative weight(s), the smallest "
+            f"{float(sw.min()):.6g}."
+        )
+    return sw
 
 
 def add_ones(X, fit_intercept):
@@ -79,7 +124,7 @@ class ConvexReLUMixin(BaseEstimator):
         "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
         "max_patterns": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions(set(solver_names()))],
+        "solver": [CaseInsensitiveOptions(set(solver_names()))],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
@@ -129,17 +174,41 @@ class ConvexReLUMixin(BaseEstimator):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
             if isinstance(self.arrangements, str) and self.arrangements == "search":
+                empty = ConvexProgram(
+                    X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
+                    loss=loss, activation=self.activation,
+                    fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
+                if beta >= zero_network_beta(empty, all_patterns=True):
+                    # No pattern at all can enter: the zero network is optimal.
+                    self._set_zero_network(empty, np.empty((0, X1.shape[1])))
+                    self.examined_gates_ = self.gates_
+                    return self
                 search = self._search(X1, Y, loss, s, float(beta), rng)
                 solver = search.solver or get_solver(self.solver, search.program,
                                                      tol=self.tol)
-                # The certificate covers every examined pattern (DESIGN.md 2).
+                # The certificate covers every examined pattern (user guide,
+                # "Arrangement search").
                 self._set_network(search.program, search.result, solver,
                                   search.gates, search)
                 return self
             program = self._program(X1, Y, loss, s, float(beta), rng, pool)
+            if beta >= zero_network_beta(program):
+                # At or above beta_max: no solve (a solver would only meet
+                # the overflow of a huge beta).
+                self._set_zero_network(program, self.gates_)
+                return self
             init = getattr(self, "_solution", None) if self.warm_start else None
             self._set_network(program, *self._solve(program, init), self.gates_)
         return self
+
+    def _set_zero_network(self, program, gates):
+        """Set the fitted attributes of the network with no neuron.
+
+        It is optimal at ``program.beta`` (at or above beta_max).
+        """
+        solver = get_solver(self.solver, program, tol=self.tol)
+        return self._set_network(program, trivial_result(program), solver, gates,
+                                 exact=True)
 
     def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
         """Fit the network at each beta in turn, on the same patterns.
@@ -166,7 +235,8 @@ class ConvexReLUMixin(BaseEstimator):
             norms = pattern_norms(program, result)
             for beta in betas:
                 program = replace(program, beta=float(beta))
-                if beta >= largest:
+                exact = beta >= largest
+                if exact:
                     # The zero network is optimal: no solve needed (its
                     # dual point is feasible, so the gap computed is zero).
                     result = trivial_result(program)
@@ -175,7 +245,7 @@ class ConvexReLUMixin(BaseEstimator):
                     result, solver, norms = solve_on_working_set(
                         program, self._solve, result, norms, previous)
                     previous = beta
-                self._set_network(program, result, solver, self.gates_)
+                self._set_network(program, result, solver, self.gates_, exact=exact)
                 on_fit(self)
         return betas, largest
 
@@ -208,7 +278,7 @@ class ConvexReLUMixin(BaseEstimator):
         Samples of zero weight are left out entirely: their rows would
         otherwise still add cone constraints.
         """
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = check_weights(sample_weight, X)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
         rows = sw > 0
@@ -230,65 +300,56 @@ class ConvexReLUMixin(BaseEstimator):
                             max_iter=self.max_iter, verbose=self.verbose)
         return solve_with_fallback(solver, program, init, self.solver)
 
-    def _set_network(self, program, result, solver, gates, search=None):
+    def _set_network(self, program, result, solver, gates, search=None, exact=False):
         """Recover and prune the network of ``result``; set the fitted attributes.
 
-        ``search`` is the arrangement search that produced ``program``, if any.
+        ``search`` is the arrangement search that produced ``program``, if any;
+        ``exact`` says that ``result`` is known optimal (the zero network at
+        or above beta_max), so that rounding in its bound is not polished.
+        The certificate decides convergence, not the solver's status: when
+        the relative gap of a cvxpy solve is above ``tol``, the program is
+        re-solved by a native solver warm started from it, the better network
+        is kept with the better of the two bounds, and a gap still above
+        ``tol`` raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
         """
-        bound_program = program if search is None else search.pool_program
-        Y = program.Y
-        U, A, G, c = recover_best_network(program, result, gates)
-        groups = np.argmax(np.abs(A), axis=1) if len(A) else None
-        U, A, G = prune_network(program.X, U, A, G, groups=groups, pool=program.pool)
-
+        self._clear_fitted()
+        net = self._certify(program, result, gates, search)
+        polish = None
+        if exact:
+            # Optimal by the dual test at beta_max (zero_network_beta).
+            net["bound"] = net["objective"]
+        if not exact and not self._converged(net, result, solver):
+            polish = self._polish(program, result, solver, gates, search)
+            if polish is not None:
+                result2, solver2, net2 = polish
+                bound = max(net["bound"], net2["bound"])
+                curve = [*result.objective_curve, *result2.objective_curve]
+                n_iter = int(result.n_iter) + int(result2.n_iter)
+                if net2["objective"] < net["objective"]:
+                    net, result, solver = net2, result2, solver2
+                net = {**net, "bound": bound, "curve": curve, "n_iter": n_iter}
+        U, A, G, c = net["network"]
         self._set_weights(U, A, c)
         self.n_neurons_ = len(U)
-        self.n_outputs_ = Y.shape[1]
+        self.n_outputs_ = program.Y.shape[1]
         self.gates_ = gates
         self._gate_source = self._gate_key()
         if search is not None:
             self.examined_gates_ = search.pool_gates
         if G is not None:
             self.neuron_gates_ = G
-        self.n_iter_ = int(result.n_iter)
-        self.objective_ = float(network_objective(program, U, A, c, G))
-        # Both the network and the solver's raw blocks give dual points; the
-        # raw blocks are often the better one (dropping near-zero blocks moves
-        # the residual off the optimum), and either bound is valid.
-        # Native solvers prove their own bound (from their multipliers too);
-        # only the others need the stationarity refinement for kinked losses.
-        blocks = (result.V, result.W, result.intercept)
-        bound = max(
-            lower_bound(bound_program,
-                        network_predict(program.X, U, A, 0.0, G, program.pool)),
-            lower_bound(bound_program, program.predict(result.V, result.W),
-                        blocks=blocks if result.lower_bound is None
-                        and search is None else None),
-        )
-        # A solver's own bound covers the active patterns only.
-        if result.lower_bound is not None and search is None:
-            bound = max(bound, result.lower_bound)
-        self.lower_bound_ = float(bound)
+        self.n_iter_ = int(net.get("n_iter", result.n_iter))
+        self.objective_ = float(net["objective"])
+        self.lower_bound_ = float(net["bound"])
         self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
-        self.objective_curve_ = np.asarray(result.objective_curve, dtype=float)
+        self.objective_curve_ = np.asarray(net.get("curve", result.objective_curve),
+                                           dtype=float)
         self.solver_ = solver.name
         self._solution = result
         self._check_finite()
-        # The certificate decides: an "inaccurate" solver status whose
-        # network is within tol of the lower bound is a converged fit.
-        converged = result.converged or self.duality_gap_ <= self.tol * max(
-            abs(self.objective_), np.finfo(float).tiny
-        )
-        if not converged:
-            warnings.warn(
-                f"Solver {solver.name!r} stopped before reaching tol={self.tol} "
-                f"(status {result.status!r}, {result.n_iter} iterations, "
-                f"max_iter={self.max_iter}); the relative duality gap reached "
-                f"is {self.duality_gap_ / max(abs(self.objective_), 1e-300):.3g} "
-                f"(absolute {self.duality_gap_:.3g}). Increase max_iter, or try "
-                "another solver.",
-                ConvergenceWarning,
-            )
+        if not exact and not self._converged(net, result, solver):
+            warnings.warn(self._convergence_advice(result, solver, polish),
+                          ConvergenceWarning)
         if search is not None and not search.converged:
             warnings.warn(
                 f"The arrangement search stopped ({search.reason}) after "
@@ -306,6 +367,102 @@ class ConvexReLUMixin(BaseEstimator):
                 f"objective={self.objective_:.6g} gap={self.duality_gap_:.3g}"
             )
         return self
+
+    def _certify(self, program, result, gates, search=None):
+        """The pruned network of ``result``, its objective and a lower bound."""
+        bound_program = program if search is None else search.pool_program
+        U, A, G, c = recover_best_network(program, result, gates)
+        groups = np.argmax(np.abs(A), axis=1) if len(A) else None
+        U, A, G = prune_network(program.X, U, A, G, groups=groups, pool=program.pool)
+        objective = float(network_objective(program, U, A, c, G))
+        # Both the network and the solver's raw blocks give dual points; the
+        # raw blocks are often the better one (dropping near-zero blocks moves
+        # the residual off the optimum), and either bound is valid.
+        # Native solvers prove their own bound (from their multipliers too);
+        # only the others need the stationarity refinement for kinked losses.
+        blocks = (result.V, result.W, result.intercept)
+        bound = max(
+            lower_bound(bound_program,
+                        network_predict(program.X, U, A, 0.0, G, program.pool)),
+            lower_bound(bound_program, program.predict(result.V, result.W),
+                        blocks=blocks if result.lower_bound is None
+                        and search is None else None),
+        )
+        # A solver's own bound covers the active patterns only.
+        if result.lower_bound is not None and search is None:
+            bound = max(bound, result.lower_bound)
+        return {"network": (U, A, G, c), "objective": objective,
+                "bound": float(bound)}
+
+    def _converged(self, net, result, solver):
+        """Whether the certificate of ``net`` is within ``tol`` (relative).
+
+        A native solver's own converged flag is its certificate; a cvxpy
+        status is not one ("optimal" solves were seen 87 % above their bound).
+        """
+        if result.converged and solver.name in NATIVE_SOLVERS:
+            return True
+        gap = net["objective"] - net["bound"]
+        return gap <= self.tol * max(abs(net["objective"]), np.finfo(float).tiny)
+
+    def _polish(self, program, result, solver, gates, search=None):
+        """Re-solve with a native solver warm started from a loose cvxpy solve.
+
+        Returns ``(result, solver, certified network)``, or None when the
+        solve was native already or no native solver handles the program.
+        """
+        if solver.name in NATIVE_SOLVERS:
+            return None
+        # The native solvers in the order "auto" tries them on this program.
+        for cls in native_order(program):
+            native = cls(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
+            try:
+                native.check_program(program)
+            except (ValueError, MemoryError):
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                polished = native.solve(program, init=result)
+            return polished, native, self._certify(program, polished, gates, search)
+        return None
+
+    def _convergence_advice(self, result, solver, polish):
+        """The ConvergenceWarning text: the gap reached and advice for this case."""
+        gap = self.duality_gap_ / max(abs(self.objective_), 1e-300)
+        head = (
+            f"The fit stopped with a relative duality gap of {gap:.3g} "
+            f"(absolute {self.duality_gap_:.3g}) above tol={self.tol}: solver "
+            f"{solver.name!r}, status {result.status!r}, {result.n_iter} "
+            f"iterations (max_iter={self.max_iter})"
+        )
+        if polish is not None:
+            head += (f", after a re-solve with {polish[1].name!r} warm started "
+                     f"from the {solver.name!r} solution")
+        if solver.name in NATIVE_SOLVERS:
+            advice = (
+                "Increase max_iter or tol, standardize X "
+                "(StandardScaler), or use a larger beta"
+            )
+        elif result.status == "user_limit":
+            advice = "Increase max_iter"
+        else:
+            advice = (
+                f"{solver.name!r} stopped at the limit of its numerical accuracy, "
+                "so a larger max_iter does not help. Standardize X "
+                "(StandardScaler), use a larger beta, or solver='admm' with a "
+                "larger max_iter"
+            )
+        return f"{head}. {advice}."
+
+    def _clear_fitted(self):
+        """Delete the fitted attributes that only some fits set.
+
+        Every fit calls this before it sets its attributes, so that a refit
+        after ``set_params`` (say ``gated_relu`` to ``relu``) never keeps an
+        attribute of the previous fit (such as ``neuron_gates_``).
+        """
+        for name in OPTIONAL_FITTED_ATTRIBUTES:
+            self.__dict__.pop(name, None)
 
     def _search(self, X1, Y, loss, s, beta, rng):
         """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""

@@ -12,7 +12,8 @@ Stacking the ``n K`` patches of the samples as the rows of a patch matrix
 dense two-layer network on the patch rows followed by ``Pool``. Patterns
 are arrangements of ``Xp``, so their number is exponential only in the
 filter size, and the convex program of the dense network applies with
-``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (DESIGN.md section 5). The
+``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (Ergen and Pilanci,
+ICLR 2021; user guide, "Convolutional networks"). The
 estimators here reuse the dense estimators' machinery through a pooled
 :class:`~skconvexnn._program.ConvexProgram`.
 """
@@ -23,7 +24,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import add_ones
 from ._classification import ConvexReLUClassifier
@@ -169,7 +170,9 @@ class ConvexConvMixin:
                 ndim = None
         if ndim not in (3, 4):
             return X, None
-        X = np.asarray(X)
+        # Validated before flattening, so that 0 images or NaN get
+        # scikit-learn's messages rather than a reshape error.
+        X = check_array(X, allow_nd=True, dtype=np.float64)
         shape = X.shape[1:] + ((1,) if ndim == 3 else ())
         return X.reshape(X.shape[0], -1), shape
 
@@ -218,12 +221,10 @@ class ConvexConvMixin:
         else:
             padding = (self.padding,) * 4
         padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
-        if padded[0] < kernel[0] or padded[1] < kernel[1]:
-            raise ValueError(
-                f"kernel_size {kernel} is larger than the images "
-                f"{(height, width)} with padding {self.padding!r}; use a smaller "
-                "kernel_size or padding='same'."
-            )
+        # A filter larger than the (padded) images is clipped to them, so
+        # that the defaults work on any input (one or two features too);
+        # kernel_size_ says which filter was used.
+        kernel = (min(kernel[0], padded[0]), min(kernel[1], padded[1]))
         self.image_shape_ = shape
         self.kernel_size_ = kernel
         self.n_patches_ = ((padded[0] - kernel[0]) // stride[0] + 1) * (
@@ -267,7 +268,8 @@ _CONV_PARAMETERS_DOC = r"""image_shape : tuple of ints or None, default=None
         then read as one-row images ``(1, n_features, 1)``, 1-D signals.
     kernel_size : int or tuple of two ints, default=3
         Filter height and width. An int ``k`` is a ``k x k`` filter, or
-        ``1 x k`` on one-row images.
+        ``1 x k`` on one-row images. A filter larger than the images (after
+        padding) is clipped to their size; ``kernel_size_`` is the one used.
     stride : int or tuple of two ints, default=1
         Step between patches.
     padding : {"valid", "same"} or int, default="valid"

@@ -17,8 +17,8 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_sample_weight
 
+from ._base import check_weights
 from ._classification import ConvexReLUClassifier
 from ._path import BETA_RATIO, N_BETAS, _sorted_betas, beta_grid, convex_relu_path
 from ._regression import ConvexReLURegressor
@@ -38,6 +38,18 @@ def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score):
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     scores = [score(fitted, X_test, y_test) for fitted in path.estimators]
     return np.array(scores, dtype=float), path.n_neurons
+
+
+def _check_fold_classes(y, folds, classes):
+    """Raise a clear error when the training part of a fold misses a class."""
+    for j, (train, _) in enumerate(folds):
+        missing = np.setdiff1d(classes, np.unique(y[train]))
+        if len(missing):
+            raise ValueError(
+                f"The training part of fold {j} has no sample of class(es) "
+                f"{missing.tolist()}, which the whole data has. Use fewer folds "
+                "(cv), a stratified splitter, or more samples of the rare classes."
+            )
 
 
 def _mean_squared_error(estimator, X, y):
@@ -80,9 +92,12 @@ class _BetaCVMixin:
         data. Returns the per-fold scores, shape (n_betas, n_folds).
         """
         X, Y, loss = self._training_data(X, y, sample_weight)
-        y = np.asarray(y)
+        # The folds see validated targets (numeric strings become floats);
+        # a classifier's folds keep the labels, which they encode themselves.
+        y = np.asarray(y) if is_classifier(self) else (
+            Y[:, 0] if self._y_1d else Y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = check_weights(sample_weight, X)
         plain = self._plain_estimator()
         if self.betas is None:
             betas = beta_grid(plain._beta_max(X, Y, loss, sample_weight),
@@ -91,6 +106,8 @@ class _BetaCVMixin:
             betas = _sorted_betas(self.betas)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         folds = list(cv.split(X, y))
+        if is_classifier(self):
+            _check_fold_classes(y, folds, self.classes_)
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_scores)(plain, X, y, sample_weight, train, test, betas,
                                   score)

@@ -26,6 +26,14 @@ N_BETAS = 20
 BETA_RATIO = 1e-3
 
 
+@validate_params(
+    {
+        "largest": [Real],
+        "n_betas": [Interval(Integral, 1, None, closed="left")],
+        "beta_ratio": [Interval(Real, 0, 1, closed="right")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def beta_grid(largest, n_betas=N_BETAS, beta_ratio=BETA_RATIO):
     """Geometric grid from ``largest`` down to ``largest * beta_ratio``.
 
@@ -36,7 +44,9 @@ def beta_grid(largest, n_betas=N_BETAS, beta_ratio=BETA_RATIO):
         targets: the network with no neuron is optimal at every beta), the
         grid starts at 1.
     n_betas : int, default=20
+        At least 1.
     beta_ratio : float, default=1e-3
+        In (0, 1]: the grid decreases.
 
     Returns
     -------
@@ -64,14 +74,22 @@ def _estimator(estimator):
 
         return ConvexReLURegressor()
     from ._convolution import ConvexConvMixin
+    from ._copositive import CopositiveMultiOutputRegressor
 
-    if isinstance(estimator, ConvexConvMixin):
+    if isinstance(estimator, (ConvexConvMixin, CopositiveMultiOutputRegressor)):
         raise ValueError(
             f"{type(estimator).__name__} has no beta path yet: the path "
             "functions take ConvexReLURegressor or ConvexReLUClassifier. Tune "
-            "beta of the CNN estimators with GridSearchCV and warm_start=True."
+            f"beta of {type(estimator).__name__} with GridSearchCV and "
+            "warm_start=True."
         )
-    return clone(estimator)
+    est = clone(estimator)
+    try:
+        est._validate_params()
+    except ValueError as exc:
+        # A plain ValueError: validate_params would rename the caller.
+        raise ValueError(f"Invalid estimator: {exc}") from None
+    return est
 
 
 _COMMON_PARAMS = {
@@ -90,7 +108,7 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
     intercept fitted alone (zero with ``fit_intercept=False``). The zero
     blocks of the convex program are optimal exactly when the negative
     loss gradient :math:`\lambda` at that prediction satisfies every dual
-    constraint (DESIGN.md section 2), so
+    constraint (user guide, "Tuning beta: the path and cross-validation"), so
 
     .. math::
 

@@ -2,7 +2,8 @@
 
 For patterns ``D_1..D_P`` (columns of ``patterns``), design matrix ``X``
 (with its column of ones when the hidden layer has biases) and ``k``
-independent outputs, the program is (DESIGN.md section 2)
+independent outputs, the program is (Pilanci and Ergen, ICML 2020;
+user guide, "The convex program")
 
     min  F(sum_i D_i X (v_ti - w_ti) + c_t) + beta * sum_ti (||v_ti|| + ||w_ti||)
     s.t. (2 D_i - I) X v_ti >= 0,  (2 D_i - I) X w_ti >= 0     (ReLU only)
@@ -12,7 +13,8 @@ output intercept. The gated ReLU program keeps only ``v`` and drops the cone
 constraints. Blocks are stored as arrays ``V``, ``W`` of shape
 ``(n_outputs, n_patterns, n_features)``; ``W`` is ``None`` for gated ReLU.
 
-For a convolutional network (DESIGN.md section 5) the rows of ``X`` are the
+For a convolutional network (user guide, "Convolutional networks") the rows
+of ``X`` are the
 patches of the samples and the patterns are patterns of the patch rows; an
 optional ``pool`` matrix (n_samples x n_rows) sums or averages the rows of
 each sample, so that the prediction is ``Pool sum_i D_i X (v_i - w_i) + c``
@@ -48,7 +50,8 @@ class ConvexProgram:
     Y : ndarray of shape (n_samples, n_outputs)
         Targets (encoded for classification).
     beta : float
-        Regularization, scaled as in DESIGN.md section 1.
+        Regularization; the data term is a mean (user guide, "The
+        regularization ``beta`` and its scaling").
     loss : Loss
     activation : {"relu", "gated_relu"}
     fit_intercept : bool
@@ -212,6 +215,32 @@ def program_beta_max(program):
         P = P + loss.optimal_intercept(P, Y, s)
     Lam = loss.dual_point(P, Y, s, program.fit_intercept)
     return float(np.max(dual_norms(program, Lam, threshold=0.0), initial=0.0))
+
+
+def zero_network_beta(program, all_patterns=False):
+    """A beta from which the network with no neuron is optimal, found cheaply.
+
+    The dual point of the intercept-only prediction, ``Lam``, is feasible
+    for every beta at or above its unconstrained dual norms
+    ``max_i ||X^T D_i Lam_t||``, which are at least the cone-constrained
+    ones of the ReLU program: at such a beta the zero blocks are optimal
+    for both programs, with no solve and no projection. With
+    ``all_patterns=True`` the value holds for every pattern, not only those
+    of ``program``: ``||X^T D Lam_t|| <= sum_j |Lam_jt| ||x_j||``.
+    :func:`program_beta_max` is the exact (smaller) value for ReLU.
+    """
+    loss, Y, s = program.loss, program.Y, program.sample_weight
+    P = np.zeros_like(Y, dtype=float)
+    if program.fit_intercept:
+        P = P + loss.optimal_intercept(P, Y, s)
+    Lam = program.unpooled(loss.dual_point(P, Y, s, program.fit_intercept))
+    if all_patterns:
+        rows = np.linalg.norm(program.X, axis=1)
+        return float(np.max(rows @ np.abs(Lam), initial=0.0))
+    D = program.patterns
+    norms = [np.linalg.norm((D * Lam[:, t, None]).T @ program.X, axis=1)
+             for t in range(Lam.shape[1])]
+    return float(np.max(np.concatenate(norms), initial=0.0))
 
 
 def balance(Lam):

@@ -75,7 +75,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``"ecos"``, ``"scs"``, ``"mosek"``, ...). A solver that is not
         installed raises an error naming the package to install.
     tol : float, default=1e-6
-        Solver tolerance.
+        Target relative duality gap, ``duality_gap_ / |objective_|``. A fit
+        above it is re-solved by a native solver (after a cvxpy solve) or
+        raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
     max_iter : int, default=10_000
         Solver iteration limit; reaching it raises a
         :class:`~sklearn.exceptions.ConvergenceWarning`.
@@ -91,7 +93,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     coefs_ : list of two ndarrays
         Hidden weights of shape (`n_features_in_`, `n_neurons_`) and output
         weights of shape (`n_neurons_`, `n_outputs_`), as in
-        :class:`~sklearn.neural_network.MLPRegressor`.
+        :class:`~sklearn.neural_network.MLPRegressor`. With
+        ``activation="gated_relu"`` they do not define the network alone:
+        neuron ``j`` outputs ``1[[x, 1] . g_j >= 0] ([x, 1] . u_j)`` with
+        its gate ``g_j`` in ``neuron_gates_``, not ``(x . u_j + b_j)_+``.
     intercepts_ : list of two ndarrays
         Hidden biases (`n_neurons_`,) and output intercept (`n_outputs_`,).
     n_neurons_ : int
@@ -117,7 +122,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     objective_curve_ : ndarray
         Objective per iteration (native solvers) or final value (cvxpy).
     solver_ : str
-        The solver used.
+        The solver whose network was kept (a native one when it re-solved
+        a loose cvxpy solve).
     n_outputs_ : int
         Number of targets.
     n_features_in_ : int
@@ -153,7 +159,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     With several targets, each has its own hidden neurons (the program
     separates per target). The lower bound comes from the dual of the convex
     program: the negative loss gradient at the fitted prediction, scaled to
-    be dual feasible (DESIGN.md section 2). It covers the patterns in
+    be dual feasible (user guide, "Certificates: lower bound and duality
+    gap"). It covers the patterns in
     ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
     optimum of the nonconvex problem.
 

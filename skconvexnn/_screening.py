@@ -7,7 +7,7 @@ patterns active at the previous beta and those whose dual norm there,
 ``2 beta - beta_previous`` (the sequential strong rule). The solution,
 padded with zero blocks, is optimal for the whole program exactly when no
 left-out pattern violates its dual constraint ``c_i <= beta`` at the new
-dual point (DESIGN.md section 2); violators join the working set and the
+dual point (user guide, "Tuning beta"); violators join the working set and the
 program is solved again, warm started. The rule is a heuristic, the check
 is not: the result is the optimum over all the patterns.
 """
@@ -35,6 +35,8 @@ def pattern_norms(program, result):
         P = P + loss.optimal_intercept(P, Y, s)
     Lam = loss.dual_point(P, Y, s, program.fit_intercept)
     norms = dual_norms(program, Lam)
+    if program.n_patterns == 0:
+        return np.zeros(0)
     return norms.reshape(-1, program.n_patterns).max(axis=0)
 
 

@@ -2,7 +2,7 @@
 
 A pattern ``D`` that is not in the program can lower its optimum only if its
 dual constraint is violated at the current dual point ``Lam`` (the negative
-loss gradient at the current prediction, DESIGN.md section 2):
+loss gradient at the current prediction; user guide, "Arrangement search"):
 
 * gated ReLU: ``||X^T D Lam_t|| > beta`` for some output ``t``;
 * ReLU: ``max {s Lam_t^T D X u : ||u|| <= 1, (2D - I) X u >= 0} > beta`` for
@@ -362,7 +362,8 @@ def _block_norms(result):
 
 
 def compact(program, result):
-    """Same objective with fewer nonzero blocks, by pruning (DESIGN.md 2).
+    """Same objective with fewer nonzero blocks, by pruning (user guide, "Recovering the
+    network, and pruning").
 
     Per output, block ``b`` contributes ``||z_b|| q_b`` to the prediction
     (``q_b = +-D_i X z_b / ||z_b||``) and ``beta ||z_b||`` to the penalty;

@@ -1,7 +1,8 @@
 """Hyperplane arrangements of the data: gate vectors and activation patterns.
 
 A gate vector ``g`` induces the activation pattern ``D = diag(1[X g >= 0])``
-(DESIGN.md section 2). Every estimator of skconvexnn works on a finite set of
+(user guide, "Activation patterns and hyperplane arrangements"). Every
+estimator of skconvexnn works on a finite set of
 such patterns, stored as an ``(n_samples, n_patterns)`` 0/1 matrix whose
 columns are the diagonals of the ``D_i``, together with one gate vector per
 pattern that produces it.
@@ -193,7 +194,8 @@ def enumerate_gates(X, max_patterns=10_000, tol=1e-10):
     data points, in ``O(n^(r-1) 2^r)`` candidate directions. The result is
     every pattern ``1[X g > 0]`` of a full-dimensional cell; patterns of
     lower-dimensional faces are not needed, since a neuron whose weight lies
-    on a face fits the pattern of any adjacent cell (DESIGN.md section 2).
+    on a face fits the pattern of any adjacent cell (user guide,
+    "Activation patterns and hyperplane arrangements").
 
     Parameters
     ----------

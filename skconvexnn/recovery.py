@@ -1,6 +1,7 @@
 """From a convex solution to a ReLU network: recovery, pruning, evaluation.
 
-Recovery (DESIGN.md section 2): every nonzero block ``v`` of output ``t``
+Recovery (user guide, "Recovering the network, and pruning"): every nonzero
+block ``v`` of output ``t``
 gives a neuron ``u = v / sqrt(||v||)`` with output weight
 ``a_t = sqrt(||v||)``; a block ``w`` gives ``a_t = -sqrt(||w||)``. Then
 ``||u||^2 = a_t^2 = ||v||``, so the weight-decay penalty
@@ -15,8 +16,8 @@ intercept, and for gated ReLU the gate of each neuron.
 
 For a convolutional network the rows of ``X`` are patches and a ``pool``
 matrix (n_samples x n_patches) sums or averages each sample's patches after
-the hidden layer: the output is ``Pool (X U^T)_+ A + c`` (DESIGN.md
-section 5). Recovery is unchanged, since pooling is linear.
+the hidden layer: the output is ``Pool (X U^T)_+ A + c`` (user
+guide, "Convolutional networks"). Recovery is unchanged, since pooling is linear.
 """
 
 import numpy as np
@@ -129,7 +130,10 @@ def network_predict(X, U, A, c, neuron_gates=None, pool=None):
 
 
 def network_objective(program, U, A, c, neuron_gates=None):
-    """Training objective ``F(f(X)) + beta/2 (||U||^2 + ||A||^2)`` (DESIGN 1)."""
+    """Training objective ``F(f(X)) + beta/2 (||U||^2 + ||A||^2)``.
+
+    As in the user guide, "The nonconvex training problem".
+    """
     P = network_predict(program.X, U, A, c, neuron_gates, program.pool)
     data = program.loss.value(P, program.Y, program.sample_weight)
     return data + 0.5 * program.beta * (np.sum(U**2) + np.sum(A**2))

@@ -250,7 +250,8 @@ def test_ecos_failure_on_logistic_names_other_solvers(monkeypatch):
     X, codes = _blobs(n=20)
     _fail_on(monkeypatch, "ecos")
     with pytest.raises(cvxpy_backend.SolverFailedError,
-                       match="exponential cone; use solver='clarabel' or solver='scs'"):
+                       match="exponential cone; try solver='auto' .a native "
+                             "solver., solver='clarabel' or solver='scs'"):
         ConvexReLUClassifier(n_arrangements=5, solver="ecos").fit(X, codes)
 
 

@@ -217,7 +217,6 @@ def test_flat_input_with_image_shape_matches_images():
 @pytest.mark.parametrize(
     "params, X_shape, match",
     [
-        (dict(kernel_size=5), (6, 4, 4), "larger than the images"),
         (dict(image_shape=(3, 3)), (6, 16), "n_features=16"),
         (dict(image_shape=(4, 4, 0)), (6, 16), "positive ints"),
         (dict(image_shape=(2, 8)), (6, 4, 4), "image_shape"),
@@ -230,6 +229,22 @@ def test_bad_input_raises(params, X_shape, match):
     y = np.arange(6) % 2
     with pytest.raises(ValueError, match=match):
         ConvexConvReLUClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("n_features", [1, 2])
+def test_default_filter_is_clipped_to_small_inputs(n_features):
+    # The default 3-wide filter on rows of 1 or 2 features (the
+    # scikit-learn checks' toy data) and a 5 x 5 filter on 4 x 4 images.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, n_features))
+    reg = ConvexConvReLURegressor(activation="gated_relu", n_arrangements=5,
+                                  random_state=0).fit(X, X[:, 0])
+    assert reg.kernel_size_ == (1, n_features) and reg.n_patches_ == 1
+    assert reg.predict(X).shape == (12,)
+    clf = ConvexConvReLUClassifier(kernel_size=5, activation="gated_relu",
+                                   n_arrangements=5, random_state=0)
+    clf.fit(rng.random((6, 4, 4)), np.arange(6) % 2)
+    assert clf.kernel_size_ == (4, 4) and clf.coefs_[0].shape[1:] == (4, 4, 1)
 
 
 def test_predict_checks_image_shape():

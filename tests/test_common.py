@@ -22,15 +22,14 @@ ESTIMATORS = [
     ConvexReLUClassifier(n_arrangements=10, loss="hinge", activation="gated_relu",
                          random_state=0),
     CopositiveMultiOutputRegressor(n_arrangements=10, random_state=0),
-    # The checks pass flat rows of any width: one-row images (1-D signals),
-    # with "same" padding so that even a single feature has a patch. Clarabel
-    # for the gated CNN: FISTA needs thousands of iterations for tol=1e-6 on
-    # the checks' data (it is tested in test_cnn.py).
-    ConvexConvReLUClassifier(kernel_size=2, padding="same", n_arrangements=5,
-                             random_state=0),
-    ConvexConvReLURegressor(kernel_size=2, padding="same", n_arrangements=10,
-                            activation="gated_relu", solver="clarabel",
-                            random_state=0),
+    # The checks pass flat rows of any width: one-row images (1-D signals).
+    # The default filter (3 wide, "valid") is clipped to rows of 1 or 2
+    # features. Clarabel for the gated CNN: FISTA needs thousands of
+    # iterations for tol=1e-6 on the checks' data (it is tested in
+    # test_cnn.py).
+    ConvexConvReLUClassifier(n_arrangements=5, random_state=0),
+    ConvexConvReLURegressor(n_arrangements=10, activation="gated_relu",
+                            solver="clarabel", random_state=0),
     # Two folds and two betas, beta_max (no solve: the zero network) and
     # beta_max / 10: each fit is three solves.
     ConvexReLURegressorCV(n_betas=2, beta_ratio=0.1, cv=2, n_arrangements=10,

@@ -30,7 +30,7 @@ __all__ = [
     "solve_with_fallback",
 ]
 
-#: cvxpy solver tried when the default one fails (DESIGN.md section 3).
+#: cvxpy solver tried when the default one fails (user guide, "Choosing a solver").
 FALLBACK_SOLVER = "scs"
 
 from .admm import ADMMSolver

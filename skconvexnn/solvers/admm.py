@@ -1,6 +1,6 @@
 """ADMM with a cached factorization, for the ReLU and gated ReLU programs.
 
-The program (DESIGN.md section 2) is split as
+The program (user guide, "The convex program") is split as
 
     min  F(q) + sum_b g_b(p_b)
     s.t. q = sum_b sigma_b D_b X z_b + 1 c,   p = z,

@@ -1,4 +1,5 @@
-"""Spike-free closed form of the shared-unit program (DESIGN.md section 4.3).
+"""Spike-free closed form of the shared-unit program (Sahiner et al.,
+ICLR 2021, spike-free case; user guide, "Multiple outputs and classification").
 
 When the design matrix is whitened, ``X X^T = I`` (so ``n <= d``), every
 ``p >= 0`` is ``X u`` with ``u = X^T p`` and ``||u|| = ||p||``, so the

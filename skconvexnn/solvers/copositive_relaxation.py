@@ -2,7 +2,7 @@
 
 For patterns ``D_1..D_P``, design matrix ``X`` (n x d, column of ones
 included when the hidden layer has biases), targets ``Y`` (n x k) and
-``K_i = (2 D_i - I) X``, the relaxation is (DESIGN.md section 4)
+``K_i = (2 D_i - I) X``, the relaxation is (Sahiner et al., 2021, section 3)
 
     min  1/(2n) ||sum_i D_i X V_i + 1 c^T - Y||_F^2 + beta/2 sum_i (tr A_i + tr B_i)
     s.t. Z_i = [[A_i, V_i], [V_i^T, B_i]] PSD,   K_i A_i K_i^T >= 0 entrywise.
@@ -10,7 +10,11 @@ included when the hidden layer has biases), targets ``Y`` (n x k) and
 Every network whose neurons have the patterns ``D_i`` gives a feasible point
 (``Z_i = sum_t [u_t; a_t][u_t; a_t]^T`` over its neurons of pattern ``i``),
 so the optimal value is a lower bound on the training objective over those
-patterns. It has ``n (n + 1) / 2`` nonnegativity constraints per pattern:
+patterns. The solver's value is not reported as the bound: it is only as
+accurate as the solver. :func:`relaxation_dual_bound` recomputes a bound
+from the residual of the relaxation's fit, made dual feasible with the
+solver's multipliers of the nonnegativity constraints and checked by an
+eigenvalue computation, so that it holds whatever the solver's accuracy. It has ``n (n + 1) / 2`` nonnegativity constraints per pattern:
 :func:`estimate_relaxation_size` says how big it is before it is built.
 """
 
@@ -26,7 +30,8 @@ from .cvxpy_backend import (
     check_installed,
 )
 
-__all__ = ["estimate_relaxation_size", "solve_relaxation", "check_sdp_solver"]
+__all__ = ["estimate_relaxation_size", "solve_relaxation", "check_sdp_solver",
+           "relaxation_dual_bound"]
 
 # Peak bytes per nonzero of the compiled cvxpy problem (as in cvxpy_backend).
 _BYTES_PER_NONZERO = 250
@@ -72,7 +77,7 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
     patterns : ndarray of shape (n_samples, n_patterns)
     Y : ndarray of shape (n_samples, n_outputs)
     beta : float
-        Regularization, scaled as in DESIGN.md section 1.
+        Regularization, scaled as in the user guide (the data term is a mean).
     fit_intercept : bool
         Unpenalized output intercept ``c``.
     solver : str
@@ -87,9 +92,15 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
         The lifted blocks.
     c : ndarray of shape (n_outputs,)
     value : float
-        Optimal value (a lower bound over the patterns used).
+        The solver's optimal value (not a proven bound, see
+        :func:`relaxation_dual_bound`).
     status : str
     n_iter : int
+    multipliers : list of ndarray
+        Per pattern, the multipliers of ``(K_i A_i K_i^T)_pq >= 0`` as a
+        symmetric ``n x n`` matrix ``L_i >= 0`` (zeros when the solver gives
+        none), scaled so that the dual constraint reads
+        ``beta I - [[K_i^T L_i K_i, G_i^T], [G_i, 0]] >= 0`` (PSD).
     """
     import cvxpy as cp
 
@@ -143,7 +154,64 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
     cval = np.zeros(k) if c is None else np.asarray(c.value, dtype=float)
     stats = problem.solver_stats
     n_iter = int(stats.num_iters) if stats and stats.num_iters else 0
-    return Zs, cval, float(problem.value), problem.status, n_iter
+    multipliers = []
+    for con in constraints:
+        mu = con.dual_value
+        L = np.zeros((n, n))
+        if mu is not None:
+            # cvxpy's multiplier of sum_{p <= q} mu_pq (K A K^T)_pq; the
+            # stationarity condition in the block Z_i carries a factor 2.
+            L[iu] = np.maximum(np.asarray(mu, dtype=float).ravel(), 0.0)
+            L = L + L.T
+        multipliers.append(L)
+    return Zs, cval, float(problem.value), problem.status, n_iter, multipliers
+
+
+def relaxation_dual_bound(X, patterns, Yc, beta, R, multipliers=None, oracle=None):
+    """Proven lower bound from the centred residual ``R`` of a fit.
+
+    The dual point ``-s R / n`` is feasible when ``s`` times the dual norm
+    of ``G_i = R^T D_i X / n`` is at most beta for every pattern. Upper
+    bounds on that norm, each valid for every ``u`` of the cone
+    ``{K_i u >= 0}`` and unit ``a``:
+
+    - ``lambda_max([[K_i^T L K_i, G_i^T], [G_i, 0]])`` for any symmetric
+      ``L >= 0`` entrywise, since ``2 a^T G_i u <= [u; a]^T N [u; a]`` when
+      ``(K_i u)^T L (K_i u) >= 0``; ``L`` is the solver's multiplier scaled
+      by the best of a few factors (any factor is valid, the scan only
+      tightens), and ``L = 0`` gives the spectral norm;
+    - the exact oracle's value, when ``oracle`` is exact.
+
+    The smallest of them gives ``s`` and the bound of
+    :func:`~skconvexnn.solvers.frank_wolfe.dual_point_bound`.
+
+    Returns
+    -------
+    bound : float
+    lam : float
+        The upper bound on the dual norm that was used.
+    """
+    from .frank_wolfe import dual_point_bound
+
+    n, d = X.shape
+    G = np.einsum("nk,np,nr->pkr", R / n, np.asarray(patterns, dtype=float), X)
+    k = G.shape[1]
+    per_pattern = np.linalg.norm(G, ord=2, axis=(1, 2))
+    if multipliers is not None:
+        factors = np.array([0.25, 0.5, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0])
+        for i, L in enumerate(multipliers):
+            if not np.any(L):
+                continue
+            K = (2.0 * patterns[:, i] - 1.0)[:, None] * X
+            N = np.zeros((len(factors), d + k, d + k))
+            N[:, :d, :d] = factors[:, None, None] * (K.T @ L @ K)[None]
+            N[:, :d, d:] = G[i].T
+            N[:, d:, :d] = G[i]
+            per_pattern[i] = min(per_pattern[i], np.linalg.eigvalsh(N)[:, -1].min())
+    lam = float(per_pattern.max(initial=0.0))
+    if oracle is not None and oracle.exact:
+        lam = min(lam, float(oracle(-R / n)[0][0]))
+    return dual_point_bound(R, Yc, beta, lam), lam
 
 
 def factor_lifted_block(Z, K, n_features, rtol=1e-6, n_tries=200, random_state=0):

@@ -181,6 +181,17 @@ class CvxpySolver(BaseSolver):
                 f"{_advice(self.name, program)}, or a larger max_iter (now "
                 f"max_iter={self.max_iter})."
             ) from exc
+        except BaseException as exc:
+            # Clarabel's Rust panics reach Python as pyo3's PanicException,
+            # a BaseException that `except Exception` misses.
+            if not is_panic(exc):
+                raise
+            raise SolverFailedError(
+                f"Solver {self.name!r} crashed on this problem ({exc!r}). "
+                "Rescale the data (StandardScaler) or choose a beta below "
+                "beta_max; " + _advice(self.name, program)[0].lower()
+                + _advice(self.name, program)[1:] + "."
+            ) from exc
         status = problem.status
         if status == "user_limit" and V[0].value is None:
             raise SolverFailedError(
@@ -208,14 +219,24 @@ class CvxpySolver(BaseSolver):
 
 
 def _advice(name, program):
-    """Which solvers to try instead of ``name`` on this program."""
-    others = [o for o in ("clarabel", "scs", "ecos") if o != name]
+    """Which solvers to try instead of ``name`` on this program.
+
+    A native solver first (``"auto"`` picks one for every program and loss);
+    SCS, the slowest, last.
+    """
+    others = [o for o in ("clarabel", "ecos", "scs") if o != name]
+    head = "Try"
     if "exp" in program.loss.cones:
         # ECOS's exponential-cone support is the most fragile of the three.
         others = [o for o in others if o != "ecos"]
-        return (f"Loss {program.loss.name!r} needs the exponential cone; use "
-                + " or ".join(f"solver={o!r}" for o in others))
-    return "Try " + " or ".join(f"solver={o!r}" for o in others)
+        head = f"Loss {program.loss.name!r} needs the exponential cone; try"
+    return (f"{head} solver='auto' (a native solver), "
+            + " or ".join(f"solver={o!r}" for o in others))
+
+
+def is_panic(exc):
+    """Whether ``exc`` is a Rust panic of a solver (pyo3's PanicException)."""
+    return type(exc).__name__ == "PanicException"
 
 
 class SolverFailedError(RuntimeError):
