@@ -1,6 +1,7 @@
 """Tests of CopositiveMultiOutputRegressor against the mathematics."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -275,9 +276,15 @@ def test_merge_atoms_keeps_fit_and_lowers_penalty():
 
 
 def relu_optimum(X, y, beta, gates):
-    """Independent optimum: the ReLU program on the same patterns, by Clarabel."""
-    return ConvexReLURegressor(beta=beta, arrangements=gates, solver="clarabel",
-                               tol=1e-8).fit(X, y)
+    """Independent optimum: the ReLU program on the same patterns, by Clarabel.
+
+    The regressor fits z = (y - mean) / s: at beta / s that is the problem
+    on y at beta, whose optimum is s**2 times the regressor's objective_.
+    """
+    s = np.std(y)
+    reg = ConvexReLURegressor(beta=beta / s, arrangements=gates, solver="clarabel",
+                              tol=1e-8).fit(X, y)
+    return SimpleNamespace(objective_=s**2 * reg.objective_)
 
 
 @pytest.mark.parametrize("method", ["relaxation", "frank_wolfe", "scalar"])
