@@ -94,8 +94,10 @@ class _BetaCVMixin:
         X, Y, loss = self._training_data(X, y, sample_weight)
         # The folds see validated targets (numeric strings become floats);
         # a classifier's folds keep the labels, which they encode themselves.
+        # Y is standardized: the folds get it back in the user's units.
         y = np.asarray(y) if is_classifier(self) else (
-            Y[:, 0] if self._y_1d else Y)
+            (Y * self.y_scale_ + self.y_mean_)[:, 0] if self._y_1d
+            else Y * self.y_scale_ + self.y_mean_)
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X)
         plain = self._plain_estimator()
