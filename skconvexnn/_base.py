@@ -20,7 +20,7 @@ from ._program import (
     zero_network_beta,
 )
 from ._screening import pattern_norms, solve_on_working_set
-from ._search import search_arrangements
+from ._search import search_arrangements, search_report, seed_networks
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
 from .recovery import (
     network_objective,
@@ -334,8 +334,12 @@ class ConvexReLUMixin(BaseEstimator):
         self.n_outputs_ = program.Y.shape[1]
         self.gates_ = gates
         self._gate_source = self._gate_key()
+        for name in ("examined_gates_", "search_report_", "search_seed_objective_"):
+            self.__dict__.pop(name, None)  # set by a previous search only
         if search is not None:
             self.examined_gates_ = search.pool_gates
+            self.search_report_ = search_report(search)
+            self.search_seed_objective_ = self.search_report_["seed_objective"]
         if G is not None:
             self.neuron_gates_ = G
         self.n_iter_ = int(net.get("n_iter", result.n_iter))
@@ -476,13 +480,14 @@ class ConvexReLUMixin(BaseEstimator):
             and getattr(self, "_gate_source", None) == self._gate_key()
             and self.gates_.shape[1] == X1.shape[1]
         )
+        seeds = None if warm else seed_networks(template, self.n_arrangements, rng)
         return search_arrangements(
             template, self._solve, self.n_arrangements, rng, tol=self.tol,
             max_patterns=self.max_patterns,
             init_gates=self.gates_ if warm else None,
             init_result=self._solution if warm else None,
             pool_gates=self.examined_gates_ if warm else None,
-            verbose=self.verbose,
+            seeds=seeds, verbose=self.verbose,
         )
 
     def _check_finite(self):

@@ -84,6 +84,10 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         As in :class:`ConvexReLURegressor`.
     gates_, neuron_gates_, examined_gates_, n_iter_, objective_curve_, solver_
         As in :class:`ConvexReLURegressor`.
+    search_seed_objective_, search_report_
+        As in :class:`ConvexReLURegressor` (``arrangements="search"``; the
+        seed networks train the classifier's loss, with the hinge's
+        subgradient).
     n_outputs_ : int
         1 for two classes, ``n_classes`` otherwise.
     n_features_in_, feature_names_in_

@@ -117,6 +117,25 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     examined_gates_ : ndarray of shape (n_examined, `n_features_in_` + fit_intercept)
         One gate vector per pattern the search examined (only for
         ``arrangements="search"``); the certificate covers these patterns.
+    search_seed_objective_ : float or None
+        Objective of the point the search's first solve started from: the
+        best of its seed networks (nonconvex weight-decay training, see
+        Notes) as a point of the convex program; ``objective_`` is at most
+        this. None when nothing seeded the search (a warm refit, or a
+        ``beta`` so large that the zero network is better). Only for
+        ``arrangements="search"``.
+    search_report_ : dict
+        What seeded the search and what it certifies (only for
+        ``arrangements="search"``): ``seed_objectives`` (each seed
+        network's objective), ``seed_units`` (their hidden units per
+        output), ``seed_seconds``, ``seed_patterns`` (distinct patterns of
+        their neurons), ``seed_objective``, ``first_objective`` (after the
+        first solve), ``objective``, ``n_rounds`` (solves), ``reason``
+        (``"converged"``, ``"stalled"``, ``"round limit"`` or ``"full"``),
+        ``converged``, ``max_violation`` (largest dual constraint violation
+        over the examined patterns outside the active set, relative to
+        ``beta``), ``n_active``, ``n_examined``, ``round_objectives`` and
+        ``round_seconds`` (per solve, seconds from the end of the seeding).
     n_iter_ : int
         Solver iterations.
     objective_curve_ : ndarray
@@ -164,8 +183,15 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     ``gates_``; with ``arrangements="exhaustive"`` it bounds the global
     optimum of the nonconvex problem.
 
-    ``arrangements="search"`` starts from no pattern, solves the program on
-    an active set of patterns, and adds the patterns whose dual constraint
+    ``arrangements="search"`` first trains three networks of the same
+    weight-decay objective (L-BFGS, ``2 * n_arrangements`` hidden units per
+    output, at most 1000 iterations each). The activation patterns of their
+    neurons form the first active set, and the first solve starts from the
+    best network written as a point of the convex program (each neuron
+    ``(u, a)`` gives the block ``|a| u`` over its own pattern, whose penalty
+    ``beta |a| ||u||`` is at most the network's ``beta/2 (||u||^2 + a^2)``),
+    so the fit is never worse than that network. It then solves the program
+    on the active set of patterns, and adds the patterns whose dual constraint
     the current dual point violates most,
     until none is violated (by more than ``max(tol, 1e-3)`` relative to
     ``beta``). Candidates come from a pool of ``10 * n_arrangements``
@@ -177,9 +203,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     patterns the search never met. A
     :class:`~sklearn.exceptions.ConvergenceWarning` says when the active
     set filled up (``max_patterns``), the round limit (40 solves) was
-    reached or the objective stopped decreasing with patterns still
-    violated. Blocks that stay zero for two
-    rounds leave the active set.
+    reached or the objective decreased by less than ``max(tol, 1e-3)``
+    (relative) in three rounds with patterns still violated. Blocks that
+    stay zero for two rounds leave the active set (seed patterns unused by
+    the first solve leave at once).
 
     References
     ----------

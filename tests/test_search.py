@@ -9,9 +9,13 @@ from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn._base import add_ones
 from skconvexnn._cones import project
 from skconvexnn._program import ConvexProgram, dual_norms
-from skconvexnn._search import dual_point, local_ascent
+from skconvexnn._nonconvex import train_networks
+from skconvexnn._search import dual_point, local_ascent, search_arrangements
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
 from skconvexnn.losses import SquaredLoss
+from skconvexnn.solvers import get_solver
+
+from nonconvex import train_nonconvex
 
 
 @pytest.fixture
@@ -58,7 +62,9 @@ def test_relu_search_reaches_the_exhaustive_optimum(kinked):
     full = _fit(X, y, arrangements="exhaustive")
     # Within the search tolerance (violations below 1e-3 beta are ignored).
     assert est.objective_ == pytest.approx(full.objective_, rel=1e-3)
-    assert len(est.gates_) < len(full.gates_) / 20
+    # The active set holds the used patterns (the seed networks' unused
+    # ones leave it), a small part of the arrangement.
+    assert len(est.gates_) < len(full.gates_) / 15
 
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
@@ -134,7 +140,8 @@ def test_warm_start(kinked):
     first, pool = est.objective_, len(est.examined_gates_)
     # Refit at the same beta: the previous active set is already optimal.
     est.fit(X, y)
-    assert len(est.objective_curve_) == 1
+    # One solve (objective_curve_ may also hold a native polish of it).
+    assert est.search_report_["n_rounds"] == 1
     assert est.objective_ == pytest.approx(first, rel=1e-6)
     assert len(est.examined_gates_) >= pool
     # A new beta starts from the previous patterns and still reaches the
@@ -179,3 +186,81 @@ def test_local_ascent_finds_the_most_violated_pattern(relu):
     assert values.max() <= exact * (1 + 1e-9)
     # A local method: near the best pattern for ReLU, a good one when gated.
     assert values.max() >= (0.95 if relu else 0.9) * exact
+
+
+def _independent_objective(X1, y, beta, net):
+    """Weight-decay objective of a seed network, from its weights alone."""
+    P = np.maximum(X1 @ net.U.T, 0.0) @ net.A + net.c
+    return (0.5 * np.mean((P[:, 0] - y) ** 2)
+            + 0.5 * beta * (np.sum(net.U**2) + np.sum(net.A**2)))
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("max_iter", [1, 10_000])
+def test_seeded_search_is_never_worse_than_its_seed(kinked, activation, max_iter):
+    X, y = kinked
+    X1, beta = add_ones(X, True), 1e-3
+    template = ConvexProgram(X1, np.empty((len(X), 0)), y.reshape(-1, 1), beta,
+                             SquaredLoss(), activation, True)
+    rng = np.random.RandomState(0)
+    nets = train_networks(X1, template.Y, template.loss, template.sample_weight,
+                          beta, 15, 2, rng, max_iter=300)
+    seed = min(_independent_objective(X1, y, beta, net) for net in nets)
+    assert seed == pytest.approx(min(net.objective for net in nets), rel=1e-12)
+
+    def solve(program, init):
+        # max_iter=1: a solver stopped far from the optimum of the program.
+        solver = get_solver("admm", program, tol=1e-6, max_iter=max_iter)
+        return solver.solve(program, init), solver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = search_arrangements(template, solve, 10, rng, seeds=nets)
+    res = search.result
+    final = search.program.objective(res.V, res.W, res.intercept)
+    assert search.seed_objective <= seed * (1 + 1e-9)
+    assert search.first_objective <= search.seed_objective
+    assert final <= seed * (1 + 1e-9)
+    if max_iter > 1:
+        # Converged solves improve on the seed.
+        assert final < (1 - 1e-3) * seed
+
+
+def test_estimator_reports_its_seed(kinked):
+    X, y = kinked
+    est = _fit(X, y, arrangements="search", n_arrangements=10)
+    report = est.search_report_
+    assert len(report["seed_objectives"]) == 3
+    assert report["seed_units"] == 20
+    assert est.search_seed_objective_ <= min(report["seed_objectives"]) * (1 + 1e-9)
+    assert est.objective_ <= est.search_seed_objective_ * (1 + 1e-9)
+    assert report["n_examined"] == len(est.examined_gates_)
+    assert report["n_active"] == len(est.gates_)
+    assert est.lower_bound_ <= est.objective_
+    # A refit with other arrangements clears what the search set.
+    est.set_params(arrangements="gaussian").fit(X, y)
+    assert not hasattr(est, "search_report_")
+    assert not hasattr(est, "examined_gates_")
+
+
+def test_search_matches_nonconvex_restarts(kinked):
+    X, y = kinked
+    X1, beta = add_ones(X, True), 1e-3
+    est = _fit(X, y, arrangements="search", n_arrangements=10)
+    P = y.reshape(-1, 1)
+    best = train_nonconvex(
+        X1, P, beta, 20, lambda Q: 0.5 * np.mean((Q - P) ** 2),
+        lambda Q: (Q - P) / len(P), n_restarts=5,
+    )
+    assert est.objective_ <= best * (1 + 1e-6)
+
+
+def test_warm_refit_does_not_reseed(kinked):
+    X, y = kinked
+    est = _fit(X, y, arrangements="search", n_arrangements=10, warm_start=True)
+    assert len(est.search_report_["seed_objectives"]) == 3
+    first = est.objective_
+    est.fit(X, y)
+    assert est.search_report_["seed_objectives"] == []
+    assert est.search_seed_objective_ is None
+    assert est.objective_ <= first * (1 + 1e-6)
