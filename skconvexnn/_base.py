@@ -83,6 +83,32 @@ def add_ones(X, fit_intercept):
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
+def target_scaling(Y, sample_weight, fit_intercept, standardize=True):
+    """Mean and scale per output of the targets the solvers see.
+
+    The targets become ``(Y - mean) / scale``: the weighted mean and
+    standard deviation of each output (``sample_weight`` as in the loss),
+    or without intercept no centering and the root mean square as scale;
+    a constant output keeps the scale 1. ``standardize=False`` gives 0 and 1.
+    """
+    k = Y.shape[1]
+    if not standardize:
+        return np.zeros(k), np.ones(k)
+    w = np.ones(len(Y)) if sample_weight is None else np.asarray(
+        sample_weight, dtype=np.float64).reshape(-1)
+    if w.shape != (len(Y),) or not np.all(np.isfinite(w)) or w.sum() <= 0:
+        w = np.ones(len(Y))  # bad weights get their error in _training_rows
+    w = np.maximum(w, 0.0) / np.maximum(w, 0.0).sum()
+    mean = w @ Y if fit_intercept else np.zeros(k)
+    big = np.max(np.abs(Y - mean), axis=0, initial=0.0)
+    big[big == 0] = 1.0
+    scale = big * np.sqrt(w @ ((Y - mean) / big) ** 2)  # no overflow at 1e200
+    # As StandardScaler: a scale at rounding level of the mean is a constant.
+    constant = scale <= 10 * np.finfo(float).eps * np.maximum(np.abs(mean), 1e-300)
+    scale[constant | ~np.isfinite(scale)] = 1.0
+    return mean, scale
+
+
 class ConvexReLUMixin(BaseEstimator):
     """Shared parameters and fitting machinery of the convex ReLU estimators.
 
@@ -482,9 +508,12 @@ class ConvexReLUMixin(BaseEstimator):
     def _set_weights(self, U, A, c):
         """``coefs_`` and ``intercepts_`` from the network in design space."""
         d = U.shape[1] - self.fit_intercept
-        self.coefs_ = [U[:, :d].T.copy(), A]
+        # Regressors fit standardized targets: the output layer in user units.
+        scale, mean = getattr(self, "_target_shift", (1.0, 0.0))
+        self.coefs_ = [U[:, :d].T.copy(), A * scale]
         self.intercepts_ = [
-            U[:, d].copy() if self.fit_intercept else np.zeros(len(U)), c
+            U[:, d].copy() if self.fit_intercept else np.zeros(len(U)),
+            c * scale + mean,
         ]
 
     def _hidden_weights(self):

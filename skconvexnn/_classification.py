@@ -63,9 +63,11 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         of the one-vs-rest binary hinges of the outputs (each class against
         the others, -1/+1 targets). The logistic loss needs a solver with the
         exponential cone (Clarabel, SCS, MOSEK).
-    beta : float, default=1e-3
+    beta : float, default=1e-2
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
+        The default was chosen by measuring test accuracy on standardized
+        features (user guide, "Default parameters").
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexReLURegressor`, including
         ``arrangements="search"`` (dual-guided cutting planes, for every
@@ -129,7 +131,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         self,
         *,
         loss="logistic",
-        beta=1e-3,
+        beta=1e-2,
         activation="relu",
         n_arrangements=100,
         arrangements="gaussian",

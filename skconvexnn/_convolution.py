@@ -357,7 +357,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
     %(conv_parameters)s
     loss : {"logistic", "squared", "hinge"}, default="logistic"
         As in :class:`ConvexReLUClassifier`.
-    beta : float, default=1e-3
+    beta : float, default=1e-2
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
     activation, n_arrangements, max_patterns, fit_intercept
@@ -422,7 +422,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         padding="valid",
         pooling="average",
         loss="logistic",
-        beta=1e-3,
+        beta=1e-2,
         activation="relu",
         n_arrangements=100,
         arrangements="gaussian",
@@ -463,7 +463,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     %(conv_parameters)s
     loss : "squared" or Loss instance, default="squared"
         As in :class:`ConvexReLURegressor`.
-    beta : float, default=1e-3
+    beta : float, default=3e-2
         Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`.
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexConvReLUClassifier`.
@@ -474,7 +474,10 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     ----------
     %(conv_attributes)s
     n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
-        As in :class:`ConvexReLURegressor` (gates on the patch rows).
+        As in :class:`ConvexReLURegressor` (gates on the patch rows; the
+        objective and bound of the standardized targets).
+    y_mean_, y_scale_
+        As in :class:`ConvexReLURegressor`: the targets are standardized.
     n_iter_, objective_curve_, solver_, n_outputs_
         As in :class:`ConvexReLURegressor`.
     n_features_in_ : int
@@ -513,7 +516,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         padding="valid",
         pooling="average",
         loss="squared",
-        beta=1e-3,
+        beta=3e-2,
         activation="relu",
         n_arrangements=100,
         arrangements="gaussian",

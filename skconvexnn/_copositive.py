@@ -452,7 +452,9 @@ class CopositiveMultiOutputRegressor(
             fit_intercept=self.fit_intercept, solver=self.solver, tol=self._tol,
             max_iter=self._max_iter, random_state=rng.randint(2**31),
             verbose=self.verbose,
-        ).fit(X, Y[:, 0])
+        )
+        reg._standardize_targets = False  # the bound must be on this Y
+        reg.fit(X, Y[:, 0])
         self.n_iter_ = reg.n_iter_
         self.objective_curve_ = reg.objective_curve_
         self.solver_ = reg.solver_

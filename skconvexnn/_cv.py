@@ -94,8 +94,10 @@ class _BetaCVMixin:
         X, Y, loss = self._training_data(X, y, sample_weight)
         # The folds see validated targets (numeric strings become floats);
         # a classifier's folds keep the labels, which they encode themselves.
+        # Y is standardized: the folds get it back in the user's units.
         y = np.asarray(y) if is_classifier(self) else (
-            Y[:, 0] if self._y_1d else Y)
+            (Y * self.y_scale_ + self.y_mean_)[:, 0] if self._y_1d
+            else Y * self.y_scale_ + self.y_mean_)
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X)
         plain = self._plain_estimator()
@@ -150,7 +152,8 @@ _CV_DOC = """
         values spaced geometrically from :func:`~skconvexnn.beta_max` of
         the whole data down to ``beta_max * beta_ratio``. Beta is scaled as
         in the estimators: the data term is a mean, the papers'
-        regularization is ``n_samples * beta``.
+        regularization is ``n_samples * beta``, and the regressors' targets
+        are standardized.
     n_betas : int, default=20
         Length of the default grid.
     beta_ratio : float, default=1e-3
@@ -205,9 +208,14 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
         ``mean_n_neurons``.
     coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
         Of the network refitted on all the data at ``beta_``, as in
-        :class:`ConvexReLURegressor`.
+        :class:`ConvexReLURegressor` (the objective and bound of the
+        standardized targets).
     gates_, neuron_gates_, n_iter_, objective_curve_, solver_, n_outputs_
         As in :class:`ConvexReLURegressor`, for the refit.
+    y_mean_, y_scale_
+        As in :class:`ConvexReLURegressor`: the refit's targets are
+        standardized with them (each fold's path standardizes its own
+        training part).
     n_features_in_, feature_names_in_
         As in :class:`ConvexReLURegressor`.
 

@@ -119,10 +119,11 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
         \quad\text{(ReLU)},
 
     computed exactly (the cone-constrained norms by projection onto each
-    cone). For the squared loss with uniform weights :math:`\lambda = (y -
-    \bar y) / n`, hence :math:`\max_i \|\tilde X^\top D_i (y - \bar y)\| /
-    n`: beta is scaled as everywhere in skconvexnn (the data term is a
-    mean; the papers' regularization is ``n_samples * beta``). For
+    cone). For the regressors with the squared loss and uniform weights
+    :math:`\lambda = z / n` for the standardized targets :math:`z = (y -
+    \bar y) / s`, hence :math:`\max_i \|\tilde X^\top D_i z\| / n`: beta is
+    scaled as everywhere in skconvexnn (the data term is a mean; the
+    papers' regularization is ``n_samples * beta``). For
     classifiers :math:`\lambda` is the gradient at the intercept-only
     classifier.
 
@@ -235,7 +236,7 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
         values spaced geometrically from :func:`beta_max` down to
         ``beta_max * beta_ratio``. Beta is scaled as in the estimators:
         the data term is a mean, the papers' regularization is
-        ``n_samples * beta``.
+        ``n_samples * beta``, and the regressors' targets are standardized.
     estimator : ConvexReLURegressor or ConvexReLUClassifier, default=None
         The model to fit (cloned; its ``beta`` and ``warm_start`` are not
         used). ``arrangements="search"`` is refused: it chooses patterns

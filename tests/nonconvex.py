@@ -59,3 +59,17 @@ def train_nonconvex(X1, Y, beta, n_neurons, loss_value, loss_grad, n_restarts=20
                        options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-14})
         best = min(best, res.fun)
     return best
+
+
+
+def standardized(est, y):
+    """The targets as a fitted regressor's solvers saw them.
+
+    The regressors fit ``(y - y_mean_) / y_scale_`` per output; their
+    ``objective_``, ``lower_bound_`` and ``duality_gap_`` are of that
+    problem, whose network has the output layer ``coefs_[1] / y_scale_``.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 1:
+        return (y - est.y_mean_[0]) / est.y_scale_[0]
+    return (y - est.y_mean_) / est.y_scale_

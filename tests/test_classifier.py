@@ -156,7 +156,7 @@ def test_exhaustive_beats_nonconvex_restarts(loss, n_classes):
 def test_labels(labels):
     X, codes = _blobs(n=24, k=len(labels))
     y = np.array(labels, dtype=object if isinstance(labels[0], str) else None)[codes]
-    clf = ConvexReLUClassifier(n_arrangements=10, random_state=0).fit(X, y)
+    clf = ConvexReLUClassifier(beta=1e-3, n_arrangements=10, random_state=0).fit(X, y)
     np.testing.assert_array_equal(clf.classes_, np.unique(y))
     pred = clf.predict(X)
     assert set(pred) <= set(y) and np.mean(pred == y) > 0.8

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from nonconvex import train_nonconvex
+from nonconvex import standardized, train_nonconvex
 from skconvexnn import ConvexConvReLUClassifier, ConvexConvReLURegressor
 from skconvexnn._convolution import image_patches, pooling_matrix
 from skconvexnn._program import ConvexProgram
@@ -90,14 +90,17 @@ def test_recovered_cnn_objective_equals_convex_objective(activation, pooling):
         activation=activation, n_arrangements=30, solver="clarabel", tol=1e-8,
         random_state=0,
     ).fit(images, y)
-    P, penalty = convex_objective(est, images, y[:, None])
-    convex = 0.5 * np.mean((P[:, 0] - y) ** 2) + penalty
-    # The recovered CNN, evaluated by loops, has the convex objective.
+    z = standardized(est, y)  # the targets the solver saw
+    P, penalty = convex_objective(est, images, z[:, None])
+    convex = 0.5 * np.mean((P[:, 0] - z) ** 2) + penalty
+    # The recovered CNN, evaluated by loops, has the convex objective (on
+    # the standardized targets: output layer divided by y_scale_).
     W, A = est.coefs_
     b = est.intercepts_[0]
     out = reference_cnn(images, est)
-    network = 0.5 * np.mean((out[:, 0] - y) ** 2) + 0.5 * est.beta * (
-        np.sum(W**2) + np.sum(b**2) + np.sum(A**2)
+    scale = est.y_scale_[0]
+    network = 0.5 * np.mean(((out[:, 0] - y) / scale) ** 2) + 0.5 * est.beta * (
+        np.sum(W**2) + np.sum(b**2) + np.sum((A / scale) ** 2)
     )
     np.testing.assert_allclose(est.predict(images), out[:, 0], rtol=1e-10,
                                atol=1e-12)
@@ -141,7 +144,7 @@ def test_exhaustive_not_worse_than_nonconvex_restarts():
         solver="clarabel", tol=1e-8,
     ).fit(images, y)
     patches, K = image_patches(images[..., None], (2, 2))
-    Y = y[:, None]
+    Y = standardized(est, y)[:, None]
     best = train_nonconvex(
         patches, Y, beta, n_neurons=max(est.n_neurons_, 2 * n),
         loss_value=lambda P: 0.5 * np.mean((P - Y) ** 2),

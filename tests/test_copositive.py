@@ -1,6 +1,7 @@
 """Tests of CopositiveMultiOutputRegressor against the mathematics."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -139,9 +140,16 @@ def test_single_output_is_the_relu_program():
     assert fw.objective_ <= scalar.objective_ * (1 + 1e-4)
     assert scalar.lower_bound_ <= fw.objective_ * (1 + 1e-7)
     assert fw.lower_bound_ <= scalar.objective_ * (1 + 1e-7)
-    reg = ConvexReLURegressor(arrangements=scalar.gates_, beta=1e-3).fit(X, Y.ravel())
-    assert scalar.objective_ == pytest.approx(reg.objective_, rel=1e-6)
-    np.testing.assert_allclose(scalar.predict(X).ravel(), reg.predict(X), atol=1e-6)
+    # The regressor fits z = (y - mean) / s at its beta, which is the problem
+    # on y at beta * s with s**2 times the objective (positive homogeneity).
+    s = np.std(Y)
+    reg = ConvexReLURegressor(arrangements=scalar.gates_, beta=1e-3 / s,
+                              tol=1e-9).fit(X, Y.ravel())
+    assert reg.y_scale_[0] == pytest.approx(s)
+    assert scalar.objective_ == pytest.approx(s**2 * reg.objective_, rel=1e-6)
+    # Two scalings of one program: the predictions agree to the solvers' accuracy.
+    tight = CopositiveMultiOutputRegressor(method="scalar", tol=1e-9, **kw).fit(X, Y)
+    np.testing.assert_allclose(tight.predict(X).ravel(), reg.predict(X), atol=1e-6)
 
 
 def test_scalar_method_needs_one_output():
@@ -268,9 +276,15 @@ def test_merge_atoms_keeps_fit_and_lowers_penalty():
 
 
 def relu_optimum(X, y, beta, gates):
-    """Independent optimum: the ReLU program on the same patterns, by Clarabel."""
-    return ConvexReLURegressor(beta=beta, arrangements=gates, solver="clarabel",
-                               tol=1e-8).fit(X, y)
+    """Independent optimum: the ReLU program on the same patterns, by Clarabel.
+
+    The regressor fits z = (y - mean) / s: at beta / s that is the problem
+    on y at beta, whose optimum is s**2 times the regressor's objective_.
+    """
+    s = np.std(y)
+    reg = ConvexReLURegressor(beta=beta / s, arrangements=gates, solver="clarabel",
+                              tol=1e-8).fit(X, y)
+    return SimpleNamespace(objective_=s**2 * reg.objective_)
 
 
 @pytest.mark.parametrize("method", ["relaxation", "frank_wolfe", "scalar"])

@@ -24,7 +24,12 @@ def test_equals_the_regressor_objective(data, activation, fit_intercept):
     reg.fit(X, y, sample_weight=sw)
     assert reg.n_neurons_ > 0
     gates = reg.neuron_gates_ if activation == "gated_relu" else None
-    value = training_objective(X, y, reg.coefs_, reg.intercepts_, 1e-2,
+    # objective_ is of the standardized targets, whose network has the
+    # output layer and intercept mapped by y_mean_ and y_scale_.
+    s, m = reg.y_scale_, reg.y_mean_
+    coefs = [reg.coefs_[0], reg.coefs_[1] / s]
+    intercepts = [reg.intercepts_[0], (reg.intercepts_[1] - m) / s]
+    value = training_objective(X, (y - m[0]) / s[0], coefs, intercepts, 1e-2,
                                sample_weight=sw, neuron_gates=gates)
     assert np.isclose(value, reg.objective_, rtol=1e-10)
 

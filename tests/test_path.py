@@ -42,12 +42,14 @@ def test_beta_max_is_where_neurons_appear(data, activation):
 
 
 def test_beta_max_gated_formula(data):
-    # Squared loss, uniform weights: max_i ||X1^T D_i (y - mean y)|| / n.
+    # Squared loss, uniform weights: max_i ||X1^T D_i (y - mean y)|| / (n std y)
+    # (the regressor fits standardized targets).
     X, y = data
     est = _regressor("gated_relu").fit(X, y)
     X1 = add_ones(X, True)
     D = patterns_from_gates(X1, est.gates_)
-    expected = np.linalg.norm((D * (y - y.mean())[:, None]).T @ X1, axis=1).max()
+    z = (y - y.mean()) / y.std()
+    expected = np.linalg.norm((D * z[:, None]).T @ X1, axis=1).max()
     assert beta_max(X, y, estimator=est) == pytest.approx(expected / len(X), rel=1e-12)
 
 

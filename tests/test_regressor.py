@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from nonconvex import train_nonconvex
+from nonconvex import standardized, train_nonconvex
 from skconvexnn import ConvexReLURegressor
 from skconvexnn._base import add_ones
 from skconvexnn._program import ConvexProgram
@@ -34,12 +34,15 @@ def test_recovered_objective_equals_convex_objective(
                               fit_intercept=fit_intercept, n_arrangements=30,
                               tol=1e-8, random_state=0).fit(X, y)
     sol = est._solution
-    convex = _program(est, X, y[:, None]).objective(sol.V, sol.W, sol.intercept)
+    z = standardized(est, y)
+    convex = _program(est, X, z[:, None]).objective(sol.V, sol.W, sol.intercept)
     assert est.objective_ == pytest.approx(convex, rel=1e-6)
-    # The objective is that of the network predict() evaluates.
+    # The objective is that of the network predict() evaluates, on the
+    # standardized targets (output layer divided by y_scale_).
     U = np.vstack([est.coefs_[0], est.intercepts_[0]]) if fit_intercept else est.coefs_[0]
-    mse = 0.5 * np.mean((est.predict(X) - y) ** 2)
-    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum(est.coefs_[1] ** 2))
+    scale = est.y_scale_[0]
+    mse = 0.5 * np.mean(((est.predict(X) - y) / scale) ** 2)
+    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum((est.coefs_[1] / scale) ** 2))
     assert est.objective_ == pytest.approx(mse + penalty, rel=1e-10)
     # Weak duality, and a certificate close to the optimum.
     assert est.lower_bound_ <= est.objective_ + 1e-12
@@ -66,7 +69,7 @@ def test_exhaustive_beats_nonconvex_restarts(d):
     beta = 1e-2
     est = ConvexReLURegressor(beta=beta, arrangements="exhaustive", tol=1e-8).fit(X, y)
     X1 = add_ones(X, True)
-    Y = y[:, None]
+    Y = standardized(est, y)[:, None]
     best = train_nonconvex(
         X1, Y, beta, n_neurons=max(est.n_neurons_, 2 * n),
         loss_value=lambda P: 0.5 * np.mean(np.sum((P - Y) ** 2, axis=1)),
@@ -91,7 +94,9 @@ def test_one_dimensional_fit_interpolates_and_beats_linear_spline():
     est = ConvexReLURegressor(beta=beta, arrangements="exhaustive", tol=1e-9)
     est.fit(x[:, None], y)
     np.testing.assert_allclose(est.predict(x[:, None]), y, atol=1e-3)
-    slopes = np.diff(y) / np.diff(x)
+    # The objective is of the standardized targets, so is the spline's cost.
+    z = standardized(est, y)
+    slopes = np.diff(z) / np.diff(x)
     changes = np.r_[slopes[0], np.diff(slopes)]
     spline_cost = beta * np.sum(np.abs(changes) * np.sqrt(1 + x[:-1] ** 2))
     assert est.objective_ <= spline_cost * (1 + 1e-6)
@@ -190,4 +195,44 @@ def test_beta_above_beta_max_gives_empty_network(small_regression, activation):
                               random_state=0).fit(X, y)
     assert est.n_neurons_ == 0
     np.testing.assert_allclose(est.predict(X), y.mean())
-    assert est.objective_ == pytest.approx(0.5 * np.var(y), rel=1e-9)
+    assert est.objective_ == pytest.approx(0.5 * np.var(standardized(est, y)),
+                                           rel=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "auto"])
+def test_targets_at_any_scale_give_the_same_fit(small_regression, solver):
+    # The solvers see standardized targets, so y * 1e8 (Clarabel once called
+    # that program infeasible) and y + 1e3 are the same fit in other units.
+    X, y = small_regression
+    kw = dict(n_arrangements=20, solver=solver, tol=1e-8, random_state=0)
+    ref = ConvexReLURegressor(**kw).fit(X, y)
+    for a, b in [(1e8, 0.0), (1e-6, 1e3), (-3.0, 0.0)]:
+        est = ConvexReLURegressor(**kw).fit(X, a * y + b)
+        np.testing.assert_allclose(est.predict(X), a * ref.predict(X) + b,
+                                   rtol=1e-4, atol=1e-4 * abs(a) * np.std(y))
+        assert est.y_scale_[0] == pytest.approx(abs(a) * np.std(y))
+        assert est.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+        assert est.lower_bound_ <= est.objective_ + 1e-12
+        assert est.duality_gap_ <= 1e-5 * est.objective_
+        # The output layer is in the user's units; the hidden layer is not.
+        np.testing.assert_allclose(np.sum(est.coefs_[1]),
+                                   a * np.sum(ref.coefs_[1]), rtol=1e-3)
+
+
+def test_sample_weight_in_target_scaling(small_regression):
+    # Weighted mean and std: integer weights act as repeated samples.
+    X, y = small_regression
+    w = np.arange(len(y)) % 3
+    est = ConvexReLURegressor(n_arrangements=5, random_state=0).fit(X, y, w)
+    rep = np.repeat(y, w)
+    assert est.y_mean_[0] == pytest.approx(rep.mean())
+    assert est.y_scale_[0] == pytest.approx(rep.std())
+    # Without intercept nothing is centered: the scale is the root mean square.
+    est = ConvexReLURegressor(n_arrangements=5, fit_intercept=False,
+                              random_state=0).fit(X, y)
+    assert est.y_mean_[0] == 0.0
+    assert est.y_scale_[0] == pytest.approx(np.sqrt(np.mean(y**2)))
+    # A custom loss sees the targets as given.
+    est = ConvexReLURegressor(loss=SquaredLoss(), n_arrangements=5,
+                              random_state=0).fit(X, y)
+    assert (est.y_mean_[0], est.y_scale_[0]) == (0.0, 1.0)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from nonconvex import standardized
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn._base import add_ones
 from skconvexnn._cones import project
@@ -28,12 +29,16 @@ def kinked():
 
 
 def _fit(X, y, **params):
-    params = {"beta": 1e-3, "solver": "clarabel", "random_state": 0, **params}
+    # beta = 1e-3 on the raw targets: the regressor standardizes them.
+    params = {"beta": 1e-3 / np.std(y), "solver": "clarabel", "random_state": 0,
+              **params}
     return ConvexReLURegressor(**params).fit(X, y)
 
 
 def _program(est, X, y, gates):
+    """The program ``est`` solved (on its standardized targets)."""
     X1 = add_ones(X, est.fit_intercept)
+    y = standardized(est, y)
     return ConvexProgram(X1, patterns_from_gates(X1, gates), y.reshape(-1, 1),
                          est.beta, SquaredLoss(), est.activation, est.fit_intercept)
 
@@ -89,8 +94,9 @@ def test_objective_is_the_recovered_networks(kinked, activation):
     convex = _program(est, X, y, est.gates_).objective(sol.V, sol.W, sol.intercept)
     assert est.objective_ == pytest.approx(convex, rel=1e-6)
     U = np.vstack([est.coefs_[0], est.intercepts_[0]])
-    mse = 0.5 * np.mean((est.predict(X) - y) ** 2)
-    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum(est.coefs_[1] ** 2))
+    scale = est.y_scale_[0]
+    mse = 0.5 * np.mean(((est.predict(X) - y) / scale) ** 2)
+    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum((est.coefs_[1] / scale) ** 2))
     assert est.objective_ == pytest.approx(mse + penalty, rel=1e-10)
 
 
@@ -120,7 +126,8 @@ def test_classifier(activation, loss):
 def test_multi_output(kinked):
     X, y = kinked
     Y = np.column_stack([y, -y])
-    est = _fit(X, Y, arrangements="search", n_arrangements=20)
+    # Both outputs have the standard deviation of y: the same beta as below.
+    est = _fit(X, Y, arrangements="search", n_arrangements=20, beta=1e-3 / np.std(y))
     assert est.predict(X).shape == Y.shape
     one = _fit(X, y, arrangements="search", n_arrangements=20)
     # The second target is the mirror image of the first: twice the cost.

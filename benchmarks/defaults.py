@@ -1,0 +1,234 @@
+"""Every estimator at its defaults against the usual baselines, one table.
+
+Each estimator runs in ``make_pipeline(StandardScaler(), estimator)`` at its
+default parameters (with ``random_state`` set to the split's seed) on one
+train/test split (75/25, stratified for the
+classifiers) of each dataset, next to ``MLPClassifier`` /
+``MLPRegressor(max_iter=2000)``, the linear model (``LogisticRegression`` /
+``Ridge``), ``HistGradientBoosting*`` and ``SVC`` / ``SVR`` in the same run.
+The table gives the test score (accuracy or R^2, averaged over targets) and
+the fit wall time, and the time as a multiple of the MLP's on the same data.
+
+Datasets: breast_cancer, wine, iris, digits (classification; the CNN
+classifier sees the 8x8 images), diabetes with its raw target, linnerud
+(three targets) and three real tables shipped with statsmodels, which load
+offline: star98 (regression: fraction of students above the national median
+in 303 Californian school districts), statecrime (regression: murder rate of
+the 51 states from five census figures; the violent crime rate, which
+counts murders, is left out) and anes96
+(classification: the 1996 vote, Clinton or Dole, of 944 survey answers).
+
+The statsmodels tables need ``pip install statsmodels`` (in the
+``benchmarks`` extra). Each fit runs in a child process (forked) with a
+time limit (``--timeout``, seconds): one that has not finished is shown as
+``timeout``.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/defaults.py
+    python benchmarks/defaults.py --datasets diabetes,wine --estimators ours,mlp
+    python benchmarks/defaults.py --datasets diabetes --set beta=0.01
+
+``--estimators`` takes names from the table (``convex``, ``convex_cv``,
+``convex_cnn``, ``copositive``, ``mlp``, ``linear``, ``hgb``, ``svm``) or
+``ours`` (the first four) and ``baselines`` (the others). ``--set
+name=value`` changes a parameter of our plain estimators (to compare a
+candidate default with the current one); ``--seeds 0,1,2`` averages the
+scores over several splits (and sums nothing: times are per split, averaged).
+"""
+
+import argparse
+import ast
+import multiprocessing as mp
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_linnerud,
+    load_wine,
+)
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.multioutput import MultiOutputRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
+
+from skconvexnn import (
+    ConvexConvReLUClassifier,
+    ConvexReLUClassifier,
+    ConvexReLUClassifierCV,
+    ConvexReLURegressor,
+    ConvexReLURegressorCV,
+    CopositiveMultiOutputRegressor,
+)
+
+OURS = ["convex", "convex_cv", "convex_cnn", "copositive"]
+BASELINES = ["mlp", "linear", "hgb", "svm"]
+
+
+def _statsmodels(name):
+    import statsmodels.api as sm
+
+    data = getattr(sm.datasets, name).load_pandas().data
+    if name == "star98":
+        y = data["NABOVE"] / (data["NABOVE"] + data["NBELOW"])
+        X = data.drop(columns=["NABOVE", "NBELOW"])
+    elif name == "statecrime":
+        y, X = data["murder"], data.drop(columns=["murder", "violent"])
+    else:  # anes96: the vote, from the other answers
+        y, X = data["vote"], data.drop(columns=["vote"])
+    return X.to_numpy(float), y.to_numpy()
+
+
+DATASETS = {
+    # name: (loader, task)
+    "breast_cancer": (lambda: load_breast_cancer(return_X_y=True), "clf"),
+    "wine": (lambda: load_wine(return_X_y=True), "clf"),
+    "iris": (lambda: load_iris(return_X_y=True), "clf"),
+    "digits": (lambda: load_digits(return_X_y=True), "clf"),
+    "anes96": (lambda: _statsmodels("anes96"), "clf"),
+    "diabetes": (lambda: load_diabetes(return_X_y=True), "reg"),
+    "linnerud": (lambda: load_linnerud(return_X_y=True), "reg"),
+    "star98": (lambda: _statsmodels("star98"), "reg"),
+    "statecrime": (lambda: _statsmodels("statecrime"), "reg"),
+}
+
+
+def make_estimator(name, task, dataset, n_outputs, params, seed=0):
+    """The estimator ``name`` for ``task``, or None where it does not apply.
+
+    Every randomized estimator gets ``random_state=seed``, so that a run can
+    be repeated; the other parameters are the defaults (and ``params``).
+    """
+    params = {"random_state": seed, **params}
+    if task == "clf":
+        table = {
+            "convex": lambda: ConvexReLUClassifier(**params),
+            "convex_cv": lambda: ConvexReLUClassifierCV(random_state=seed),
+            "convex_cnn": lambda: (ConvexConvReLUClassifier(image_shape=(8, 8),
+                                                            **params)
+                                   if dataset == "digits" else None),
+            "mlp": lambda: MLPClassifier(max_iter=2000, random_state=seed),
+            "linear": lambda: LogisticRegression(max_iter=1000),
+            "hgb": lambda: HistGradientBoostingClassifier(random_state=seed),
+            "svm": lambda: SVC(),
+        }
+    else:
+        multi = n_outputs > 1
+        table = {
+            "convex": lambda: ConvexReLURegressor(**params),
+            "convex_cv": lambda: ConvexReLURegressorCV(random_state=seed),
+            "copositive": lambda: (CopositiveMultiOutputRegressor(**params)
+                                   if multi else None),
+            "mlp": lambda: MLPRegressor(max_iter=2000, random_state=seed),
+            "linear": lambda: Ridge(),
+            "hgb": lambda: (
+                MultiOutputRegressor(HistGradientBoostingRegressor(random_state=seed))
+                if multi else HistGradientBoostingRegressor(random_state=seed)),
+            "svm": lambda: MultiOutputRegressor(SVR()) if multi else SVR(),
+        }
+    make = table.get(name)
+    est = make() if make else None
+    return None if est is None else make_pipeline(StandardScaler(), est)
+
+
+def _fit_score(model, X_train, y_train, X_test, y_test, queue):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        elapsed = time.perf_counter() - start
+    score = model.score(X_test, y_test)
+    warned = any(w.category.__name__ == "ConvergenceWarning" for w in caught)
+    queue.put((score, elapsed, warned))
+
+
+def run_one(model, data, timeout):
+    """(score, seconds, warned) of one fit in a child process, None on timeout."""
+    queue = mp.get_context("fork").Queue()
+    proc = mp.get_context("fork").Process(target=_fit_score, args=(model, *data,
+                                                                    queue))
+    proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return None
+    return queue.get() if not queue.empty() else ("error", float("nan"), False)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS),
+                        help="comma-separated datasets (default: all)")
+    parser.add_argument("--estimators", default="ours,baselines",
+                        help="comma-separated estimators, or 'ours', 'baselines'")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of our plain estimators, e.g. beta=0.01")
+    parser.add_argument("--seeds", default="0", help="split seeds, e.g. 0,1,2")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds per fit before it is stopped")
+    args = parser.parse_args(argv)
+    names = []
+    for name in args.estimators.split(","):
+        names += {"ours": OURS, "baselines": BASELINES}.get(name, [name])
+    params = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    print(f"{'dataset':14s} {'n':>5s} {'d':>3s} {'estimator':11s} "
+          f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
+    for dataset in args.datasets.split(","):
+        load, task = DATASETS[dataset]
+        X, y = load()
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        rows = {}
+        for name in names:
+            runs = []
+            for seed in seeds:
+                model = make_estimator(name, task, dataset, n_outputs, params, seed)
+                if model is None:
+                    break
+                split = train_test_split(X, y, test_size=0.25, random_state=seed,
+                                         stratify=y if task == "clf" else None)
+                X_train, X_test, y_train, y_test = split
+                runs.append(run_one(model, (X_train, y_train, X_test, y_test),
+                                    args.timeout))
+            if runs:
+                rows[name] = runs
+        mlp = rows.get("mlp")
+        mlp_time = (np.mean([r[1] for r in mlp]) if mlp and None not in mlp
+                    else float("nan"))
+        for name, runs in rows.items():
+            if None in runs:
+                score, text_time, ratio = "timeout", f">{args.timeout:.0f}", ""
+            else:
+                score = f"{np.mean([r[0] for r in runs]):7.3f}"
+                seconds = np.mean([r[1] for r in runs])
+                text_time = f"{seconds:7.2f}"
+                ratio = f"{seconds / mlp_time:6.1f}"
+                if any(r[2] for r in runs):
+                    score += "*"
+            print(f"{dataset:14s} {len(X):5d} {X.shape[1]:3d} {name:11s} "
+                  f"{score:>7s} {text_time:>7s} {ratio:>6s}", flush=True)
+    print("* a ConvergenceWarning was raised during the fit")
+
+
+if __name__ == "__main__":
+    main()
