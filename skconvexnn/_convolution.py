@@ -324,9 +324,11 @@ _CONV_NOTES_DOC = r"""The CNN is
     ADMM solver, whose products are sums over each sample's patches and
     whose cached factor is the ``n x n`` matrix
     ``I + Pool ((X_p X_p^T) o (S S^T)) Pool^T`` (``S`` the signed patterns),
-    or FISTA when that is too large. The ReLU program goes to Clarabel
-    through cvxpy (for small problems: it has ``2 n K`` cone constraints per
-    pattern); ``solver="admm"`` also solves it. ``arrangements="search"`` is
+    or Anderson-accelerated proximal gradient when that is too large. The
+    ReLU program goes to the native solvers as for dense networks (FISTA
+    with the logistic loss on well-conditioned patches, ADMM otherwise;
+    Clarabel below 50 images, where its ``2 n K`` cone constraints per
+    pattern are few). ``arrangements="search"`` is
     for dense networks only. With the hinge loss and ``activation="relu"``,
     the lower bound after a cvxpy solve can be weak for a CNN (measured: a
     gap near the objective itself on a small problem, while the gated
