@@ -168,6 +168,18 @@ def run_one(model, data, timeout):
     return queue.get() if not queue.empty() else ("error", float("nan"), False)
 
 
+def parse_settings(items):
+    """``NAME=VALUE`` strings as a dict, values read as Python literals if they can be."""
+    params = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS),
@@ -183,13 +195,7 @@ def main(argv=None):
     names = []
     for name in args.estimators.split(","):
         names += {"ours": OURS, "baselines": BASELINES}.get(name, [name])
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = parse_settings(args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
 
     print(f"{'dataset':14s} {'n':>5s} {'d':>3s} {'estimator':11s} "

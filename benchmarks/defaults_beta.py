@@ -15,7 +15,6 @@ Usage::
 """
 
 import argparse
-import ast
 import time
 import warnings
 
@@ -26,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor, convex_relu_path
 
-from defaults import DATASETS
+from defaults import DATASETS, parse_settings
 
 BETAS = [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4]
 
@@ -37,13 +36,7 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = parse_settings(args.set)
     print("dataset        " + " ".join(f"{b:>7.0e}" for b in BETAS) + "   time s")
     for dataset in args.datasets.split(","):
         load, task = DATASETS[dataset]
