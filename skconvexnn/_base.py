@@ -277,14 +277,23 @@ class ConvexReLUMixin(BaseEstimator):
         """Design matrix, its pooling, targets and weights (summing to one).
 
         Samples of zero weight are left out entirely: their rows would
-        otherwise still add cone constraints.
+        otherwise still add cone constraints. Identical samples (the same
+        features and target) become one, with their weights summed, and the
+        samples are put in a canonical order: that is the same program with
+        fewer rows, and data given with integer weights or with repeated
+        samples then yield the very same program, hence the same fit.
         """
         sw = check_weights(sample_weight, X)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
         rows = sw > 0
-        X1, pool = self._design(X[rows])
-        return X1, pool, Y[rows], sw[rows] / sw[rows].sum()
+        X, Y, sw = X[rows], Y[rows], sw[rows]
+        keys = np.hstack([X.reshape(len(X), -1), Y])
+        _, first, inverse = np.unique(keys, axis=0, return_index=True,
+                                      return_inverse=True)
+        sw = np.bincount(inverse.ravel(), weights=sw, minlength=len(first))
+        X1, pool = self._design(X[first])
+        return X1, pool, Y[first], sw / sw.sum()
 
     def _program(self, X1, Y, loss, s, beta, rng, pool=None):
         """The program over the patterns of this fit's gates (sets ``gates_``)."""

@@ -40,26 +40,6 @@ ESTIMATORS = [
 
 # Expected failures, each with its reason (none skipped wholesale).
 EXPECTED_FAILED_CHECKS = {
-    "ConvexReLURegressor": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "weights and repeated samples give the same convex program, but "
-            "two solves certified to a relative duality gap of tol=1e-6 agree "
-            "only to about 1e-6 in the predictions, not to the check's rtol=1e-7"
-        ),
-    },
-    "ConvexReLUClassifier": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "as for the regressor: the same convex program solved twice "
-            "agrees only to the solver's accuracy"
-        ),
-    },
-    "ConvexConvReLUClassifier": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "as for ConvexReLUClassifier: the two solves agree in objective to "
-            "about 1e-5 relative, and the logistic objective is so flat near "
-            "its optimum that their probabilities then differ by about 1e-3"
-        ),
-    },
     "ConvexConvReLURegressor": {
         "check_regressors_train": (
             "a CNN with global pooling shares its filters over positions: on "
@@ -68,15 +48,6 @@ EXPECTED_FAILED_CHECKS = {
             "feature of the check's data, and R^2 stays below the required 0.5"
         ),
     },
-}
-
-
-HINGE_SAMPLE_WEIGHT = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "the hinge loss gives a linear program whose optimum is not unique: "
-        "weighted and repeated data reach the same objective with different "
-        "networks, hence different predictions"
-    ),
 }
 
 
@@ -90,8 +61,6 @@ CV_SAMPLE_WEIGHT = {
 
 
 def _expected_failed_checks(estimator):
-    if getattr(estimator, "loss", None) == "hinge":
-        return HINGE_SAMPLE_WEIGHT
     if hasattr(estimator, "n_betas"):
         return CV_SAMPLE_WEIGHT
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
