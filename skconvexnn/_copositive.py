@@ -13,7 +13,6 @@ from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import validate_data
 
 from ._base import (
-    ARRANGEMENT_STRATEGIES,
     ConvexReLUMixin,
     MultiOutputRegressorMixin,
     add_ones,

@@ -14,7 +14,7 @@ Adding a loss means writing one subclass of :class:`Loss`; no solver changes.
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
+from scipy.special import expit, log_softmax, softmax, xlogy
 
 __all__ = ["Loss", "SquaredLoss", "LogisticLoss", "HingeLoss", "get_loss", "LOSSES"]
 

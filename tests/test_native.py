@@ -410,7 +410,8 @@ def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
 @pytest.mark.parametrize("case", ["squared", "logistic", "multioutput", "no_intercept"])
-def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activation, case):
+def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activation,
+                                                         case):
     # beyond max_samples the least-squares steps are Nystrom-preconditioned
     # CG: the same optimum as the n x n factorization
     X, y = _data(n=50, seed=12)
@@ -497,8 +498,9 @@ def test_admm_recovers_from_a_stalled_extrapolation():
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
 
 
-@pytest.mark.parametrize("solver, activation", [("admm", "relu"), ("fista", "gated_relu")])
-def test_verbose_shows_objective_and_a_proven_gap_while_it_runs(capsys, solver, activation):
+@pytest.mark.parametrize("solver, activation",
+                         [("admm", "relu"), ("fista", "gated_relu")])
+def test_verbose_shows_objective_and_a_proven_gap(capsys, solver, activation):
     X, y = _data(n=60)
     ConvexReLURegressor(solver=solver, activation=activation, verbose=2,
                         n_arrangements=10, random_state=0).fit(X, y)

@@ -118,7 +118,8 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
     key = name.lower()
     if key == "auto":
         native = tol >= NATIVE_MIN_TOL
-        if native and program.cone_constrained and program.n_samples < RELU_NATIVE_MIN_SAMPLES:
+        small = program.n_samples < RELU_NATIVE_MIN_SAMPLES
+        if native and program.cone_constrained and small:
             try:
                 CvxpySolver("clarabel", tol=tol).check_program(program)
                 native = False

@@ -33,7 +33,8 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 import numpy as np
 
 from .._progress import Progress
-from ._blocks import BlockOperator, Certificate, ConeProx, screen_estimate, trivial_result
+from ._blocks import (BlockOperator, Certificate, ConeProx, screen_estimate,
+                      trivial_result)
 from .base import BaseSolver, SolverResult
 
 __all__ = ["FISTASolver"]

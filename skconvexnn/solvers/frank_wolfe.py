@@ -42,7 +42,6 @@ for every ``u`` of the cone, the spectral norm ``max_i ||G^T D_i X||_2``
 (:func:`spectral_dual_norm`), so it is proven too, but looser.
 """
 
-import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
