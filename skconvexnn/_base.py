@@ -278,10 +278,12 @@ class ConvexReLUMixin(BaseEstimator):
 
         Samples of zero weight are left out entirely: their rows would
         otherwise still add cone constraints. Identical samples (the same
-        features and target) become one, with their weights summed, and the
-        samples are put in a canonical order: that is the same program with
-        fewer rows, and data given with integer weights or with repeated
-        samples then yield the very same program, hence the same fit.
+        features and target) become one, with their weights summed, and
+        weighted or merged samples are put in a canonical order: that is the
+        same program with fewer rows, and data given with integer weights or
+        with repeated samples (in any order) then yield the very same
+        program, hence the same fit. Unweighted data without repeats keep
+        their order.
         """
         sw = check_weights(sample_weight, X)
         if sw.sum() <= 0:
@@ -291,9 +293,11 @@ class ConvexReLUMixin(BaseEstimator):
         keys = np.hstack([X.reshape(len(X), -1), Y])
         _, first, inverse = np.unique(keys, axis=0, return_index=True,
                                       return_inverse=True)
-        sw = np.bincount(inverse.ravel(), weights=sw, minlength=len(first))
-        X1, pool = self._design(X[first])
-        return X1, pool, Y[first], sw / sw.sum()
+        if len(first) < len(keys) or np.ptp(sw) > 0:
+            sw = np.bincount(inverse.ravel(), weights=sw, minlength=len(first))
+            X, Y = X[first], Y[first]
+        X1, pool = self._design(X)
+        return X1, pool, Y, sw / sw.sum()
 
     def _program(self, X1, Y, loss, s, beta, rng, pool=None):
         """The program over the patterns of this fit's gates (sets ``gates_``)."""

@@ -51,18 +51,7 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
-CV_SAMPLE_WEIGHT = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "repeating samples instead of weighting them changes the folds, so "
-        "the cross-validation scores and possibly the chosen beta differ "
-        "(as for scikit-learn's LassoCV)"
-    ),
-}
-
-
 def _expected_failed_checks(estimator):
-    if hasattr(estimator, "n_betas"):
-        return CV_SAMPLE_WEIGHT
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
