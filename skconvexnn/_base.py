@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from ._progress import Progress
 from ._program import (
     ACTIVATIONS,
     ConvexProgram,
@@ -234,7 +235,8 @@ class ConvexReLUMixin(BaseEstimator):
             # Start from the zero network, optimal at beta_max.
             result, previous = trivial_result(program), largest
             norms = pattern_norms(program, result)
-            for beta in betas:
+            progress = Progress("path", self.verbose, len(betas))
+            for step, beta in enumerate(betas, 1):
                 program = replace(program, beta=float(beta))
                 exact = beta >= largest
                 if exact:
@@ -247,7 +249,10 @@ class ConvexReLUMixin(BaseEstimator):
                         program, self._solve, result, norms, previous)
                     previous = beta
                 self._set_network(program, result, solver, self.gates_, exact=exact)
+                progress.update(step, self.objective_, self.duality_gap_,
+                                beta=float(beta))
                 on_fit(self)
+            progress.close()
         return betas, largest
 
     def _beta_max(self, X, Y, loss, sample_weight=None):

@@ -172,3 +172,18 @@ def test_classifier_cv_one_weighted_class(data):
     with pytest.raises(ValueError, match="two classes"):
         ConvexReLUClassifierCV(n_betas=2, cv=2, **_cv_kwargs()).fit(
             X, labels, sample_weight=labels)
+
+
+def test_verbose_path_reports_every_beta(capsys):
+    from skconvexnn import ConvexReLURegressor, convex_relu_path
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = np.maximum(X[:, 0], 0) + 0.1 * rng.standard_normal(60)
+    est = ConvexReLURegressor(activation="gated_relu", n_arrangements=10,
+                              random_state=0, verbose=2)
+    convex_relu_path(X, y, estimator=est, n_betas=4)
+    lines = [ln for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith("[path]")]
+    assert len(lines) == 4
+    assert all("beta=" in ln and "gap=" in ln for ln in lines)
