@@ -160,8 +160,9 @@ class ConeProx:
         return B
 
     def __call__(self, B, thresh):
+        """The prox at ``B``; ``B`` (a temporary in the solvers) is overwritten."""
         if self.op.cone_signs is not None:
-            B = self.project(np.array(B, dtype=float), thresh)
+            B = self.project(B, thresh)
         return group_soft_threshold(B, thresh)
 
     def max_dual_norm(self, Lam):
