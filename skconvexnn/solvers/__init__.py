@@ -82,9 +82,9 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
 
     Measured for the ReLU program (CPU seconds, tol 1e-6, one BLAS thread,
     ``benchmarks/relu_solvers.py``): with the logistic loss, FISTA against
-    ADMM and Clarabel on breast_cancer (50 gates, beta = 1e-3) 7.6 s
-    against 85 s (ADMM at tol 1e-3) and 214 s (Clarabel, stopped at a
-    relative gap of 1e-2); on iris (softmax, 100 gates) 6.9 s against 39 s
+    ADMM and Clarabel on breast_cancer (beta = 1e-3): 50 gates, 7.6 s
+    against 85 s for ADMM at tol 1e-3; 30 gates, 5.0 s against 155.7 s for
+    Clarabel; on iris (softmax, 100 gates) 6.9 s against 39 s
     (ADMM at max_iter) and a Clarabel failure. With the squared loss FISTA's
     tail is long where ADMM's factorization absorbs the spread of the
     operator's spectrum: diabetes, 100 gates, 20,000 steps without reaching
