@@ -99,7 +99,7 @@ def _project_nnls(v, K, Kv, scale):
         rows = np.concatenate([rows, bad])
 
 
-def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
+def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None):
     """Project each row ``v_r`` of ``V`` onto ``{u : (s_r * X) u >= 0}``.
 
     Lawson and Hanson's active-set method for the nonnegative least-squares
@@ -126,6 +126,15 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
         Active sets to start from, one row per vector: distinct constraint
         indices first, padded with ``-1`` (the ``active`` this function
         returns).
+    stop_below : float, ndarray of shape (m,) or None
+        Rows whose projection is known to be no longer than this stop
+        early. After a forward step the point is the projection onto the
+        cone of the passive constraints alone, which contains the row's
+        cone, so its length bounds the projection's from above (and it
+        only decreases as constraints enter). Such a row returns that
+        point, not its projection, and its active constraints so far. The
+        proximal steps zero these rows anyway, and the dual norms only
+        need to know that they are small.
 
     Returns
     -------
@@ -149,6 +158,8 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
     done = np.zeros(m, dtype=bool)
     failed = np.zeros(m, dtype=bool)
     slots = np.arange(d)
+    floor = (np.full(m, -1.0) if stop_below is None
+             else np.broadcast_to(np.asarray(stop_below, dtype=float), (m,)))
     for _ in range(6 * d + 10 if rounds is None else rounds):
         rows = np.flatnonzero(~done)
         if not len(rows):
@@ -195,6 +206,14 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None):
         mu[rk] = z[fwd]
         started[rk] = True
         Ur = V[rk] + np.einsum("rad,ra->rd", KA[fwd], z[fwd])
+        # (a negative floor, the default, stops no row)
+        small = np.einsum("rd,rd->r", Ur, Ur) <= floor[rk] * np.abs(floor[rk])
+        if np.any(small):
+            U[rk[small]] = Ur[small]
+            done[rk[small]] = True
+            rk, Ur = rk[~small], Ur[~small]
+            if not len(rk):
+                continue
         KU = signs[:, rk] * (X @ Ur.T)  # (n, r)
         j = np.argmin(KU, axis=0)
         cols = np.arange(len(rk))
@@ -250,8 +269,10 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
         if not len(part):
             break
         ts, bs = np.unravel_index(part, norms.shape)
+        # a block shorter than the floor or the best so far cannot matter
         U, _ = project_many(X, signs[:, bs], G[ts, bs],
-                            None if guesses is None else guesses[ts, bs])
+                            None if guesses is None else guesses[ts, bs],
+                            stop_below=max(floor, best))
         norms[ts, bs] = np.sqrt(np.sum(U * U, axis=1))
         best = max(best, float(norms[ts, bs].max()))
     return norms
