@@ -110,6 +110,51 @@ def test_batched_projection_of_polar_points_is_zero():
     np.testing.assert_allclose(U, 0.0, atol=1e-9 * np.abs(V).max())
 
 
+def test_early_stop_bounds_the_projection():
+    # rows stopped early return a point no shorter than their projection
+    # and at most the floor; the others return their projection
+    rng = np.random.default_rng(6)
+    n, d, m = 80, 6, 40
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal((d, m)))
+    V = 2 * rng.standard_normal((m, d))
+    exact = np.array([project(V[r], signs[:, r, None] * X)[0] for r in range(m)])
+    lengths = np.linalg.norm(exact, axis=1)
+    floor = np.median(lengths)
+    U, _ = project_many(X, signs, V, None, stop_below=floor)
+    got = np.linalg.norm(U, axis=1)
+    stopped = ~np.all(np.isclose(U, exact, atol=1e-9), axis=1)
+    assert stopped.any()
+    assert np.all(got[stopped] <= floor + 1e-12)
+    assert np.all(got[stopped] >= lengths[stopped] - 1e-9)
+    # the rows that ran to the end are the ones whose projection is long
+    assert np.all(lengths[~stopped] > floor - 1e-9)
+
+
+def test_cone_prox_matches_exact_prox():
+    # the prox with its shortcuts (half-space test, early stops) equals
+    # projecting every block exactly, then shrinking
+    from skconvexnn._program import ConvexProgram
+    from skconvexnn.losses import SquaredLoss
+    from skconvexnn.solvers._blocks import (BlockOperator, ConeProx,
+                                            group_soft_threshold)
+
+    rng = np.random.default_rng(7)
+    n, d, P = 60, 5, 25
+    X = np.column_stack([rng.standard_normal((n, d - 1)), np.ones(n)])
+    patterns = (X @ rng.standard_normal((d, P)) >= 0).astype(float)
+    program = ConvexProgram(X=X, patterns=patterns, Y=rng.standard_normal((n, 2)),
+                            beta=0.1, loss=SquaredLoss())
+    op = BlockOperator(program)
+    B = rng.standard_normal(op.shape)
+    for thresh in (0.0, 0.5, 1.5):
+        expected = np.array([[project(B[t, b], op.cone_signs[:, b, None] * X)[0]
+                              for b in range(op.n_blocks)] for t in range(2)])
+        expected = group_soft_threshold(expected, thresh)
+        got = ConeProx(op)(B.copy(), thresh)
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
 def test_cone_norms_max_is_exact():
     rng = np.random.default_rng(4)
     n, d, B = 30, 4, 12
