@@ -127,8 +127,8 @@ def test_early_stop_bounds_the_projection():
     assert stopped.any()
     assert np.all(got[stopped] <= floor + 1e-12)
     assert np.all(got[stopped] >= lengths[stopped] - 1e-9)
-    # the rows that ran to the end are the ones whose projection is long
-    assert np.all(lengths[~stopped] > floor - 1e-9)
+    # every row whose projection is longer than the floor ran to the end
+    assert not np.any(stopped & (lengths > floor + 1e-9))
 
 
 def test_cone_prox_matches_exact_prox():
