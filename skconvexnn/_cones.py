@@ -257,7 +257,11 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
     norms : ndarray of shape (k, B)
         Exact for the blocks projected (by decreasing free norm, until no
         free norm left can beat the largest exact norm found), the free norm
-        (an upper bound) elsewhere; so ``norms.max()`` is exact.
+        (an upper bound) elsewhere; a projection is stopped as soon as its
+        length is known to be at most ``floor`` or the largest exact norm
+        so far, and then reports an upper bound below that (see
+        ``stop_below`` in :func:`project_many`). So ``norms.max()`` is
+        exact when it is above ``floor``, and an upper bound otherwise.
     """
     norms = np.sqrt(np.einsum("kbd,kbd->kb", G, G))
     order = np.argsort(norms, axis=None)[::-1]

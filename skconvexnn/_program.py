@@ -170,8 +170,9 @@ def dual_norms(program, Lam, threshold=None, chunk=32):
         the cone, :mod:`skconvexnn._cones`) are computed exactly only for
         blocks whose unconstrained norm exceeds this value (default beta)
         and the largest exact norm found so far, by decreasing unconstrained
-        norm; the others are reported by their unconstrained norm, an upper
-        bound. The maximum is exact either way.
+        norm; the others are reported by an upper bound (their unconstrained
+        norm, or, for a projection stopped early, a bound below that
+        threshold). The maximum is exact when it is above the threshold.
     chunk : int
         Blocks projected together.
 
