@@ -48,7 +48,7 @@ def _group_soft_threshold(Z, thresh):
 
 
 def _power(ch, Z, c):
-    from .._dask import _adjoint, _pred_blocks
+    from .dask_program import _adjoint, _pred_blocks
 
     root = np.sqrt(ch["s"])[:, None]
     M = root * (root * (_pred_blocks(ch, Z) + c))
@@ -56,7 +56,7 @@ def _power(ch, Z, c):
 
 
 def _start(ch, Z):
-    from .._dask import _pred_blocks
+    from .dask_program import _pred_blocks
 
     P = _pred_blocks(ch, Z)
     return {**ch, "P": P, "Pn": P}
@@ -64,7 +64,7 @@ def _start(ch, Z):
 
 def _trial(ch, Z, loss, c):
     """The chunk with the prediction of the trial point; its loss value."""
-    from .._dask import _pred_blocks
+    from .dask_program import _pred_blocks
 
     Pn = _pred_blocks(ch, Z)
     return {**ch, "Pn": Pn}, loss.value(Pn + c, ch["Y"], ch["s"])
@@ -77,7 +77,7 @@ def _advance(ch, Z, w, loss, cy, adaptive):
     at ``Py + cy`` goes back as ``X^T D_i G``, its sum, ``s^T P`` and (for
     the backtracking) the loss at ``Py + cy``.
     """
-    from .._dask import _adjoint, _pred_blocks
+    from .dask_program import _adjoint, _pred_blocks
 
     Pn = ch["Pn"] if Z is None else _pred_blocks(ch, Z)
     Py = Pn + w * (Pn - ch["P"])
@@ -160,7 +160,7 @@ class DaskFISTASolver(BaseSolver):
             return bool(np.isfinite(gap)) and abs(gap) <= self.tol * max(
                 abs(obj), np.finfo(float).tiny)
 
-        from .._dask import _add
+        from .dask_program import _add
 
         chunks = cp.chunks.map(_start, Z)
         adaptive = not loss.quadratic
