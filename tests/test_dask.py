@@ -231,3 +231,17 @@ def test_validation_is_chunked_but_honest(threads):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert est.predict(da.from_array(X, chunks=10)).compute().shape == (40,)
+
+
+def test_pruning_on_chunks_matches_in_memory(threads):
+    # more neurons than samples: their activations are dependent, and the
+    # pruning (a QR of the chunks' activations) removes some, as in memory
+    X, y = _regression(n=12, d=2)
+    kw = dict(activation="gated_relu", n_arrangements=40, beta=1e-3, tol=1e-4,
+              random_state=0)
+    ref = ConvexReLURegressor(**kw, solver="fista").fit(X, y)
+    est = ConvexReLURegressor(**kw).fit(da.from_array(X, chunks=5), y)
+    assert ref.n_neurons_ <= len(X) + 1 < len(ref.gates_)
+    assert est.n_neurons_ == ref.n_neurons_
+    assert abs(est.objective_ - ref.objective_) <= 1e-8 * ref.objective_
+    np.testing.assert_allclose(est.predict(X), ref.predict(X), atol=1e-6)

@@ -29,19 +29,10 @@ import numpy as np
 
 from .._progress import Progress
 from ..losses import SquaredLoss
+from ._blocks import block_norms, group_soft_threshold
 from .base import BaseSolver, SolverResult
 
 __all__ = ["DaskFISTASolver"]
-
-
-def _block_norms(Z):
-    return np.sqrt(np.einsum("kbd,kbd->kb", Z, Z))
-
-
-def _group_soft_threshold(Z, thresh):
-    norms = _block_norms(Z)
-    scale = np.maximum(1.0 - thresh / np.maximum(norms, 1e-300), 0.0)
-    return Z * scale[:, :, None]
 
 
 # -- what runs on a chunk --------------------------------------------------------
@@ -150,7 +141,7 @@ class DaskFISTASolver(BaseSolver):
             else:
                 c_star = cp.optimal_intercept(("key", "P"), chunks)
             value, bound = cp.certify(("key", "P"), c_star, chunks)
-            obj = value + beta * float(_block_norms(Z).sum())
+            obj = value + beta * float(block_norms(Z).sum())
             if np.isfinite(bound):
                 best["bound"] = max(best["bound"], bound)
             best["intercept"] = c_star
@@ -176,7 +167,7 @@ class DaskFISTASolver(BaseSolver):
             F_y = grad["value"] if adaptive else 0.0
             L_old, L = L, max(L * self.step_decrease, L_min) if adaptive else L
             while True:
-                Z_new = _group_soft_threshold(Zy - grad_Z / L, beta / L)
+                Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
                 c_new = cy - grad_c / L if fit_c else cy
                 trial = None
                 if not adaptive or L >= L_max:

@@ -19,7 +19,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..losses import LogisticLoss, SquaredLoss
-from ..recovery import hidden_activations, network_predict, recover_neurons
+from ..recovery import (
+    hidden_activations,
+    network_predict,
+    prune_weights,
+    recover_neurons,
+)
 
 __all__ = ["ChunkedProgram", "Chunks", "prune_chunked", "recover_chunked"]
 
@@ -399,57 +404,31 @@ def _activation_r(ch, U, A, G, sel, w):
     return np.linalg.qr(Q.T, mode="r")
 
 
-def _prune_weights(R_of, n_values, w, rtol=1e-12):
-    """:func:`skconvexnn.recovery.prune_weights` with ``M`` given by its ``R``.
-
-    ``M = [Q^T; 1]`` has ``n_values + 1`` rows; ``R_of()`` returns the
-    ``R`` of its QR (computed once, from the chunks), whose columns have
-    the same singular values and right singular vectors as ``M``'s.
-    """
-    w = np.array(w, dtype=float)
-    R = None
-    while True:
-        idx = np.flatnonzero(w > 0)
-        m = idx.size
-        if m == 0:
-            break
-        rows = n_values + 1
-        forced = m > rows
-        if not forced and rows * m * m > _MAX_DENSE:
-            break
-        if R is None:
-            R = R_of()
-        _, s, Vt = np.linalg.svd(R[:, idx], full_matrices=forced)
-        if not forced and s[-1] > rtol * s[0]:
-            break
-        c = Vt[-1]
-        if c.max() <= 0:
-            c = -c
-        pos = c > 0
-        ratios = w[idx][pos] / c[pos]
-        j = np.argmin(ratios)
-        w[idx] = np.maximum(w[idx] - ratios[j] * c, 0.0)
-        w[idx[np.flatnonzero(pos)[j]]] = 0.0
-    return w
-
-
 def prune_chunked(cp, U, A, G):
-    """:func:`skconvexnn.recovery.prune_network` on the chunks (TSQR)."""
+    """:func:`skconvexnn.recovery.prune_network` on the chunks (TSQR).
+
+    ``prune_weights`` works on ``M = [Q^T; 1]``, one column per neuron and
+    a row per sample and output. Its singular values and right singular
+    vectors are those of ``[R; 1]`` with ``R`` the triangular factor of
+    ``Q^T`` (the same Gram matrix ``Q Q^T + 1 1^T``); ``R`` comes from the
+    chunks' own factors (a tall-skinny QR), so ``prune_weights`` runs on
+    ``R^T`` in place of ``Q``. As in memory, the rank test is skipped when
+    ``M`` is larger than ``max_dense`` and not forced by the dimension.
+    """
     if U.shape[0] == 0:
         return U, A, G
     groups = np.argmax(np.abs(A), axis=1)
     w = np.linalg.norm(U, axis=1) * np.linalg.norm(A, axis=1)
     new_w = w.copy()
-    n_values = cp.n_samples * A.shape[1]
+    rows = cp.n_samples * A.shape[1] + 1
     for g in np.unique(groups):
         sel = np.flatnonzero((groups == g) & (w > 0))
-
-        def R_of(sel=sel):
-            parts = cp.chunks.reduce(_activation_r, U, A, G, sel, w[sel])
-            stacked = np.vstack([*parts, np.ones((1, len(sel)))])
-            return np.linalg.qr(stacked, mode="r")
-
-        new_w[sel] = _prune_weights(R_of, n_values, w[sel])
+        m = len(sel)
+        if m == 0 or (m <= rows and rows * m * m > _MAX_DENSE):
+            continue
+        parts = cp.chunks.reduce(_activation_r, U, A, G, sel, w[sel])
+        R = np.linalg.qr(np.vstack(parts), mode="r")
+        new_w[sel] = prune_weights(R.T, w[sel])
     keep = new_w > 0
     scale = np.sqrt(new_w[keep] / w[keep])[:, None]
     U, A = U[keep] * scale, A[keep] * scale
