@@ -166,6 +166,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a dask array chunked by rows (user guide, "Running on
+            dask"): the fit then runs chunk by chunk on the workers.
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, booleans, ...).
         sample_weight : array-like of shape (n_samples,), default=None

@@ -273,6 +273,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a dask array chunked by rows (user guide, "Running on
+            dask"): the fit then runs chunk by chunk on the workers.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the mean loss.
