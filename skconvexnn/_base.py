@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from ._dask import dask_rows
 from ._progress import Progress
 from ._program import (
     ACTIVATIONS,
@@ -568,6 +569,7 @@ class ConvexReLUMixin(BaseEstimator):
 class MultiOutputRegressorMixin:
     """``predict`` and tags shared by the regressors (1-D ``y`` stays 1-D)."""
 
+    @dask_rows
     def predict(self, X):
         """Output of the recovered ReLU network.
 

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._base import ConvexReLUMixin, check_weights
+from ._dask import dask_rows, fit_dask, is_dask_array, reject_dask
 from .losses import get_loss
 
 __all__ = ["ConvexReLUClassifier"]
@@ -165,6 +166,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a dask array chunked by rows (user guide, "Running on
+            dask"): the fit then runs chunk by chunk on the workers.
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, booleans, ...).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -174,11 +177,14 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         -------
         self : ConvexReLUClassifier
         """
+        if is_dask_array(X):  # chunked fit on the workers (user guide, dask)
+            return fit_dask(self, X, y, sample_weight)
         return self._fit_network(*self._training_data(X, y, sample_weight),
                                  sample_weight)
 
     def _training_data(self, X, y, sample_weight=None):
         """Validated ``X``, encoded targets (sets ``classes_``), loss."""
+        reject_dask(self, X)
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
@@ -202,6 +208,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         Y = encode_targets(codes, len(self.classes_), self.loss)
         return X, Y, get_loss(self.loss)
 
+    @dask_rows
     def decision_function(self, X):
         """Output of the recovered network.
 
@@ -217,6 +224,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         out = self._forward(X)
         return out.ravel() if out.shape[1] == 1 else out
 
+    @dask_rows
     def predict(self, X):
         """Class labels of the samples in ``X``.
 
@@ -241,6 +249,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         return True
 
     @available_if(_has_probabilities)
+    @dask_rows
     def predict_proba(self, X):
         """Class probabilities: sigmoid (two classes) or softmax of the outputs.
 
@@ -259,6 +268,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         return softmax(scores, axis=1)
 
     @available_if(_has_probabilities)
+    @dask_rows
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):

@@ -6,6 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import ConvexReLUMixin, MultiOutputRegressorMixin, target_scaling
+from ._dask import fit_dask, is_dask_array, reject_dask
 from .losses import Loss, SquaredLoss
 
 __all__ = ["ConvexReLURegressor"]
@@ -272,6 +273,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a dask array chunked by rows (user guide, "Running on
+            dask"): the fit then runs chunk by chunk on the workers.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the mean loss.
@@ -280,6 +283,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         -------
         self : ConvexReLURegressor
         """
+        if is_dask_array(X):  # chunked fit on the workers (user guide, dask)
+            return fit_dask(self, X, y, sample_weight)
         return self._fit_network(*self._training_data(X, y, sample_weight),
                                  sample_weight)
 
@@ -288,6 +293,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
 
         ``sample_weight`` is not used (classifiers check it).
         """
+        reject_dask(self, X)
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
