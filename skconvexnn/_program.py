@@ -397,6 +397,18 @@ def _scaled_bound(program, Lam, max_dual_norm=None):
         biggest = float(max_dual_norm(Lam))
     alpha_max = 1.0 if biggest <= program.beta else program.beta / biggest
     best = max(loss.dual(0.0 * Lam, Y, s), loss.dual(alpha_max * Lam, Y, s))
+    if loss.quadratic:
+        # the dual of a quadratic loss is a concave quadratic in alpha:
+        # three values give it, and its maximizer on [0, alpha_max] is
+        # evaluated exactly (any alpha there gives a valid bound)
+        d0, d1, d2 = (loss.dual(a * Lam, Y, s) for a in (0.0, 0.5 * alpha_max, alpha_max))
+        curv = d2 - 2.0 * d1 + d0
+        if curv < 0:
+            # vertex of the parabola through the three equally spaced values
+            a = float(np.clip(0.5 * alpha_max + 0.25 * alpha_max * (d0 - d2) / curv,
+                              0.0, alpha_max))
+            best = max(best, d1, loss.dual(a * Lam, Y, s))
+            return float(best)
     # the dual is -inf outside its domain: no warnings from the search there
     with np.errstate(invalid="ignore", over="ignore"):
         res = minimize_scalar(

@@ -556,3 +556,28 @@ def test_verbose_shows_objective_and_a_proven_gap(capsys, solver, activation):
     # a proven gap is shown before the last check, not only at the end
     assert any(g != "n/a" for g in gaps[:-1])
     assert all("obj=" in line and "it=" in line for line in lines)
+
+
+def test_quadratic_dual_scaling_in_closed_form(monkeypatch):
+    # the bound's best scaling of a dual point, in closed form for a
+    # quadratic loss, equals the bounded scalar search it replaces
+    from skconvexnn._program import ConvexProgram, _scaled_bound
+    from skconvexnn.losses import SquaredLoss
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        n, d, P = 30, 3, 8
+        X = np.column_stack([rng.standard_normal((n, d - 1)), np.ones(n)])
+        patterns = (X @ rng.standard_normal((d, P)) >= 0).astype(float)
+        w = rng.random(n)
+        program = ConvexProgram(
+            X=X, patterns=patterns, Y=rng.standard_normal((n, 2)),
+            beta=10 ** rng.uniform(-3, 0), loss=SquaredLoss(), sample_weight=w / w.sum(),
+            activation=str(rng.choice(["relu", "gated_relu"])))
+        Lam = rng.standard_normal((n, 2)) * 10 ** rng.uniform(-3, 0)
+        fast = _scaled_bound(program, Lam)
+        with monkeypatch.context() as m:
+            m.setattr(SquaredLoss, "quadratic", False)
+            searched = _scaled_bound(program, Lam)
+        assert fast >= searched - 1e-10 * max(abs(searched), 1e-12)
+        assert fast <= searched + 1e-8 * max(abs(searched), 1e-12)
