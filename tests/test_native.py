@@ -10,9 +10,17 @@ from skconvexnn._cones import cone_norms, project, project_many
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
-from skconvexnn.solvers import (FISTA_MAX_CONDITION, FISTA_MIN_SAMPLES,
-                                RELU_NATIVE_MIN_SAMPLES, ADMMSolver, AndersonSolver,
-                                FISTASolver, admm, design_condition, get_solver)
+from skconvexnn.solvers import (
+    FISTA_MAX_CONDITION,
+    FISTA_MIN_SAMPLES,
+    RELU_NATIVE_MIN_SAMPLES,
+    ADMMSolver,
+    AndersonSolver,
+    FISTASolver,
+    admm,
+    design_condition,
+    get_solver,
+)
 
 
 def _data(n=40, d=3, seed=0):
@@ -136,8 +144,7 @@ def test_cone_prox_matches_exact_prox():
     # projecting every block exactly, then shrinking
     from skconvexnn._program import ConvexProgram
     from skconvexnn.losses import SquaredLoss
-    from skconvexnn.solvers._blocks import (BlockOperator, ConeProx,
-                                            group_soft_threshold)
+    from skconvexnn.solvers._blocks import BlockOperator, ConeProx, group_soft_threshold
 
     rng = np.random.default_rng(7)
     n, d, P = 60, 5, 25
