@@ -29,9 +29,8 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_linnerud, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import StandardScaler
+from copositive_methods import target_data
 from threadpoolctl import threadpool_limits
 
 from skconvexnn import CopositiveMultiOutputRegressor
@@ -43,21 +42,9 @@ TARGET_SECONDS = {"linnerud": 5, "make_regression": 30, "large": 120}
 BETA = 1e-3
 
 
-def relu_targets(n, d, k, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    U0, A0 = rng.standard_normal((100, d + 1)), rng.standard_normal((100, k))
-    return X, np.maximum(np.c_[X, np.ones(n)] @ U0.T, 0) @ A0 / 10
-
-
 def case_data(name):
-    if name == "make_regression":
-        X, Y = make_regression(500, 10, n_targets=3, noise=5, random_state=0)
-    elif name == "linnerud":
-        X, Y = load_linnerud(return_X_y=True)
-    else:
-        X, Y = relu_targets(5000, 20, 5)
-    return (StandardScaler().fit_transform(X), StandardScaler().fit_transform(Y))
+    """The standardized data of one case (as ``copositive_methods.py --targets``)."""
+    return target_data(name)
 
 
 def nonconvex(X, Y, beta, m, seed, max_iter=5000):
