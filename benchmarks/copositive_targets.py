@@ -29,8 +29,8 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from copositive_methods import target_data
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skconvexnn import CopositiveMultiOutputRegressor
