@@ -17,14 +17,16 @@ from ._base import (
     MultiOutputRegressorMixin,
     add_ones,
 )
-from .arrangements import patterns_from_gates, unique_patterns
+from .arrangements import patterns_from_gates, sample_gates, unique_patterns
 from .recovery import prune_network
 from .solvers.closed_form import svd_closed_form
 from .solvers.frank_wolfe import (
     ConePCAOracle,
+    PatternPool,
+    cone_dual_norm_bound,
     dual_point_bound,
     frank_wolfe,
-    spectral_dual_norm,
+    train_shared,
 )
 from .solvers.copositive_relaxation import (
     estimate_relaxation_size,
@@ -43,6 +45,10 @@ AUTO_MAX_SAMPLES_RELAXATION = 20
 #: ... while its estimated memory stays below this many bytes (n = 10,
 #: d = 500 would need 17 GiB), Frank-Wolfe otherwise.
 AUTO_MAX_RELAXATION_BYTES = 2**28
+#: ``arrangements="search"``: L-BFGS iterations of the seed network (whose
+#: ``n_arrangements`` hidden units give the first patterns beyond the
+#: Gaussian gates).
+SEED_ITER = 1000
 #: Defaults of ``tol`` and ``max_iter`` per method when they are None.
 DEFAULT_TOL = {"relaxation": 1e-6, "frank_wolfe": 1e-4, "svd": 1e-6, "scalar": 1e-6}
 DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
@@ -245,14 +251,13 @@ class CopositiveMultiOutputRegressor(
         **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
            if key != "activation"},
         "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
-        # The arrangement search is written for the scalar-output program.
-        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+        "arrangements": [StrOptions({"gaussian", "exhaustive", "search"}), "array-like"],
         "tol": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,
-                 arrangements="gaussian", max_patterns=10_000, fit_intercept=True,
+                 arrangements="search", max_patterns=10_000, fit_intercept=True,
                  solver="auto", tol=None, max_iter=None, warm_start=False,
                  random_state=None, verbose=0):
         self.beta = beta
@@ -286,34 +291,44 @@ class CopositiveMultiOutputRegressor(
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
         self._clear_fitted()
+        for name in ("n_local_moves_",):
+            self.__dict__.pop(name, None)
         X1 = add_ones(X, self.fit_intercept)
         beta = float(self.beta)
+        search = isinstance(self.arrangements, str) and self.arrangements == "search"
         method = self.method
-        if method == "auto":
-            method = self._auto_method(X1, Y)
-        self._tol = DEFAULT_TOL[method] if self.tol is None else self.tol
-        self._max_iter = DEFAULT_MAX_ITER[method] if self.max_iter is None else self.max_iter
-        self.method_ = method
+        if method == "auto" and Y.shape[1] == 1 and not search:
+            # Fixed patterns: the exact ReLU program. With the search,
+            # Frank-Wolfe grows the patterns as for several outputs.
+            method = "scalar"
         self._warned = False
+        rng = check_random_state(self.random_state)
         if method == "svd":
+            self._set_method(method)
             U, A, c = self._fit_svd(X1, Y, beta)
             bound = None
+        elif method == "scalar":
+            self._set_method(method)
+            U, A, c, bound = self._fit_scalar(X, X1, Y, beta, rng, search)
         else:
-            rng = check_random_state(self.random_state)
-            patterns, gates = self._patterns(X1, rng)
+            patterns, gates, init = self._initial_pool(X1, Y, beta, rng, search)
             self.gates_ = gates
             oracle = None
-            if method != "scalar" and patterns.shape[1]:
+            if patterns.shape[1]:
                 oracle = ConePCAOracle(X1, patterns, random_state=rng.randint(2**31))
+            if method == "auto":
+                method = self._auto_method(X1, Y, patterns, oracle)
+            self._set_method(method)
             zero = self._zero_network(X1, Y, beta, patterns, oracle)
             if zero is not None:
                 U, A, c, bound = zero
             elif method == "frank_wolfe":
-                U, A, c, bound = self._fit_frank_wolfe(X1, Y, beta, patterns, oracle, rng)
-            elif method == "scalar":
-                U, A, c, bound = self._fit_scalar(X, Y, beta, gates, rng)
+                U, A, c, bound = self._fit_frank_wolfe(
+                    X1, Y, beta, patterns, oracle, rng, init=init,
+                    gates=gates if search else None)
             else:
                 U, A, c, bound = self._fit_relaxation(X1, Y, beta, patterns, oracle, rng)
+        self._gate_source = (self._gate_key(), X1.shape[1])
         d = X.shape[1]
         self.coefs_ = [U[:, :d].T.copy(), A]
         self.intercepts_ = [U[:, d].copy() if self.fit_intercept else np.zeros(len(U)),
@@ -348,26 +363,61 @@ class CopositiveMultiOutputRegressor(
                   f"bound={self.lower_bound_:.6g} certified={self.certified_}")
         return self
 
-    def _auto_method(self, X1, Y):
-        n, d1 = X1.shape
-        k = Y.shape[1]
-        if k == 1:
-            return "scalar"
-        # Tiny problems: Frank-Wolfe converges slowly where the data can be
-        # interpolated (the scikit-learn check with 11 samples and 10
-        # features took 692 iterations); the relaxation, polished by at most
-        # POLISH_MAX_ITER Frank-Wolfe steps, is bounded in time, and its
-        # memory (n^2 d^2 per pattern) is checked first.
-        n_bytes = estimate_relaxation_size(n, d1, k, self._n_patterns_at_most(X1))[1]
-        if n <= AUTO_MAX_SAMPLES_RELAXATION and n_bytes <= AUTO_MAX_RELAXATION_BYTES:
-            return "relaxation"
-        return "frank_wolfe"
+    def _set_method(self, method):
+        self.method_ = method
+        self._tol = DEFAULT_TOL[method] if self.tol is None else self.tol
+        self._max_iter = DEFAULT_MAX_ITER[method] if self.max_iter is None else self.max_iter
 
-    def _n_patterns_at_most(self, X1):
-        if isinstance(self.arrangements, str):
-            return (self.max_patterns if self.arrangements == "exhaustive"
-                    else self.n_arrangements)
-        return len(np.asarray(self.arrangements))
+    def _auto_method(self, X1, Y, patterns, oracle):
+        n = X1.shape[0]
+        # Tiny problems of large rank, where the oracle is approximate and
+        # its bound loose: the relaxation, polished by at most
+        # POLISH_MAX_ITER Frank-Wolfe steps, is bounded in time and proves
+        # a bound through its multipliers; its memory (n^2 d^2 per
+        # pattern) is checked first. With the exact oracle Frank-Wolfe
+        # certifies on its own.
+        if oracle is None or oracle.exact or n > AUTO_MAX_SAMPLES_RELAXATION:
+            return "frank_wolfe"
+        n_bytes = estimate_relaxation_size(n, X1.shape[1], Y.shape[1],
+                                           patterns.shape[1])[1]
+        return "relaxation" if n_bytes <= AUTO_MAX_RELAXATION_BYTES else "frank_wolfe"
+
+    def _initial_pool(self, X1, Y, beta, rng, search):
+        """Patterns, gates and starting atoms (None) of the fit.
+
+        With ``arrangements="search"``: the Gaussian gates plus the hidden
+        units of a seed network (``n_arrangements`` units trained by L-BFGS
+        for :data:`SEED_ITER` iterations), which are the starting atoms; a
+        warm start takes the previous fit's pool and network instead.
+        """
+        self._n_gaussian = None
+        if not search:
+            patterns, gates = self._patterns(X1, rng)
+            return patterns, gates, None
+        d1 = X1.shape[1]
+        k = Y.shape[1]
+        Yc = Y - Y.mean(axis=0) if self.fit_intercept else Y
+        previous = getattr(self, "_search_state", None)
+        if self.warm_start and previous is not None and previous[0].shape[1] == d1:
+            gates, U, A = previous
+        else:
+            gates = sample_gates(self.n_arrangements, d1, rng)
+            m = self.n_arrangements
+            U = rng.standard_normal((m, d1)) / np.sqrt(d1)
+            A = rng.standard_normal((m, k)) * (np.linalg.norm(U, axis=1)[:, None]
+                                                / np.sqrt(k))
+            with threadpool_limits(limits=1, user_api="blas"):
+                U, A = train_shared(X1, Yc, beta, U, A, SEED_ITER, self.fit_intercept)
+        w = np.linalg.norm(U, axis=1) * np.linalg.norm(A, axis=1)
+        live = (w > 1e-10 * w.max(initial=0.0)) & (w > 0)
+        norms = np.linalg.norm(U[live], axis=1)
+        U, A = U[live] / norms[:, None], A[live] * norms[:, None]
+        pool = PatternPool(X1, gates)
+        self._n_gaussian = len(pool)
+        pats = pool.add(U) if len(U) else np.zeros(0, int)
+        ok = pats >= 0  # a unit that is zero on every sample is dropped
+        init = (U[ok], A[ok], pats[ok]) if ok.any() else None
+        return pool.patterns, pool.gates, init
 
     def _zero_network(self, X1, Y, beta, patterns, oracle):
         """The zero network when beta is at least beta_max, else None.
@@ -386,7 +436,7 @@ class CopositiveMultiOutputRegressor(
         elif oracle is not None and oracle.exact:
             lam = float(oracle(Yc / n)[0][0])
         else:
-            lam = spectral_dual_norm(Yc / n, X1, patterns)
+            lam = cone_dual_norm_bound(Yc / n, X1, patterns)
         if beta < lam:
             return None
         self.n_iter_ = 0
@@ -405,27 +455,41 @@ class CopositiveMultiOutputRegressor(
         return U, A, np.zeros(Y.shape[1])
 
     def _patterns(self, X1, rng):
-        gates = self._make_gates(X1, rng)
+        if (self.warm_start and getattr(self, "_gate_source", None)
+                == (self._gate_key(), X1.shape[1]) and self._gate_key() is not None):
+            gates = self._sampled_gates
+        else:
+            gates = self._make_gates(X1, rng)
         return unique_patterns(patterns_from_gates(X1, gates), gates)
 
-    def _frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None, max_iter=None):
+    def _frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None, max_iter=None,
+                     gates=None):
         # Small dense products: BLAS threads cost more than they save.
         with threadpool_limits(limits=1, user_api="blas"):
             res = frank_wolfe(X1, patterns, Y, beta, self.fit_intercept, tol=self._tol,
                               max_iter=max_iter or self._max_iter,
                               random_state=rng.randint(2**31), verbose=self.verbose,
-                              init=init, oracle=oracle)
+                              init=init, oracle=oracle, gates=gates,
+                              search=gates is not None,
+                              core=getattr(self, "_n_gaussian", None))
         self.objective_curve_ = np.asarray(res.objective_curve)
         self.oracle_ = "exact" if res.exact else "approximate"
+        if gates is not None:
+            # The pool grew: the bound covers the final patterns.
+            self.gates_ = res.gates
         # Atom t is the neuron (sqrt(w) u_t, a_t / sqrt(w)), w = ||a_t||: same
         # output, and its weight decay equals the atomic norm beta * w.
         w = np.sqrt(np.linalg.norm(res.A, axis=1))[:, None]
         U, A, _ = prune_network(X1, res.U * w, res.A / w)
         return res, U, A
 
-    def _fit_frank_wolfe(self, X1, Y, beta, patterns, oracle, rng):
-        res, U, A = self._frank_wolfe(X1, Y, beta, patterns, oracle, rng)
+    def _fit_frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None, gates=None):
+        res, U, A = self._frank_wolfe(X1, Y, beta, patterns, oracle, rng, init=init,
+                                      gates=gates)
         self.n_iter_ = res.n_iter
+        if gates is not None:
+            self.n_local_moves_ = res.n_local
+            self._search_state = (self.gates_, U, A)
         if not res.converged:
             gap = (res.objective - res.estimated_bound) / max(res.objective, 1e-300)
             warnings.warn(
@@ -437,7 +501,7 @@ class CopositiveMultiOutputRegressor(
             self._warned = True
         return U, A, res.c, res.lower_bound
 
-    def _fit_scalar(self, X, Y, beta, gates, rng):
+    def _fit_scalar(self, X, X1, Y, beta, rng, search):
         """One output: the ReLU program of ConvexReLURegressor (see Notes)."""
         if Y.shape[1] != 1:
             raise ValueError(
@@ -446,14 +510,22 @@ class CopositiveMultiOutputRegressor(
             )
         from ._regression import ConvexReLURegressor
 
+        if search:
+            arrangements = "search"
+        else:
+            arrangements = self._patterns(X1, rng)[1]
         reg = ConvexReLURegressor(
-            beta=beta, activation="relu", arrangements=gates,
+            beta=beta, activation="relu", arrangements=arrangements,
+            n_arrangements=self.n_arrangements,
             fit_intercept=self.fit_intercept, solver=self.solver, tol=self._tol,
             max_iter=self._max_iter, random_state=rng.randint(2**31),
             verbose=self.verbose,
         )
         reg._standardize_targets = False  # the bound must be on this Y
         reg.fit(X, Y[:, 0])
+        # The bound covers the examined pool of a search, the given gates
+        # otherwise.
+        self.gates_ = getattr(reg, "examined_gates_", reg.gates_)
         self.n_iter_ = reg.n_iter_
         self.objective_curve_ = reg.objective_curve_
         self.solver_ = reg.solver_

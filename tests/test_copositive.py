@@ -12,14 +12,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor, CopositiveMultiOutputRegressor
-from skconvexnn.arrangements import enumerate_gates, patterns_from_gates, unique_patterns
+from skconvexnn.arrangements import (
+    enumerate_gates,
+    patterns_from_gates,
+    unique_patterns,
+)
+from skconvexnn.solvers.copositive_relaxation import solve_relaxation
 from skconvexnn.solvers.frank_wolfe import (
     ConePCAOracle,
+    PatternPool,
     frank_wolfe,
+    group_lasso,
+    group_lasso_ipm,
     in_some_cone,
     merge_atoms,
 )
-from skconvexnn.solvers.copositive_relaxation import solve_relaxation
 
 
 def paper_data(seed=0, n=25, d=2, k=5):
@@ -117,11 +124,17 @@ def test_relaxation_size_and_solver_errors():
 
 
 def test_one_dimensional_y():
+    # One output: the search grows patterns by Frank-Wolfe as for several;
+    # on fixed patterns the exact ReLU program is solved ("scalar").
     X, Y = paper_data(k=1)
     reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
                                          random_state=0).fit(X, Y.ravel())
     assert reg.predict(X).shape == (25,)
-    assert reg.n_outputs_ == 1 and reg.method_ == "scalar"
+    assert reg.n_outputs_ == 1 and reg.method_ == "frank_wolfe" and reg.certified_
+    fixed = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=20,
+                                           arrangements="gaussian",
+                                           random_state=0).fit(X, Y.ravel())
+    assert fixed.method_ == "scalar"
 
 
 def test_single_output_is_the_relu_program():
@@ -130,7 +143,7 @@ def test_single_output_is_the_relu_program():
     # and Frank-Wolfe with its exact oracle reaches the same value to its
     # own tolerance (each method's bound is below the other's network).
     X, Y = paper_data(n=25, k=1)
-    kw = dict(beta=1e-3, n_arrangements=20, random_state=0)
+    kw = dict(beta=1e-3, arrangements="gaussian", n_arrangements=20, random_state=0)
     scalar = CopositiveMultiOutputRegressor(method="scalar", **kw).fit(X, Y)
     fw = CopositiveMultiOutputRegressor(method="frank_wolfe", **kw).fit(X, Y)
     assert fw.oracle_ == "exact" and fw.certified_
@@ -189,7 +202,8 @@ def test_frank_wolfe_agrees_with_relaxation_where_both_are_exact():
 def test_frank_wolfe_bound_and_recovered_network():
     X, Y = paper_data(n=20, k=3)
     reg = CopositiveMultiOutputRegressor(beta=1e-3, method="frank_wolfe",
-                                         n_arrangements=30, random_state=0).fit(X, Y)
+                                         arrangements="gaussian", n_arrangements=30,
+                                         random_state=0).fit(X, Y)
     assert reg.lower_bound_ <= reg.objective_
     assert reg.duality_gap_ <= reg._tol * reg.objective_
     # The returned (pruned) network has exactly the Frank-Wolfe objective.
@@ -209,7 +223,8 @@ def test_frank_wolfe_approximate_oracle_is_not_certified():
     X = rng.standard_normal((40, 6))
     Y = np.maximum(X @ rng.standard_normal((6, 2)), 0)
     reg = CopositiveMultiOutputRegressor(beta=1e-2, method="frank_wolfe",
-                                         n_arrangements=10, random_state=0).fit(X, Y)
+                                         arrangements="gaussian", n_arrangements=10,
+                                         random_state=0).fit(X, Y)
     assert reg.oracle_ == "approximate" and not reg.certified_
     assert np.isfinite(reg.lower_bound_)
 
@@ -227,10 +242,18 @@ def test_auto_chooses_by_size_and_memory():
     X, Y = paper_data(n=30, k=2)
     reg = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(X, Y)
     assert reg.method_ == "frank_wolfe"
+    # At most 20 samples the relaxation is chosen where the oracle is not
+    # exact (a large rank); with the exact oracle Frank-Wolfe certifies.
     small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
         X[:12], Y[:12])
+    assert small.method_ == "frank_wolfe" and small.oracle_ == "exact"
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((12, 15))
+    small = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(
+        wide, Y[:12])
     assert small.method_ == "relaxation"
-    one = CopositiveMultiOutputRegressor(n_arrangements=5, random_state=0).fit(X, Y[:, 0])
+    one = CopositiveMultiOutputRegressor(n_arrangements=5, arrangements="gaussian",
+                                         random_state=0).fit(X, Y[:, 0])
     assert one.method_ == "scalar"
     # n = 10, d = 500: the relaxation would need about 17 GiB.
     rng = np.random.default_rng(0)
@@ -333,7 +356,7 @@ def test_relaxation_network_keeps_its_patterns_and_certified_is_relative(scale):
     # Sampled patterns: the network must stay on them, so the bound covers it.
     X, Y = paper_data(n=8, k=2)
     reg = CopositiveMultiOutputRegressor(beta=1e-3, method="relaxation", tol=1e-4,
-                                         n_arrangements=4, random_state=0)
+                                         arrangements="gaussian", n_arrangements=4, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X * scale, Y)
@@ -349,7 +372,7 @@ def test_relaxation_network_keeps_its_patterns_and_certified_is_relative(scale):
 
 def test_inaccurate_relaxation_warns_and_keeps_a_proven_bound():
     X, Y = paper_data(n=10, k=2)
-    kw = dict(beta=1e-3, n_arrangements=6, random_state=0, tol=1e-4)
+    kw = dict(beta=1e-3, arrangements="gaussian", n_arrangements=6, random_state=0, tol=1e-4)
     with pytest.warns(ConvergenceWarning, match="status"):
         scs = CopositiveMultiOutputRegressor(method="relaxation", solver="scs",
                                              max_iter=20, **kw).fit(X, Y)
@@ -364,7 +387,8 @@ def test_inaccurate_relaxation_warns_and_keeps_a_proven_bound():
 def test_beta_above_beta_max_gives_the_zero_network_at_once(method):
     X, Y = paper_data(n=15, k=2)
     Y = Y[:, :1] if method == "scalar" else Y
-    reg = CopositiveMultiOutputRegressor(beta=1e12, method=method, n_arrangements=10,
+    reg = CopositiveMultiOutputRegressor(beta=1e12, method=method,
+                                         arrangements="gaussian", n_arrangements=10,
                                          random_state=0).fit(X, Y)
     assert reg.n_neurons_ == 0 and reg.n_iter_ == 0 and reg.certified_
     np.testing.assert_allclose(reg.predict(X), np.broadcast_to(Y.mean(0), Y.shape))
@@ -383,3 +407,122 @@ def test_refit_clears_method_attributes():
     Xw, Yw = whitened_one_hot()
     reg.fit(Xw, Yw)
     assert not hasattr(reg, "oracle_") and not hasattr(reg, "objective_curve_")
+
+
+# -- the default: Frank-Wolfe with a growing pool of patterns ----------------
+
+
+def test_group_lasso_ipm_matches_fista():
+    # The interior-point corrective step solves the same group lasso as
+    # FISTA, to a higher accuracy when atoms are near duplicates.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    U = rng.standard_normal((12, 4))
+    U[6:] = U[:6] + 1e-4 * rng.standard_normal((6, 4))  # near duplicates
+    H = np.maximum(X @ U.T, 0)
+    H -= H.mean(axis=0)
+    Y = H[:, :3] @ rng.standard_normal((3, 2)) + 0.1 * rng.standard_normal((60, 2))
+    Y -= Y.mean(axis=0)
+    beta, n = 1e-2, 60
+
+    def value(A):
+        return (np.sum((H @ A - Y) ** 2) / (2 * n)
+                + beta * np.linalg.norm(A, axis=1).sum())
+
+    A_ipm = group_lasso_ipm(H.T @ H / n, H.T @ Y / n, beta, atol=1e-12)
+    A_fista = group_lasso(H, Y, beta, np.zeros((12, 2)), rtol=1e-10, max_iter=50_000)
+    assert value(A_ipm) <= value(A_fista) + 1e-9
+    np.testing.assert_allclose(value(A_ipm), value(A_fista), rtol=1e-6)
+
+
+def test_pattern_pool_keeps_each_pattern_once():
+    rng = np.random.default_rng(0)
+    X1 = np.c_[rng.standard_normal((10, 2)), np.ones(10)]
+    G = rng.standard_normal((4, 3))
+    pool = PatternPool(X1, G)
+    assert len(pool) == len(unique_patterns(patterns_from_gates(X1, G), G)[1])
+    idx = pool.add(np.vstack([2 * G[0], rng.standard_normal(3)]))
+    assert idx[0] == pool.index(G[:1])[0] and idx[1] >= 0
+    assert pool.add(-np.ones((1, 3)) * [0, 0, 1])[0] == -1  # all-zero pattern
+    np.testing.assert_array_equal(pool.patterns, patterns_from_gates(X1, pool.gates))
+
+
+@pytest.mark.parametrize("d", [2, 6])
+def test_search_bound_is_below_the_optimum_over_its_patterns(d):
+    # The search's pool grows; its bound covers the final pool (gates_):
+    # with one output, the optimum over those patterns is the ReLU
+    # program's (Clarabel, all of gates_), and it lies between the bound
+    # and the network. d = 2: exact oracle; d = 6: the ascent.
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((30, d))
+        y = np.maximum(X @ rng.standard_normal(d) + 0.3, 0) + 0.3 * rng.standard_normal(30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg = CopositiveMultiOutputRegressor(
+                beta=3e-3, method="frank_wolfe", n_arrangements=10, tol=1e-4,
+                random_state=seed).fit(X, y.reshape(-1, 1))
+        assert reg.oracle_ == ("exact" if d == 2 else "approximate")
+        assert len(reg.gates_) > 10  # the pool grew beyond the Gaussian gates
+        X1 = np.c_[X, np.ones(len(X))]
+        U = np.vstack([reg.coefs_[0], reg.intercepts_[0]]).T
+        assert in_some_cone(X1 @ U.T, patterns_from_gates(X1, reg.gates_)).all()
+        ref = relu_optimum(X, y, 3e-3, reg.gates_)
+        assert reg.lower_bound_ <= ref.objective_ * (1 + 1e-7), seed
+        assert reg.objective_ >= ref.objective_ * (1 - 1e-6), seed
+        if d == 2:
+            assert reg.certified_
+
+
+def test_search_beats_fixed_patterns_and_nonconvex_training():
+    # Shared-unit targets in five dimensions: the default fit (patterns
+    # grown from a seed network) is below Frank-Wolfe on the Gaussian gates
+    # alone and below the best of three L-BFGS runs with 20 shared neurons.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    W, B = rng.standard_normal((6, 6)), rng.standard_normal((6, 3))
+    Y = np.maximum(np.c_[X, np.ones(80)] @ W.T, 0) @ B
+    Y = (Y - Y.mean(0)) / Y.std(0)
+    beta = 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = CopositiveMultiOutputRegressor(beta=beta, n_arrangements=20,
+                                                random_state=0).fit(X, Y)
+        fixed = CopositiveMultiOutputRegressor(
+            beta=beta, arrangements="gaussian", method="frank_wolfe",
+            n_arrangements=20, random_state=0).fit(X, Y)
+    assert search.method_ == "frank_wolfe" and search.n_local_moves_ >= 1
+    assert search.objective_ < fixed.objective_
+    X1 = np.c_[X, np.ones(80)]
+    best = train_nonconvex(X1, Y, beta, 20, *squared(Y), n_restarts=3, seed=1,
+                           scale=1 / np.sqrt(6))
+    assert search.objective_ <= best
+
+
+def test_search_warns_with_the_approximate_oracle_and_keeps_a_proven_bound():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 6))
+    Y = np.maximum(X @ rng.standard_normal((6, 2)), 0)
+    reg = CopositiveMultiOutputRegressor(beta=1e-2, n_arrangements=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="approximate"):
+        reg.fit(X, Y)
+    assert reg.oracle_ == "approximate" and not reg.certified_
+    # Any network on the final patterns is above the bound: here the
+    # fixed-pattern fit on them.
+    other = CopositiveMultiOutputRegressor(
+        beta=1e-2, method="frank_wolfe", arrangements=reg.gates_, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        other.fit(X, Y)
+    assert reg.lower_bound_ <= other.objective_
+
+
+def test_search_warm_start_reuses_the_pool_and_the_network():
+    X, Y = paper_data(n=20, k=2)
+    reg = CopositiveMultiOutputRegressor(beta=1e-3, n_arrangements=10,
+                                         warm_start=True, random_state=0).fit(X, Y)
+    first = reg.gates_.copy()
+    reg.set_params(beta=2e-3).fit(X, Y)
+    assert len(reg.gates_) >= len(first)
+    np.testing.assert_array_equal(reg.gates_[:len(first)], first)
+    assert reg.certified_

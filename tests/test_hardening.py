@@ -111,12 +111,6 @@ def test_classifier_cv_fold_without_a_class(data):
         ConvexReLUClassifierCV(cv=KFold(3), n_betas=2, n_arrangements=5).fit(X, y)
 
 
-def test_copositive_refuses_search(data):
-    X, y = data
-    with pytest.raises(ValueError, match="arrangements"):
-        CopositiveMultiOutputRegressor(arrangements="search").fit(X, np.c_[y, y])
-
-
 @pytest.mark.parametrize("name", ["CLARABEL", "Clarabel", "ADMM", "Auto"])
 def test_solver_name_in_any_case(data, name):
     X, y = data

@@ -191,7 +191,7 @@ def relaxation_dual_bound(X, patterns, Yc, beta, R, multipliers=None, oracle=Non
     lam : float
         The upper bound on the dual norm that was used.
     """
-    from .frank_wolfe import dual_point_bound
+    from .frank_wolfe import cone_dual_norm_bound, dual_point_bound
 
     n, d = X.shape
     G = np.einsum("nk,np,nr->pkr", R / n, np.asarray(patterns, dtype=float), X)
@@ -208,7 +208,8 @@ def relaxation_dual_bound(X, patterns, Yc, beta, R, multipliers=None, oracle=Non
             N[:, :d, d:] = G[i].T
             N[:, d:, :d] = G[i]
             per_pattern[i] = min(per_pattern[i], np.linalg.eigvalsh(N)[:, -1].min())
-    lam = float(per_pattern.max(initial=0.0))
+    lam = min(float(per_pattern.max(initial=0.0)),
+              cone_dual_norm_bound(R / n, X, patterns))
     if oracle is not None and oracle.exact:
         lam = min(lam, float(oracle(-R / n)[0][0]))
     return dual_point_bound(R, Yc, beta, lam), lam
