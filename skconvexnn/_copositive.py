@@ -104,14 +104,23 @@ class CopositiveMultiOutputRegressor(
         nonnegative left singular vectors; ``"scalar"``, for a single output
         only: the exact convex program of :class:`ConvexReLURegressor` on the
         same patterns (see Notes); ``"auto"``: ``"scalar"`` for a single
-        output; otherwise the relaxation up to 20 samples while its
-        estimated memory (``n^2 d^2`` per pattern) stays below 256 MiB,
-        Frank-Wolfe beyond.
+        output on fixed patterns (not with ``arrangements="search"``);
+        otherwise Frank-Wolfe, except up to 20 samples when its oracle
+        would be approximate, where the relaxation is used while its
+        estimated memory (``n^2 d^2`` per pattern) stays below 256 MiB.
     n_arrangements : int, default=50
-        Gaussian gate vectors drawn when ``arrangements="gaussian"``.
-    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
-        Where the patterns come from (see :class:`ConvexReLURegressor`). With
-        ``"exhaustive"`` the lower bound holds over every network.
+        Gaussian gate vectors drawn (``"gaussian"`` and ``"search"``); with
+        ``"search"`` also the hidden units of its seed network.
+    arrangements : {"search", "gaussian", "exhaustive"} or array-like, default="search"
+        Where the patterns come from. ``"search"``: Frank-Wolfe grows them
+        (see Notes), starting from the Gaussian gates and the patterns of
+        a seed network (``n_arrangements`` shared units trained by L-BFGS
+        on the weight-decay objective), so that the fit starts from what
+        training finds and can only improve on it. ``"gaussian"``,
+        ``"exhaustive"`` or gate vectors: fixed patterns, as in
+        :class:`ConvexReLURegressor`. With ``"exhaustive"`` the lower bound
+        holds over every network; otherwise over every network whose units
+        use patterns of ``gates_`` (for the search, its final pool).
     max_patterns : int, default=10_000
         Limit of the exhaustive enumeration.
     fit_intercept : bool, default=True
@@ -168,6 +177,9 @@ class CopositiveMultiOutputRegressor(
         iteration.
     method_ : str
         The method used.
+    n_local_moves_ : int
+        ``arrangements="search"`` with Frank-Wolfe: the local moves made
+        (L-BFGS runs from the current network, see Notes).
     solver_ : str
         ``"scalar"`` only: the solver of the ReLU program.
     gates_ : ndarray of shape (n_patterns, `n_features_in_` + fit_intercept)
@@ -213,9 +225,24 @@ class CopositiveMultiOutputRegressor(
     the bound of the residual with ``s = clip(<R, Y> / ||R||^2, 0, beta /
     lambda)`` is at most ``tol * objective``. With the approximate oracle
     ``lambda`` may be too small: that gap is only an estimate, the
-    iteration stops on it, and ``lower_bound_`` is recomputed with the
-    spectral norm instead (proven, usually loose, so such a fit is rarely
-    ``certified_`` and warns). At or above ``beta_max``, the dual norm of
+    iteration stops on it, and ``lower_bound_`` is recomputed from an upper
+    bound of the dual norm that respects the cones: per pattern, in the
+    basis of the left singular vectors of ``G_i``, the sum of the squared
+    cone-constrained norms of its output directions (exact projections
+    onto the cone; with one output the exact value), capped by
+    ``||G_i||_2``. It is proven whatever the projections' accuracy, but
+    not tight, so such a fit is rarely ``certified_`` and warns; its gates
+    are then the Gaussian gates and the returned network's patterns.
+
+    **Search** (``arrangements="search"``). Every few Frank-Wolfe
+    iterations a local move trains the current network as a plain ReLU
+    network (L-BFGS on the weight-decay objective), whose units may cross
+    samples; the patterns they end on join the pool, and the objective can
+    only go down. Local moves stop when one gains less than 0.1 %
+    (relative) or after 20. With the approximate oracle, the oracle is an
+    ascent over all patterns whose maximizers' patterns join the pool too;
+    with the exact oracle, the pool grows only while the oracle stays
+    exact on it. The certificate covers the final pool. At or above ``beta_max``, the dual norm of
     ``Y_c / n`` (exact oracle, or the spectral norm), the zero network is
     returned at once: it is then optimal. The atoms are the
     neurons of the returned network, pruned without changing its output or
