@@ -78,8 +78,22 @@ def _offline_sklearn_labels(app, env, node, contnode):
     return None
 
 
+def _wide_gallery_pages(app, pagename, templatename, context, doctree):
+    """No right-hand sidebar on the gallery's pages.
+
+    So that their figures are shown wide enough to read, and to project
+    (the lecture page asks for the same with its own metadata field). The
+    theme leaves the sidebar out of a page whose metadata has
+    ``html_theme.sidebar_secondary.remove``.
+    """
+    if pagename.startswith("auto_examples/"):
+        context["meta"] = {**(context.get("meta") or {}),
+                           "html_theme.sidebar_secondary.remove": True}
+
+
 def setup(app):
     app.connect("missing-reference", _offline_sklearn_labels)
+    app.connect("html-page-context", _wide_gallery_pages)
 
 # -- Gallery -----------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -94,6 +108,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "plot_gallery": "True",
+    # A second set of images at twice the resolution, for high-density
+    # screens and for zooming in on a projected page.
+    "image_srcset": ["2x"],
 }
 
 # -- HTML --------------------------------------------------------------------

@@ -29,7 +29,9 @@ from sklearn.datasets import make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skconvexnn import ConvexReLUClassifier
+from skconvexnn import ConvexReLUClassifier, training_objective
+
+plt.rcParams.update({"font.size": 14})
 
 X, y = make_moons(n_samples=100, noise=0.2, random_state=0)
 n = len(y)
@@ -48,16 +50,13 @@ print(f"convex fit: {convex.n_neurons_} neurons, objective {convex.objective_:.4
 # :math:`\frac{\beta}{2}\sum_j (\|u_j\|^2 + b_j^2 + a_j^2)`.
 # ``MLPClassifier`` penalizes :math:`\frac{\alpha}{2n}\|W\|^2` without the
 # biases, so ``alpha = n * beta`` gives it the same weight decay on the
-# weights. We evaluate our objective at its weights to compare. The convex
-# value is the optimum over the sampled patterns: an MLP can land below it
-# when it uses a pattern that was not sampled, or above it in a poor local
-# minimum.
-def our_objective(coefs, intercepts, X, y, beta):
-    W1, W2 = coefs
-    b1, c = intercepts
-    f = (np.maximum(X @ W1 + b1, 0) @ W2 + c).ravel()
-    data = np.mean(np.logaddexp(0, f) - y * f)
-    return data + beta / 2 * (np.sum(W1**2) + np.sum(b1**2) + np.sum(W2**2))
+# weights. :func:`~skconvexnn.training_objective` evaluates our objective at
+# its weights, to compare. The convex value is the optimum over the sampled
+# patterns: an MLP can land below it when it uses a pattern that was not
+# sampled, or above it in a poor local minimum.
+def our_objective(model):
+    return training_objective(X, y, model.coefs_, model.intercepts_, beta,
+                              loss="logistic")
 
 
 mlps = []
@@ -68,8 +67,7 @@ for seed in (0, 1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit(X, y)
     mlps.append(mlp)
-    print(f"MLP seed {seed}: our objective "
-          f"{our_objective(mlp.coefs_, mlp.intercepts_, X, y, beta):.4f}, "
+    print(f"MLP seed {seed}: our objective {our_objective(mlp):.4f}, "
           f"training accuracy {mlp.score(X, y):.2f}")
 
 
@@ -87,8 +85,8 @@ def draw(ax, model, title):
     proba = model.predict_proba(grid)[:, 1].reshape(x0.shape)
     ax.contourf(x0, x1, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r",
                 alpha=0.35)
-    ax.contour(x0, x1, proba, levels=[0.5], colors="black", linewidths=2)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=25)
+    ax.contour(x0, x1, proba, levels=[0.5], colors="black", linewidths=2.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=40)
     W1, W2 = model.coefs_
     b1 = model.intercepts_[0]
     strength = np.abs(W2[:, 0]) * np.linalg.norm(W1, axis=0)
@@ -96,7 +94,7 @@ def draw(ax, model, title):
     for j in range(W1.shape[1]):
         u, b = W1[:, j], b1[j]
         style = "-" if W2[j, 0] > 0 else "--"
-        width = 0.5 + 2.5 * strength[j] / strength.max()
+        width = 1 + 3 * strength[j] / strength.max()
         if abs(u[1]) > abs(u[0]):  # x1 = -(u0 x0 + b) / u1
             ax.plot(xs, -(u[0] * xs + b) / u[1], style, color="tab:green", lw=width)
         else:
@@ -104,17 +102,29 @@ def draw(ax, model, title):
             ax.plot(-(u[1] * ys + b) / u[0], ys, style, color="tab:green", lw=width)
     ax.set_xlim(-1.6, 2.6)
     ax.set_ylim(-1.2, 1.7)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.3))
-draw(axes[0], convex, f"convex: {convex.n_neurons_} neurons, objective "
-     f"{convex.objective_:.4f}")
-for ax, (seed, mlp) in zip(axes[1:], enumerate(mlps)):
-    value = our_objective(mlp.coefs_, mlp.intercepts_, X, y, beta)
-    draw(ax, mlp, f"MLPClassifier seed {seed}: objective {value:.4f}")
+fig, axes = plt.subplots(2, 2, figsize=(10, 8.4))
+draw(axes[0, 0], convex, f"convex: {convex.n_neurons_} neurons\n"
+     f"objective {convex.objective_:.4f}")
+for ax, (seed, mlp) in zip([axes[0, 1], axes[1, 0]], enumerate(mlps)):
+    draw(ax, mlp, f"MLPClassifier, seed {seed}: 10 neurons\n"
+         f"objective {our_objective(mlp):.4f}")
+key = axes[1, 1]
+key.axis("off")
+key.legend(
+    [plt.Line2D([], [], color="black", lw=2.5),
+     plt.Line2D([], [], color="tab:green", lw=3),
+     plt.Line2D([], [], color="tab:green", lw=3, ls="--"),
+     plt.Line2D([], [], color="tab:green", lw=1),
+     plt.Line2D([], [], ls="", marker="o", ms=8, color=plt.cm.RdBu_r(1.0), mec="k"),
+     plt.Line2D([], [], ls="", marker="o", ms=8, color=plt.cm.RdBu_r(0.0), mec="k")],
+    ["decision boundary", "neuron, output weight > 0", "neuron, output weight < 0",
+     "thinner: smaller weight", "class 1", "class 0"],
+    loc="center", frameon=False)
 fig.tight_layout()
 plt.show()
 
@@ -122,4 +132,5 @@ plt.show()
 # Each green line is where one neuron switches on. Where the decision
 # boundary bends, a neuron line crosses it: the network can only bend there.
 # The patterns of the convex program are exactly the ways such lines can
-# split the training points, which is why the program is built from them.
+# split the training points, which is why the program is built from them
+# (:ref:`sphx_glr_auto_examples_plot_hyperplane_arrangement.py`).

@@ -28,6 +28,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor, ConvexReLURegressorCV, convex_relu_path
 
+plt.rcParams.update({"font.size": 14})
+
 X, y = load_diabetes(return_X_y=True)
 y = (y - y.mean()) / y.std()
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -39,15 +41,20 @@ est = ConvexReLURegressor(activation="gated_relu", n_arrangements=30,
 path = convex_relu_path(X_train, y_train, estimator=est, n_betas=15)
 print(f"beta_max = {path.beta_max:.3g}; neurons along the path: {path.n_neurons}")
 
-fig, ax0 = plt.subplots(figsize=(7, 4.5))
-ax0.semilogx(path.betas, path.n_neurons, "o-", color="C0")
-ax0.set_xlabel("beta")
+fig, ax0 = plt.subplots(figsize=(9, 5.5))
+ax0.semilogx(path.betas, path.n_neurons, "o-", color="C0", lw=2.5, ms=8)
+ax0.set_xlabel(r"$\beta$")
 ax0.set_ylabel("neurons", color="C0")
+ax0.tick_params(axis="y", colors="C0")
 ax1 = ax0.twinx()
-ax1.semilogx(path.betas, path.objectives, "s--", color="C1")
+ax1.semilogx(path.betas, path.objectives, "s--", color="C1", lw=2.5, ms=8)
 ax1.set_ylabel("training objective", color="C1")
-ax0.axvline(path.beta_max, color="gray", lw=0.8)
-ax0.set_title("Path: the empty network at beta_max, more neurons below")
+ax1.tick_params(axis="y", colors="C1")
+ax0.axvline(path.beta_max, color="gray", lw=1.5)
+ax0.annotate(r"$\beta_{\max}$: no neuron", (path.beta_max, 0.06),
+             xycoords=("data", "axes fraction"), xytext=(-8, 0),
+             textcoords="offset points", ha="right", color="gray")
+ax0.set_title(r"The path: more neurons as $\beta$ decreases")
 fig.tight_layout()
 
 # %%
@@ -68,14 +75,16 @@ print(f"chosen beta {reg.beta_:.3g} ({reg.n_neurons_} neurons), "
 
 mse = reg.mse_path_.mean(axis=1)
 std = reg.mse_path_.std(axis=1)
-fig, ax = plt.subplots(figsize=(7, 4.5))
-ax.semilogx(reg.betas_, reg.mse_path_, ":", color="gray", lw=0.8)
-ax.semilogx(reg.betas_, mse, "o-", color="k", label="mean over folds")
-ax.fill_between(reg.betas_, mse - std, mse + std, color="k", alpha=0.1)
-ax.axvline(reg.beta_, color="C3", ls="--", label=f"beta_ = {reg.beta_:.3g}")
-ax.set_xlabel("beta")
+fig, ax = plt.subplots(figsize=(9, 5.5))
+ax.semilogx(reg.betas_, reg.mse_path_, ":", color="gray", lw=1.5)
+ax.semilogx(reg.betas_, mse, "o-", color="k", lw=2.5, ms=8, label="mean over folds")
+ax.fill_between(reg.betas_, mse - std, mse + std, color="k", alpha=0.1,
+                label="one standard deviation")
+ax.axvline(reg.beta_, color="C3", ls="--", lw=2.5,
+           label=rf"chosen: beta_ = {reg.beta_:.3g}")
+ax.set_xlabel(r"$\beta$")
 ax.set_ylabel("held-out mean squared error")
 ax.set_title("Cross-validation curve (dotted: each fold)")
-ax.legend()
+ax.legend(loc="upper right")
 fig.tight_layout()
 plt.show()

@@ -36,6 +36,8 @@ from sklearn.neural_network import MLPClassifier
 
 from skconvexnn import ConvexConvReLUClassifier, ConvexReLUClassifier
 
+plt.rcParams.update({"font.size": 14})
+
 X, y = load_digits(return_X_y=True)
 X = X / 8.0 - 1.0  # pixels in [-1, 1]
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3,
@@ -85,7 +87,7 @@ print(f"CNN: {cnn.n_neurons_} filters, {cnn.n_patches_} patches per image, "
 # The filters with the largest output weights of a few classes:
 W, A = cnn.coefs_
 classes = [0, 1, 3, 7]
-fig, axes = plt.subplots(len(classes), 6, figsize=(7, 5))
+fig, axes = plt.subplots(len(classes), 6, figsize=(10, 7.6))
 for row, digit in zip(axes, classes):
     weight = A[:, digit]
     order = np.argsort(-np.abs(weight))[: len(row)]
@@ -94,8 +96,9 @@ for row, digit in zip(axes, classes):
         ax.imshow(W[j, :, :, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"a={weight[j]:+.2f}", fontsize=8)
-    row[0].set_ylabel(f"class {digit}")
-fig.suptitle("Convex CNN filters (5 x 5) with their output weights")
+        ax.set_title(f"a = {weight[j]:+.2f}")
+    row[0].set_ylabel(f"class {digit}", fontsize=16)
+fig.suptitle("Convex CNN filters (5 x 5) and their output weights a\n"
+             "(red: positive pixel weights, blue: negative)")
 fig.tight_layout()
 plt.show()

@@ -112,7 +112,7 @@ names = list(models["regression"])
 width = 0.8 / len(names)
 colors = plt.cm.tab10(np.arange(len(names)))
 plt.rcParams.update({"font.size": 14})
-fig, (ax_score, ax_time) = plt.subplots(1, 2, figsize=(15, 6))
+fig, (ax_score, ax_time) = plt.subplots(2, 1, figsize=(10, 10), sharex=True)
 positions = np.arange(len(datasets))
 for k, name in enumerate(names):
     offset = positions + (k - (len(names) - 1) / 2) * width
@@ -120,16 +120,16 @@ for k, name in enumerate(names):
                  color=colors[k], label=name)
     ax_time.bar(offset, [times[d, name] for d in datasets], width,
                 color=colors[k], label=name)
-for ax in (ax_score, ax_time):
-    ax.set_xticks(positions, list(datasets))
+ax_time.set_xticks(positions, list(datasets))
 ax_score.set_ylabel("test score")
 ax_score.set_ylim(0, 1.05)
 ax_time.set_ylabel("fit time (s)")
 ax_time.set_yscale("log")
 ax_score.set_title("Test score (higher is better)")
 ax_time.set_title("Fit time (lower is better)")
-ax_time.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-fig.tight_layout()
+fig.legend(*ax_score.get_legend_handles_labels(), loc="lower center", ncol=3,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 
 # %%

@@ -23,6 +23,8 @@ import numpy as np
 
 from skconvexnn import ConvexReLURegressor
 
+plt.rcParams.update({"font.size": 14})
+
 rng = np.random.default_rng(0)
 n = 30
 X = rng.standard_normal((n, 2))
@@ -63,27 +65,32 @@ for i, m in enumerate(counts):
 # (the exhaustive value), which is the only certificate for the original
 # nonconvex problem. Sampling more gates closes the distance to the global
 # optimum.
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
-ax0.plot(counts, objective.mean(axis=1), "o-", label="objective (sampled)")
-ax0.plot(counts, bound.mean(axis=1), "x--",
-         label="lower bound (over the sampled patterns)")
+fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(9, 11), sharex=True)
 ax0.fill_between(counts, objective.min(axis=1), objective.max(axis=1),
-                 alpha=0.2)
-ax0.axhline(exhaustive.objective_, color="black", ls=":",
+                 color="tab:blue", alpha=0.2, label="objective, range over 4 draws")
+ax0.plot(counts, objective.mean(axis=1), "o-", color="tab:blue", lw=4, ms=13,
+         label="objective (sampled), mean")
+ax0.plot(counts, bound.mean(axis=1), "x--", color="tab:orange", lw=2, ms=9,
+         mew=2.5, label="lower bound (over the sampled patterns), mean")
+ax0.axhline(exhaustive.objective_, color="black", ls=":", lw=2.5,
             label=f"exhaustive global optimum ({len(exhaustive.gates_)} patterns)")
 ax0.set_xscale("log", base=2)
 ax0.set_yscale("log")
-ax0.set_xlabel("Gaussian gates drawn (n_arrangements)")
+ax0.set_yticks([0.05, 0.1, 0.2, 0.4], ["0.05", "0.1", "0.2", "0.4"])
+ax0.yaxis.set_minor_formatter(plt.NullFormatter())
 ax0.set_ylabel("training objective")
 ax0.set_title("Objective and lower bound")
-ax0.legend(fontsize=8)
 
 ax1.plot(counts, (objective.mean(axis=1) - exhaustive.objective_)
-         / exhaustive.objective_, "o-")
-ax1.set_xscale("log", base=2)
+         / exhaustive.objective_, "o-", color="tab:blue", lw=2.5, ms=9)
 ax1.set_yscale("log")
+ax1.set_yticks([0.03, 0.1, 0.3, 1, 3, 10], ["0.03", "0.1", "0.3", "1", "3", "10"])
+ax1.yaxis.set_minor_formatter(plt.NullFormatter())
+ax1.set_xticks(counts, [str(m) for m in counts])
+ax1.minorticks_off()
 ax1.set_xlabel("Gaussian gates drawn (n_arrangements)")
-ax1.set_ylabel("relative excess over the global optimum")
+ax1.set_ylabel("relative excess over\nthe global optimum")
 ax1.set_title("Distance to the global optimum")
-fig.tight_layout()
+fig.legend(*ax0.get_legend_handles_labels(), loc="lower center", frameon=False)
+fig.tight_layout(rect=(0, 0.13, 1, 1))
 plt.show()

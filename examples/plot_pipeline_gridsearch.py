@@ -26,6 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor
 
+plt.rcParams.update({"font.size": 14})
+
 X, y = load_diabetes(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 
@@ -55,17 +57,23 @@ for beta in betas:
     fitted.fit(X_train, y_train)
     neurons.append(fitted.regressor_[-1].n_neurons_)
 
-fig, ax0 = plt.subplots(figsize=(7, 4.5))
+fig, ax0 = plt.subplots(figsize=(9, 5.5))
 mean = search.cv_results_["mean_test_score"]
 std = search.cv_results_["std_test_score"]
-ax0.errorbar(betas, mean, yerr=std, fmt="o-", capsize=3, label="CV $R^2$")
-ax0.axvline(best_beta, color="gray", ls=":")
+ax0.errorbar(betas, mean, yerr=std, fmt="o-", color="tab:blue", lw=2.5, ms=8,
+             capsize=4)
+ax0.axvline(best_beta, color="gray", ls=":", lw=2)
+ax0.annotate(rf"best $\beta$ = {best_beta:.1e}", (best_beta, 0.04),
+             xycoords=("data", "axes fraction"), xytext=(-6, 0),
+             textcoords="offset points", ha="right", color="gray")
 ax0.set_xscale("log")
 ax0.set_xlabel(r"$\beta$")
 ax0.set_ylabel("cross-validated $R^2$", color="tab:blue")
+ax0.tick_params(axis="y", colors="tab:blue")
 ax1 = ax0.twinx()
-ax1.plot(betas, neurons, "s--", color="tab:orange")
+ax1.plot(betas, neurons, "s--", color="tab:orange", lw=2.5, ms=8)
 ax1.set_ylabel("neurons after pruning", color="tab:orange")
+ax1.tick_params(axis="y", colors="tab:orange")
 ax0.set_title("Gated ReLU network on diabetes: tuning beta")
 fig.tight_layout()
 plt.show()

@@ -32,6 +32,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor
 
+plt.rcParams.update({"font.size": 14})
+
 X, y = make_friedman1(200, noise=0.3, random_state=0)
 X = StandardScaler().fit_transform(X)
 y = (y - y.mean()) / y.std()
@@ -74,9 +76,11 @@ for m in [5, 10, 20, 40]:
 # %%
 # The seeded search
 # -----------------
-# ``search_report_`` tells what seeded the search and how each round went.
-est = ConvexReLURegressor(beta=beta, arrangements="search", n_arrangements=40,
-                          random_state=0)
+# ``n_arrangements=20`` gives seed networks of ``2 * 20 = 40`` hidden units,
+# as wide as the widest restarts above. ``search_report_`` tells what seeded
+# the search and how each round went.
+est = ConvexReLURegressor(beta=beta, arrangements="search", n_arrangements=20,
+                          random_state=2)
 start = time.perf_counter()
 est.fit(X, y)
 total = time.perf_counter() - start
@@ -98,18 +102,22 @@ seed_end = report["seed_seconds"]
 times = [seed_end] + [seed_end + t for t in report["round_seconds"]]
 values = [min(report["seed_objectives"])] + report["round_objectives"]
 
-fig, ax = plt.subplots(figsize=(9, 6.5))
-for m, runs in restarts.items():
+fig, ax = plt.subplots(figsize=(9, 7))
+for (m, runs), marker in zip(restarts.items(), "o^vD"):
     t, v = zip(*runs)
-    ax.plot(t, v, "o", ms=7, label=f"L-BFGS, {m} neurons")
-ax.plot(times, values, "k-s", lw=2, ms=7, label="search (seeds, then each solve)")
-ax.axhline(est.lower_bound_, color="k", ls="--", lw=1.5,
+    ax.plot(t, v, marker, ms=10, mec="black", mew=0.8, zorder=3,
+            label=f"L-BFGS, {m} neurons")
+ax.plot(times, values, "k-s", lw=2.5, ms=10, mfc="white", mew=2,
+        label="search (seeds, then each solve)")
+ax.axhline(est.lower_bound_, color="k", ls="--", lw=2,
            label="certificate over examined patterns")
-ax.set_xlabel("wall time (s)", fontsize=13)
-ax.set_ylabel("training objective", fontsize=13)
+ax.set_xscale("log")
+ax.set_xlabel("wall time (s), all runs one after the other")
+ax.set_ylabel("training objective")
 ax.set_yscale("log")
-ax.tick_params(labelsize=12)
-ax.legend(fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
-ax.set_title("Seeded search versus nonconvex restarts", fontsize=14)
+ax.set_yticks([0.007, 0.01, 0.015], ["0.007", "0.01", "0.015"])
+ax.yaxis.set_minor_formatter(plt.NullFormatter())
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+ax.set_title("Seeded search versus nonconvex restarts")
 fig.tight_layout()
 plt.show()
