@@ -1,15 +1,15 @@
-"""
+r"""
 Shared hidden units against one network per output
 ===================================================
 
 With several targets, a two-layer network can share its hidden units
-between the outputs, ``F(x) = sum_j (x . u_j + b_j)_+ a_j`` with a vector
-``a_j`` per unit, or give each output its own units. The shared network's
+between the outputs, :math:`F(x) = \sum_j (x^\top u_j + b_j)_+ a_j^\top` with
+a vector :math:`a_j` per unit, or give each output its own units. The shared network's
 training problem is the copositive program that
 :class:`~skconvexnn.CopositiveMultiOutputRegressor` solves; the one with
 separate units is one ReLU program per output, which
 :class:`~skconvexnn.ConvexReLURegressor` solves for several targets. Both
-are fitted here with the same weight decay ``beta``, next to scikit-learn's
+are fitted here with the same weight decay :math:`\beta`, next to scikit-learn's
 :class:`~sklearn.neural_network.MLPRegressor` (100 shared units, L-BFGS),
 on targets made by one small ReLU network: their outputs share their hidden
 units by construction.
