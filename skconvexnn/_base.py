@@ -51,7 +51,7 @@ OPTIONAL_FITTED_ATTRIBUTES = (
     "oracle_", "objective_curve_",
     "relaxation_value_", "relaxation_status_", "factorization_exact_", "certified_",
     "solver_",
-    "method_",
+    "method_", "n_local_moves_",
 )
 
 

@@ -318,8 +318,6 @@ class CopositiveMultiOutputRegressor(
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
         self._clear_fitted()
-        for name in ("n_local_moves_",):
-            self.__dict__.pop(name, None)
         X1 = add_ones(X, self.fit_intercept)
         beta = float(self.beta)
         search = isinstance(self.arrangements, str) and self.arrangements == "search"
