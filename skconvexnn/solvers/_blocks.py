@@ -18,6 +18,27 @@ from .._program import lower_bound
 from .base import SolverResult
 
 
+def signed_prediction(X, signed, Z):
+    """Row ``j``: ``x_j . (sum_b signed_jb z_tb)``, shape (n, k).
+
+    The products ``sum_b sigma_b D_b X z_tb`` (``signed`` holds ``sigma_b
+    D_b`` as columns) with one product of the signed patterns with the
+    blocks: no ``n x k B`` array in between.
+    """
+    k, B, d = Z.shape
+    S = signed @ Z.transpose(1, 0, 2).reshape(B, k * d)
+    return np.einsum("nkd,nd->nk", S.reshape(len(S), k, d), X)
+
+
+def signed_adjoint(X, signed, M):
+    """Blocks ``X^T (signed_b o m_t)``, shape (k, B, d): the adjoint of
+    :func:`signed_prediction`, as ``(X o m_t)^T S`` (no ``n x k B`` array)."""
+    n, k = M.shape
+    XM = (X[:, None, :] * M[:, :, None]).reshape(n, -1)
+    out = (XM.T @ signed).reshape(k, X.shape[1], signed.shape[1])
+    return out.transpose(0, 2, 1)
+
+
 class BlockOperator:
     """Products with the blocks of a :class:`~skconvexnn._program.ConvexProgram`.
 
@@ -74,10 +95,7 @@ class BlockOperator:
         faster than :meth:`products` at ``n = 50,000``, ``B = 500`` (fewer
         passes over ``n x B`` arrays).
         """
-        k, B, d = Z.shape
-        S = self.signed @ Z.transpose(1, 0, 2).reshape(B, k * d)
-        return self.program.pooled(
-            np.einsum("nkd,nd->nk", S.reshape(len(S), k, d), self.X))
+        return self.program.pooled(signed_prediction(self.X, self.signed, Z))
 
     def network(self, XZ):
         """Output of the ReLU network of the blocks, ``sum_b sigma_b (X z_b)_+``.
@@ -103,10 +121,7 @@ class BlockOperator:
         M = self.program.unpooled(M)
         n, k = M.shape
         if R is None:
-            # (X o m_t)^T S: no n x k B array in between
-            XM = (self.X[:, None, :] * M[:, :, None]).reshape(n, -1)
-            out = (XM.T @ self.signed).reshape(k, self.shape[2], self.n_blocks)
-            return out.transpose(0, 2, 1)
+            return signed_adjoint(self.X, self.signed, M)
         T = self.signed[:, None, :] * M[:, :, None]
         T = T + self.cone_signs[:, None, :] * R
         out = self.X.T @ T.reshape(n, k * self.n_blocks)

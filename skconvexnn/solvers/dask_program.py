@@ -25,6 +25,7 @@ from ..recovery import (
     prune_weights,
     recover_neurons,
 )
+from ._blocks import block_norms, signed_adjoint, signed_prediction
 
 __all__ = ["ChunkedProgram", "Chunks", "prune_chunked", "recover_chunked"]
 
@@ -127,18 +128,12 @@ class Chunks:
 
 def _pred_blocks(ch, Z):
     """``sum_i D_i X z_ti`` on the chunk, shape (rows, k)."""
-    k, B, d = Z.shape
-    S = ch["D"] @ Z.transpose(1, 0, 2).reshape(B, k * d)
-    return np.einsum("nkd,nd->nk", S.reshape(len(S), k, d), ch["X"])
+    return signed_prediction(ch["X"], ch["D"], Z)
 
 
 def _adjoint(ch, M):
     """``X^T D_i m_t`` on the chunk, shape (k, P, d)."""
-    X, D = ch["X"], ch["D"]
-    n, k = M.shape
-    XM = (X[:, None, :] * M[:, :, None]).reshape(n, -1)
-    out = (XM.T @ D).reshape(k, X.shape[1], D.shape[1])
-    return out.transpose(0, 2, 1)
+    return signed_adjoint(ch["X"], ch["D"], M)
 
 
 def _prediction(ch, source):
@@ -335,10 +330,7 @@ class ChunkedProgram:
         squared = isinstance(self.loss, SquaredLoss)
         what = ("value", "adjoint") + (("quad",) if squared else ())
         out = self.stats(source, c, what, chunks)
-        shift = out["gsum"] / self.S if self.fit_intercept else np.zeros(self.n_outputs)
-        # X^T D_i Lam_t = -X^T D_i G_t + shift_t X^T D_i s
-        G = -out["adjoint"] + shift[:, None, None] * self.Sx[None]
-        biggest = float(np.sqrt(np.einsum("kbd,kbd->kb", G, G)).max(initial=0.0))
+        shift, biggest = self._dual_norm(out)
         alpha_max = 1.0 if biggest <= self.beta else self.beta / biggest
         chunks = self.chunks if chunks is None else chunks
         if squared:
@@ -366,10 +358,18 @@ class ChunkedProgram:
     def zero_network_beta(self):
         """:func:`skconvexnn._program.zero_network_beta`, chunked."""
         c = self.optimal_intercept(("zero",))
-        out = self.stats(("zero",), c, ("adjoint",))
+        return self._dual_norm(self.stats(("zero",), c, ("adjoint",)))[1], c
+
+    def _dual_norm(self, out):
+        """Shift and largest dual norm of the dual point of :meth:`stats` sums.
+
+        The dual point is ``Lam = -G + s shift`` (``shift`` the summed
+        gradient over the total weight with an intercept, else 0), and
+        ``X^T D_i Lam_t = -X^T D_i G_t + shift_t X^T D_i s``.
+        """
         shift = out["gsum"] / self.S if self.fit_intercept else np.zeros(self.n_outputs)
         G = -out["adjoint"] + shift[:, None, None] * self.Sx[None]
-        return float(np.sqrt(np.einsum("kbd,kbd->kb", G, G)).max(initial=0.0)), c
+        return shift, float(block_norms(G).max(initial=0.0))
 
 
 def _maximize_dual(dual, alpha_max, n_grid=65, rounds=3):
