@@ -99,19 +99,160 @@ def _project_nnls(v, K, Kv, scale):
         rows = np.concatenate([rows, bad])
 
 
-def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None):
+def _cholesky(gram):
+    """Batched Cholesky factors; rows whose matrix is not positive definite fail.
+
+    Returns the factors (identity for a failed row) and a mask of failures.
+    """
+    try:
+        return np.linalg.cholesky(gram), np.zeros(len(gram), dtype=bool)
+    except np.linalg.LinAlgError:
+        L = np.empty_like(gram)
+        bad = np.zeros(len(gram), dtype=bool)
+        for r, matrix in enumerate(gram):
+            try:
+                L[r] = np.linalg.cholesky(matrix)
+            except np.linalg.LinAlgError:
+                L[r], bad[r] = np.eye(len(matrix)), True
+        return L, bad
+
+
+def _lower_solve(L, b, top):
+    """``L^{-1} b`` per row, ``L`` lower triangular and the identity past ``top``."""
+    y = b.copy()
+    for a in range(top):
+        y[:, a] -= np.einsum("ra,ra->r", L[:, a, :a], y[:, :a])
+        y[:, a] /= L[:, a, a]
+    return y
+
+
+def _upper_solve(L, y, top):
+    """``L^{-T} y`` per row (``L`` as in :func:`_lower_solve`)."""
+    z = y.copy()
+    for a in range(top - 1, -1, -1):
+        z[:, a] -= np.einsum("ra,ra->r", L[:, a + 1:top, a], z[:, a + 1:top])
+        z[:, a] /= L[:, a, a]
+    return z
+
+
+class _PassiveSets:
+    """Each row's passive constraints, padded to ``d`` slots, and the Cholesky
+    factor of their Gram matrix ``K_A K_A^T`` (the identity on empty slots).
+
+    A constraint enters by a one-row update of the factor (``d^2`` work per
+    row instead of a new ``d^3`` factorization); a row that drops constraints
+    is refactored.
+    """
+
+    def __init__(self, X, signs, A, factors=None):
+        self.X, self.signs, self.A = X, signs, A
+        m, d = A.shape
+        self.failed = np.zeros(m, dtype=bool)
+        if factors is None:
+            self.L = np.broadcast_to(np.eye(d), (m, d, d)).copy()
+            stale = (A >= 0).any(axis=1)
+        else:
+            self.L = np.array(factors, dtype=float).reshape(m, d, d)
+            stale = ~np.isfinite(self.L[:, 0, 0])
+        self.refactor(np.flatnonzero(stale))
+
+    def signed_rows(self, rows):
+        """``X`` at each slot, the signs times validity, and the validity."""
+        Ar = self.A[rows]
+        valid = Ar >= 0
+        idx = np.where(valid, Ar, 0)
+        return self.X[idx], self.signs[idx, rows[:, None]] * valid, valid
+
+    def refactor(self, rows):
+        """Factor the rows' Gram matrices from scratch."""
+        if not len(rows):
+            return
+        Xg, sg, valid = self.signed_rows(rows)
+        KA = Xg * sg[..., None]
+        gram = KA @ KA.transpose(0, 2, 1)
+        d = gram.shape[1]
+        gram[:, np.arange(d), np.arange(d)] += ~valid
+        self.L[rows], bad = _cholesky(gram)
+        self.failed[rows[bad]] = True
+
+    def remove(self, rows, slot):
+        """Update the factors of ``rows`` for removing the constraint at ``slot``.
+
+        The rows' slots past ``slot`` move one to the left (as :func:`_drop`
+        compacts them). Deleting row and column ``slot`` of ``L`` leaves the
+        trailing block ``L_33`` with ``L_33 L_33^T + l l^T`` to factor, ``l``
+        the deleted column below the diagonal: a rank-one update, done by
+        the usual sweep of rotations (``d`` vectorized steps).
+        """
+        if not len(rows):
+            return
+        d = self.L.shape[1]
+        cols = np.arange(d - 1)
+        keep = cols[None, :] + (cols[None, :] >= slot[:, None])  # (r, d - 1)
+        L = self.L[rows]
+        ar = np.arange(len(rows))[:, None]
+        x = np.where(cols >= slot[:, None], L[ar, keep, slot[:, None]], 0.0)
+        L = L[ar[:, :, None], keep[:, :, None], keep[:, None, :]]
+        top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0)) - 1
+        for k in range(int(slot.min(initial=0)), top):
+            lkk = L[:, k, k]
+            radius = np.hypot(lkk, x[:, k])
+            c, s = radius / lkk, x[:, k] / lkk
+            L[:, k, k] = radius
+            L[:, k + 1:, k] = (L[:, k + 1:, k] + s[:, None] * x[:, k + 1:]) / c[:, None]
+            x[:, k + 1:] = c[:, None] * x[:, k + 1:] - s[:, None] * L[:, k + 1:, k]
+        out = np.zeros((len(rows), d, d))
+        out[:, :-1, :-1] = L
+        out[:, -1, -1] = 1.0
+        self.L[rows] = out
+
+    def solve(self, rows, rhs):
+        """Solve ``K_A K_A^T z = rhs`` on each row's passive set."""
+        top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))
+        L = self.L[rows]
+        return _upper_solve(L, _lower_solve(L, rhs, top), top)
+
+    def append(self, rows, j, Xg, sg):
+        """Add constraint ``j[i]`` to ``rows[i]`` at its first empty slot.
+
+        ``Xg``, ``sg`` are the rows' :meth:`signed_rows`. A constraint
+        (numerically) dependent on the passive set fails its row.
+        """
+        size = (self.A[rows] >= 0).sum(axis=1)
+        xj = self.X[j]
+        sj = self.signs[j, rows]
+        cross = np.einsum("rad,rd->ra", Xg, xj) * sg * sj[:, None]
+        L = self.L[rows]
+        top = int(size.max(initial=0))
+        ell = _lower_solve(L, cross, top)
+        norm2 = np.einsum("rd,rd->r", xj, xj)
+        pivot = norm2 - np.einsum("ra,ra->r", ell, ell)
+        bad = pivot <= 1e-12 * norm2
+        cols = np.arange(L.shape[1])
+        # ell vanishes at and past each row's size (cross does)
+        L[np.arange(len(rows)), size] = np.where(cols < size[:, None], ell, 0.0)
+        L[np.arange(len(rows)), size, size] = np.sqrt(np.where(bad, 1.0, pivot))
+        self.L[rows] = L
+        self.A[rows, size] = j
+        self.failed[rows[bad]] = True
+
+
+def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
+                 factors=None):
     """Project each row ``v_r`` of ``V`` onto ``{u : (s_r * X) u >= 0}``.
 
     Lawson and Hanson's active-set method for the nonnegative least-squares
     problem ``min_{mu >= 0} ||v + K^T mu||`` (see the module docstring), run
     on all rows at once. Each row keeps a passive set of at most ``d``
     constraints, padded to ``d`` slots, with multipliers ``mu`` that solve
-    the least-squares problem on it and are positive. Every round does one
-    batched ``d x d`` solve and one product with ``X``; per row it either
-    adds the most violated constraint (when the least-squares solution is
-    positive) or moves towards that solution until a multiplier vanishes
-    and drops it. Unlike plain greedy exchanges this cannot cycle. A row
-    starts from its guess with the constraints of negative multipliers
+    the least-squares problem on it and are positive, and the Cholesky factor
+    of the passive set's Gram matrix (:class:`_PassiveSets`). Every round
+    solves on the passive sets with the factors and does one product with
+    ``X``; per row it either adds the most violated constraint (when the
+    least-squares solution is positive; the factor gains a row) or moves
+    towards that solution until a multiplier vanishes and drops it (the
+    factor is recomputed). Unlike plain greedy exchanges this cannot cycle.
+    A row starts from its guess with the constraints of negative multipliers
     dropped. Rows that do not settle in ``rounds`` rounds (default
     ``6 d + 10``), or whose passive set degenerates, go through
     :func:`project`.
@@ -135,106 +276,118 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None)
         point, not its projection, and its active constraints so far. The
         proximal steps zero these rows anyway, and the dual norms only
         need to know that they are small.
+    factors : ndarray of shape (m, d, d) or None
+        The Cholesky factors of the guesses' Gram matrices, as this function
+        returns them (a row whose first entry is not finite is refactored).
+        None factors every guess.
 
     Returns
     -------
     U : ndarray of shape (m, d)
     active : ndarray of int of shape (m, d)
         The active constraints of each projection, padded with ``-1``.
+    factors : ndarray of shape (m, d, d)
+        The Cholesky factor of each row's final passive set, NaN where the
+        row was settled by :func:`project` (to pass back with ``active``).
     """
     n, d = X.shape
     m = V.shape[0]
     U = V.copy()
-    if guesses is None:
-        A = np.full((m, d), -1, dtype=np.intp)
-    else:
-        A = np.array(guesses, dtype=np.intp).reshape(m, d)
+    A = (np.full((m, d), -1, dtype=np.intp) if guesses is None
+         else np.array(guesses, dtype=np.intp).reshape(m, d))
+    KV = X @ V.T  # (n, m); signed below
     # feasibility slack per row, relative to K v (as in project): relative
     # to K u it would be lost when the projection is (nearly) zero
-    tols = rtol * (np.abs(X @ V.T).max(axis=0, initial=0.0) + 1e-300)
+    tols = rtol * (np.abs(KV).max(axis=0, initial=0.0) + 1e-300)
+    KV *= signs
+    passive = _PassiveSets(X, signs, A, factors)
     mu = np.zeros((m, d))
     # rows whose multipliers solve the least squares on their passive set
     started = np.zeros(m, dtype=bool)
-    done = np.zeros(m, dtype=bool)
-    failed = np.zeros(m, dtype=bool)
-    slots = np.arange(d)
+    done = passive.failed.copy()
     floor = (np.full(m, -1.0) if stop_below is None
              else np.broadcast_to(np.asarray(stop_below, dtype=float), (m,)))
     for _ in range(6 * d + 10 if rounds is None else rounds):
         rows = np.flatnonzero(~done)
         if not len(rows):
             break
-        Ar = A[rows]
-        valid = Ar >= 0
-        idx = np.where(valid, Ar, 0)
-        KA = X[idx] * (signs[idx, rows[:, None]] * valid)[..., None]  # (r, d, d)
-        gram = np.einsum("rad,rbd->rab", KA, KA)
-        gram[:, slots, slots] += ~valid
-        rhs = -np.einsum("rad,rd->ra", KA, V[rows])
-        try:
-            z = np.linalg.solve(gram, rhs[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            failed[rows] = done[rows] = True
-            break
-        z = np.where(valid, z, 0.0)
+        valid = A[rows] >= 0
+        rhs = -np.where(valid, KV[np.where(valid, A[rows], 0), rows[:, None]], 0.0)
+        z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
         if np.any(back):
-            # Move from mu towards z until a multiplier reaches zero (a row
-            # not yet started just drops its negative multipliers), then
-            # drop the vanished constraints and keep the slots compact.
-            rb = rows[back]
-            m_old, z_b, neg_b, valid_b = mu[rb], z[back], neg[back], valid[back]
-            gap = np.where(neg_b, m_old - z_b, 1.0)
-            ratio = np.where(neg_b, m_old / np.where(gap > 0, gap, 1.0), np.inf)
-            alpha = np.where(started[rb], ratio.min(axis=1), 0.0)
-            m_new = m_old + alpha[:, None] * (z_b - m_old)
-            tiny = 1e-14 * np.abs(m_old).max(axis=1, initial=0.0)[:, None]
-            keep = valid_b & ~(neg_b & (~started[rb][:, None] | (m_new <= tiny)))
-            # in a started row, the slot that set alpha always goes
-            st = np.flatnonzero(started[rb])
-            keep[st, np.argmin(ratio[st], axis=1)] = False
-            order = np.argsort(~keep, axis=1, kind="stable")
-            A[rb] = np.where(np.take_along_axis(keep, order, 1),
-                             np.take_along_axis(A[rb], order, 1), -1)
-            mu[rb] = np.where(np.take_along_axis(keep, order, 1),
-                              np.take_along_axis(m_new, order, 1), 0.0)
-        fwd = ~back
+            _drop(passive, mu, started, rows[back], z[back], neg[back], valid[back])
+            done |= passive.failed
+        fwd = ~back & ~passive.failed[rows]
         if not np.any(fwd):
             continue
-        rk = rows[fwd]
-        mu[rk] = z[fwd]
+        rk, zk = rows[fwd], z[fwd]
+        mu[rk] = zk
         started[rk] = True
-        Ur = V[rk] + np.einsum("rad,ra->rd", KA[fwd], z[fwd])
+        Xg, sg, _ = passive.signed_rows(rk)
+        Ur = V[rk] + np.einsum("rad,ra->rd", Xg, zk * sg)
         # (a negative floor, the default, stops no row)
         small = np.einsum("rd,rd->r", Ur, Ur) <= floor[rk] * np.abs(floor[rk])
-        if np.any(small):
-            U[rk[small]] = Ur[small]
-            done[rk[small]] = True
-            rk, Ur = rk[~small], Ur[~small]
-            if not len(rk):
-                continue
+        U[rk[small]] = Ur[small]
+        done[rk[small]] = True
+        keep = ~small
+        rk, Ur, Xg, sg = rk[keep], Ur[keep], Xg[keep], sg[keep]
+        if not len(rk):
+            continue
         KU = signs[:, rk] * (X @ Ur.T)  # (n, r)
         j = np.argmin(KU, axis=0)
-        cols = np.arange(len(rk))
-        feasible = KU[j, cols] >= -tols[rk]
+        feasible = KU[j, np.arange(len(rk))] >= -tols[rk]
         U[rk[feasible]] = Ur[feasible]
         done[rk[feasible]] = True
-        grow, jg = rk[~feasible], j[~feasible]
-        size = (A[grow] >= 0).sum(axis=1)
-        stuck = (size >= d) | np.any(A[grow] == jg[:, None], axis=1)
-        A[grow[~stuck], size[~stuck]] = jg[~stuck]
-        failed[grow[stuck]] = done[grow[stuck]] = True
-    for r in np.flatnonzero(~done | failed):
+        grow = ~feasible
+        rg, jg = rk[grow], j[grow]
+        stuck = ((A[rg] >= 0).sum(axis=1) >= d) | np.any(A[rg] == jg[:, None], axis=1)
+        passive.failed[rg[stuck]] = True
+        ok = ~stuck
+        passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
+        done |= passive.failed
+    for r in np.flatnonzero(~done | passive.failed):
         K = signs[:, r, None] * X
         # the batched steps did not settle this row: straight to NNLS
         U[r], active = project(V[r], K, None, rtol, steps=0)
         A[r] = -1
         A[r, :min(len(active), d)] = active[:d]
-    return U, A
+        passive.L[r] = np.nan
+    return U, A, passive.L
 
 
-def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
+def _drop(passive, mu, started, rb, z, neg, valid):
+    """Lawson and Hanson's backward step on the rows ``rb``.
+
+    Move from ``mu`` towards the least-squares solution ``z`` until a
+    multiplier reaches zero (a row not yet started just drops its negative
+    multipliers), then drop the vanished constraints, keep the slots compact
+    and refactor.
+    """
+    A = passive.A
+    m_old = mu[rb]
+    gap = np.where(neg, m_old - z, 1.0)
+    ratio = np.where(neg, m_old / np.where(gap > 0, gap, 1.0), np.inf)
+    alpha = np.where(started[rb], ratio.min(axis=1), 0.0)
+    m_new = m_old + alpha[:, None] * (z - m_old)
+    tiny = 1e-14 * np.abs(m_old).max(axis=1, initial=0.0)[:, None]
+    keep = valid & ~(neg & (~started[rb][:, None] | (m_new <= tiny)))
+    # in a started row, the slot that set alpha always goes
+    st = np.flatnonzero(started[rb])
+    keep[st, np.argmin(ratio[st], axis=1)] = False
+    # one constraint less: update the factor; several: factor anew
+    single = (valid.sum(axis=1) - keep.sum(axis=1)) == 1
+    slot = np.argmin(~valid | keep, axis=1)
+    passive.remove(rb[single], slot[single])
+    order = np.argsort(~keep, axis=1, kind="stable")
+    kept = np.take_along_axis(keep, order, 1)
+    A[rb] = np.where(kept, np.take_along_axis(A[rb], order, 1), -1)
+    mu[rb] = np.where(kept, np.take_along_axis(m_new, order, 1), 0.0)
+    passive.refactor(rb[~single])
+
+
+def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32, factors=None):
     """Cone-constrained norms ``||P_b(g_tb)||``, exact where they can be the max.
 
     Parameters
@@ -251,6 +404,8 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
         :func:`project_many`).
     chunk : int
         Blocks projected together.
+    factors : ndarray of shape (k, B, d, d) or None
+        The guesses' Cholesky factors (see :func:`project_many`).
 
     Returns
     -------
@@ -274,9 +429,10 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32):
             break
         ts, bs = np.unravel_index(part, norms.shape)
         # a block shorter than the floor or the best so far cannot matter
-        U, _ = project_many(X, signs[:, bs], G[ts, bs],
-                            None if guesses is None else guesses[ts, bs],
-                            stop_below=max(floor, best))
+        U, _, _ = project_many(X, signs[:, bs], G[ts, bs],
+                               None if guesses is None else guesses[ts, bs],
+                               stop_below=max(floor, best),
+                               factors=None if factors is None else factors[ts, bs])
         norms[ts, bs] = np.sqrt(np.sum(U * U, axis=1))
         best = max(best, float(norms[ts, bs].max()))
     return norms

@@ -97,13 +97,70 @@ def test_batched_projection_matches_single():
         size = r % (d + 1)
         guesses[r, :size] = rng.choice(n, size=size, replace=False)
     for start in (None, guesses):
-        U, active = project_many(X, signs, V, start)
+        U, active, _ = project_many(X, signs, V, start)
         for r in range(m):
             u, _ = project(V[r], signs[:, r, None] * X)
             np.testing.assert_allclose(U[r], u, atol=1e-9)
     # the active sets found are good guesses: a second call agrees at once
-    U2, _ = project_many(X, signs, V, active, rounds=1)
+    U2, _, _ = project_many(X, signs, V, active, rounds=1)
     np.testing.assert_allclose(U2, U, atol=1e-9)
+
+
+def _passive_gram(X, signs, active, r):
+    rows = active[r][active[r] >= 0]
+    K = signs[rows, r, None] * X[rows]
+    gram = np.eye(X.shape[1])
+    gram[:len(rows), :len(rows)] = K @ K.T
+    return gram
+
+
+def test_batched_projection_factors_and_warm_start():
+    # the returned factors are the Cholesky factors of the final passive
+    # sets' Gram matrices, and a call started from them (and the active
+    # sets) on moved points agrees with a cold call
+    rng = np.random.default_rng(4)
+    n, d, m = 120, 8, 40
+    X = rng.standard_normal((n, d))
+    X[:, -1] = 1.0
+    signs = np.sign(X @ rng.standard_normal((d, m)))
+    V = 2 * rng.standard_normal((m, d))
+    U, active, L = project_many(X, signs, V, None)
+    factored = np.isfinite(L[:, 0, 0])
+    assert factored.mean() > 0.5
+    for r in np.flatnonzero(factored):
+        np.testing.assert_allclose(L[r] @ L[r].T, _passive_gram(X, signs, active, r),
+                                   atol=1e-9 * n)
+    for moved in (V + 0.3 * rng.standard_normal(V.shape),
+                  U + 0.1 * rng.standard_normal(V.shape)):
+        cold, _, _ = project_many(X, signs, moved, None)
+        warm, warm_active, warm_L = project_many(X, signs, moved, active, factors=L)
+        np.testing.assert_allclose(warm, cold, atol=1e-9)
+        for r in np.flatnonzero(np.isfinite(warm_L[:, 0, 0])):
+            np.testing.assert_allclose(warm_L[r] @ warm_L[r].T,
+                                       _passive_gram(X, signs, warm_active, r),
+                                       atol=1e-9 * n)
+
+
+def test_factor_removal_equals_refactoring():
+    # removing one constraint by the rank-one update gives the factor of
+    # the remaining constraints, whichever slot goes
+    from skconvexnn._cones import _PassiveSets
+    rng = np.random.default_rng(7)
+    n, d, m = 60, 7, 12
+    X = rng.standard_normal((n, d))
+    signs = np.sign(rng.standard_normal((n, m)))
+    A = np.full((m, d), -1)
+    for r in range(m):
+        size = 1 + r % d
+        A[r, :size] = rng.choice(n, size=size, replace=False)
+    sets = _PassiveSets(X, signs, A.copy())
+    sizes = (A >= 0).sum(axis=1)
+    slot = rng.integers(0, sizes)
+    sets.remove(np.arange(m), slot)
+    for r in range(m):
+        rest = np.delete(A[r], slot[r])
+        expected = _PassiveSets(X, signs[:, [r]], np.append(rest, -1)[None]).L[0]
+        np.testing.assert_allclose(sets.L[r], expected, atol=1e-10)
 
 
 def test_batched_projection_of_polar_points_is_zero():
@@ -114,7 +171,7 @@ def test_batched_projection_of_polar_points_is_zero():
     X = rng.standard_normal((n, d))
     signs = np.ones((n, m))
     V = -(rng.random((m, n)) * (rng.random((m, n)) < 0.2)) @ X
-    U, active = project_many(X, signs, V, None)
+    U, active, _ = project_many(X, signs, V, None)
     np.testing.assert_allclose(U, 0.0, atol=1e-9 * np.abs(V).max())
 
 
@@ -129,7 +186,7 @@ def test_early_stop_bounds_the_projection():
     exact = np.array([project(V[r], signs[:, r, None] * X)[0] for r in range(m)])
     lengths = np.linalg.norm(exact, axis=1)
     floor = np.median(lengths)
-    U, _ = project_many(X, signs, V, None, stop_below=floor)
+    U, _, _ = project_many(X, signs, V, None, stop_below=floor)
     got = np.linalg.norm(U, axis=1)
     stopped = ~np.all(np.isclose(U, exact, atol=1e-9), axis=1)
     assert stopped.any()

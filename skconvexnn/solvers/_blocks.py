@@ -140,6 +140,11 @@ def group_soft_threshold(Z, thresh):
     return Z * scale[:, :, None]
 
 
+#: Largest memory, in bytes, of the projections' Cholesky factors that
+#: :class:`ConeProx` keeps between calls.
+FACTOR_MEMORY = 2**28
+
+
 class ConeProx:
     """Prox of ``thresh * ||z_b||`` plus the indicator of each block's cone.
 
@@ -154,6 +159,12 @@ class ConeProx:
         self.op = op
         #: Active constraints of every block's last projection (ReLU).
         self.active = np.full(op.shape, -1, dtype=np.intp)
+        #: Cholesky factors of their Gram matrices (NaN: not computed),
+        #: kept when they fit in FACTOR_MEMORY bytes, else None.
+        d = op.shape[-1]
+        self.factors = (np.full((*op.shape, d), np.nan)
+                        if op.cone_signs is not None and self.active.size * d * 8 <= FACTOR_MEMORY
+                        else None)
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
     def project(self, B, thresh):
@@ -180,10 +191,14 @@ class ConeProx:
         ts, bs = np.nonzero((worst < -slack) & big)
         if len(ts):
             # blocks the shrinkage will zero stop as soon as that is known
-            U, act = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
-                                  self.active[ts, bs], stop_below=thresh)
+            cached = self.factors is not None
+            U, act, L = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
+                                     self.active[ts, bs], stop_below=thresh,
+                                     factors=self.factors[ts, bs] if cached else None)
             B[ts, bs] = U
             self.active[ts, bs] = act
+            if cached:
+                self.factors[ts, bs] = L
         return B
 
     def __call__(self, B, thresh):
@@ -201,7 +216,8 @@ class ConeProx:
         op = self.op
         G = op.adjoint(Lam)
         if op.cone_signs is not None:
-            return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active).max())
+            return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active,
+                                    factors=self.factors).max())
         return float(block_norms(G).max(initial=0.0))
 
 

@@ -399,7 +399,7 @@ def cone_dual_norm_bound(G, X, patterns, chunk=64, max_work=None):
         rotated = np.einsum("pkj,pkr->pjr", Q[part], M[part])  # rows q_t^T M_i
         V = np.concatenate([rotated, -rotated], axis=1).reshape(-1, d)
         signs = np.repeat(2.0 * patterns[:, part] - 1.0, 2 * rotated.shape[1], axis=1)
-        projected, _ = project_many(X, signs, V, None)
+        projected, _, _ = project_many(X, signs, V, None)
         c = np.linalg.norm(projected, axis=1).reshape(len(part), 2, -1).max(axis=1)
         bound = np.minimum(spec[part], np.sqrt(np.sum(c**2, axis=1)))
         best = max(best, float(bound.max()))
