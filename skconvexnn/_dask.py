@@ -52,7 +52,7 @@ from .losses import Loss, get_loss
 from .solvers.dask_program import (
     ChunkedProgram,
     Chunks,
-    _adjoint,
+    chunk_adjoint,
     prune_chunked,
     recover_chunked,
 )
@@ -245,7 +245,7 @@ def _select(ch, first):
 
 
 def _weighted_targets(ch):
-    return ch["s"].sum(), ch["s"] @ ch["Y"], _adjoint(ch, ch["s"][:, None])[0]
+    return ch["s"].sum(), ch["s"] @ ch["Y"], chunk_adjoint(ch, ch["s"][:, None])[0]
 
 
 def _as_dask(a, rows, name):

@@ -25,9 +25,9 @@ import numpy as np
 from .cvxpy_backend import (
     CVXPY_SOLVERS,
     SolverFailedError,
-    _options,
     available_memory_bytes,
     check_installed,
+    solver_options,
 )
 
 __all__ = ["estimate_relaxation_size", "solve_relaxation", "check_sdp_solver",
@@ -139,7 +139,7 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Solution may be inaccurate")
             problem.solve(solver=CVXPY_SOLVERS[name][0], verbose=verbose > 1,
-                          **_options(name, tol, max_iter))
+                          **solver_options(name, tol, max_iter))
     except cp.error.SolverError as exc:
         raise SolverFailedError(
             f"Solver {name!r} failed on the copositive relaxation ({exc}). "
