@@ -185,15 +185,6 @@ class PatternPool:
         return out
 
 
-def dual_point(program, prediction):
-    """The dual point of :func:`~skconvexnn._program.lower_bound`, unscaled."""
-    Y, s, loss = program.Y, program.sample_weight, program.loss
-    P = prediction
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    return loss.dual_point(P, Y, s, program.fit_intercept)
-
-
 def _signed_duals(Lam, relu):
     """Vectors ``s Lam_t`` whose constraints are checked: (2k, n) or (k, n)."""
     C = Lam.T
@@ -660,7 +651,7 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         else:
             result = _empty_result(program)
         solved_active = list(active)
-        Lam = dual_point(program, program.predict(result.V, result.W))
+        Lam = program.dual_point(program.predict(result.V, result.W))
         C = _signed_duals(Lam, relu)
 
         # New candidates where they matter: ascent on the violated constraint.

@@ -10,7 +10,7 @@ from skconvexnn._base import add_ones
 from skconvexnn._cones import project
 from skconvexnn._program import ConvexProgram, dual_norms
 from skconvexnn._nonconvex import train_networks
-from skconvexnn._search import dual_point, local_ascent, search_arrangements
+from skconvexnn._search import local_ascent, search_arrangements
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import get_solver
@@ -79,7 +79,7 @@ def test_no_examined_pattern_is_violated(kinked, activation):
     assert all(col.tobytes() in keys for col in active.patterns.T.astype(bool))
     # The dual point of the solution is feasible over the whole pool.
     sol = est._solution
-    Lam = dual_point(active, active.predict(sol.V, sol.W))
+    Lam = active.dual_point(active.predict(sol.V, sol.W))
     assert dual_norms(pool, Lam).max() <= est.beta * (1 + 1e-3)
     # Hence the certificate over the pool is tight.
     assert est.lower_bound_ <= est.objective_
