@@ -250,7 +250,7 @@ def zero_network_beta(program, all_patterns=False):
     return float(np.max(np.concatenate(norms), initial=0.0))
 
 
-def balance(Lam):
+def shrink_to_zero_sum(Lam):
     """Scale down, per output, the heavier sign of ``Lam`` so that it sums to zero.
 
     The dual constraint of the output intercept is ``sum_j Lam_j = 0``.
@@ -457,14 +457,14 @@ def lower_bound(program, prediction=None, blocks=None, max_dual_norm=None, dual=
     dual : ndarray of shape (n_samples, n_outputs) or None
         A dual point to use instead of the prediction's (for example a
         solver's multipliers of the loss); with an output intercept it is
-        first made to sum to zero by :func:`balance`.
+        first made to sum to zero by :func:`shrink_to_zero_sum`.
 
     Returns
     -------
     bound : float
     """
     if dual is not None:
-        Lam = balance(dual) if program.fit_intercept else dual
+        Lam = shrink_to_zero_sum(dual) if program.fit_intercept else dual
         return _scaled_bound(program, Lam, max_dual_norm)
     # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
     Lam = program.dual_point(prediction)
