@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fitted import assert_objective_is_the_networks
 from scipy.optimize import check_grad
 
 from skconvexnn import ConvexReLURegressor
@@ -68,15 +69,8 @@ def test_fit_with_the_new_loss(activation):
                               n_arrangements=20, random_state=0, tol=1e-8).fit(X, y)
     assert reg.duality_gap_ <= 1e-4 * reg.objective_
     # The objective of the returned network, recomputed from its weights.
-    W1, W2 = reg.coefs_
-    b1, c = reg.intercepts_
-    if activation == "relu":
-        pred = np.maximum(X @ W1 + b1, 0) @ W2 + c
-        s = np.full(len(y), 1 / len(y))
-        penalty = np.sum(W1**2) + np.sum(b1**2) + np.sum(W2**2)
-        value = loss.value(pred, y[:, None], s) + reg.beta / 2 * penalty
-        assert reg.objective_ == pytest.approx(value, rel=1e-10)
-    np.testing.assert_allclose(reg.predict(X).shape, y.shape)
+    assert_objective_is_the_networks(reg, X, y)
+    assert reg.predict(X).shape == y.shape
 
 
 def _params(activation):
