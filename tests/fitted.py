@@ -9,11 +9,26 @@ weights and compares it with ``objective_``.
 import numpy as np
 import pytest
 from nonconvex import standardized
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
 
 from skconvexnn._base import add_ones
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn.losses import Loss, get_loss
+
+
+def assert_search_chose_the_best(search, X, y):
+    """The fitted one-parameter ``search`` chose the best mean score.
+
+    Each value of the grid is cross-validated here, on the same folds, and
+    the chosen one must have the highest mean, equal to ``best_score_``.
+    """
+    [(name, values)] = search.param_grid.items()
+    means = [cross_val_score(clone(search.estimator).set_params(**{name: v}), X, y,
+                             cv=search.cv).mean() for v in values]
+    assert search.best_params_[name] == values[int(np.argmax(means))]
+    assert search.best_score_ == pytest.approx(max(means), rel=1e-12)
 
 
 def loss_of(est):
