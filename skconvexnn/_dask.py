@@ -277,6 +277,41 @@ def _prepare(estimator, X, y, sample_weight):
     import dask.array as da
 
     classifier = _is_classifier(estimator)
+    _check_X(X)
+    n, d = X.shape
+    X = X.rechunk({1: -1}).astype(np.float64)
+    rows = X.chunks[0]
+    y = _checked_y(_as_dask(y, rows, "y"), classifier)
+    w = (da.ones(n, chunks=(rows,)) if sample_weight is None
+         else _as_dask(sample_weight, rows, "sample_weight").astype(np.float64))
+    if sample_weight is not None and w.ndim != 1:
+        raise ValueError("sample_weight must be 1D with one weight per sample.")
+    raw = Chunks([
+        dask.delayed(tuple)([a, b, c]) for a, b, c in zip(
+            X.to_delayed().ravel(), y.to_delayed().ravel(), w.to_delayed().ravel())
+    ])
+    stats = raw.reduce(_raw_stats, classifier)
+    W = _checked_weight_sum(stats)
+    estimator.n_features_in_ = d
+    estimator.__dict__.pop("feature_names_in_", None)
+    loss = _loss(estimator)
+    if classifier:
+        targets, k = _class_targets(estimator, stats, sample_weight)
+    else:
+        targets, k = _regression_targets(estimator, raw, stats, y, W)
+    rng = check_random_state(estimator.random_state)
+    d1 = d + estimator.fit_intercept
+
+    class _Shape:
+        shape = (n, d1)
+
+    gates = estimator._make_gates(_Shape(), rng)
+    chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
+    return chunks, loss, k, gates, n
+
+
+def _check_X(X):
+    """The errors of check_array for a dask X: dimensions, sizes, dtype."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D dask array X, got {X.ndim}D.")
     if np.isnan(X.shape[0]) or any(np.isnan(c) for c in X.chunks[0]):
@@ -291,13 +326,15 @@ def _prepare(estimator, X, y, sample_weight):
                          "a minimum of 1 is required.")
     if X.dtype.kind not in "biuf":
         raise ValueError(f"X must be numeric for a dask fit; got dtype {X.dtype}.")
-    X = X.rechunk({1: -1}).astype(np.float64)
-    rows = X.chunks[0]
-    y = _as_dask(y, rows, "y")
+
+
+def _checked_y(y, classifier):
+    """``y`` with the shape checks of the estimators (a column raveled for a classifier)."""
     if classifier:
         if y.ndim == 2 and y.shape[1] == 1:
+            # stacklevel: the caller of fit_dask, as from _prepare before
             warnings.warn("A column-vector y was passed when a 1d array was "
-                          "expected.", DataConversionWarning, stacklevel=3)
+                          "expected.", DataConversionWarning, stacklevel=4)
             y = y[:, 0]
         if y.ndim != 1:
             raise ValueError(f"y should be a 1d array, got an array of shape "
@@ -307,15 +344,11 @@ def _prepare(estimator, X, y, sample_weight):
             raise ValueError(f"y must be 1D or 2D; got {y.ndim}D.")
         if y.dtype.kind not in "biuf":
             raise ValueError(f"y must be numeric for a regressor; got dtype {y.dtype}.")
-    w = (da.ones(n, chunks=(rows,)) if sample_weight is None
-         else _as_dask(sample_weight, rows, "sample_weight").astype(np.float64))
-    if sample_weight is not None and w.ndim != 1:
-        raise ValueError("sample_weight must be 1D with one weight per sample.")
-    raw = Chunks([
-        dask.delayed(tuple)([a, b, c]) for a, b, c in zip(
-            X.to_delayed().ravel(), y.to_delayed().ravel(), w.to_delayed().ravel())
-    ])
-    stats = raw.reduce(_raw_stats, classifier)
+    return y
+
+
+def _checked_weight_sum(stats):
+    """Total sample weight, after the finiteness and sign checks of the chunks."""
     if any(s["X_nan"] for s in stats):
         raise ValueError("Input X contains NaN.")
     if any(s["X_inf"] for s in stats):
@@ -336,57 +369,55 @@ def _prepare(estimator, X, y, sample_weight):
     W = sum(s["w_sum"] for s in stats)
     if not W > 0:
         raise ValueError("sample_weight must have a positive sum.")
-    estimator.n_features_in_ = d
-    estimator.__dict__.pop("feature_names_in_", None)
-    loss = _loss(estimator)
-    if classifier:
-        if any(s.get("y_continuous") for s in stats):
-            check_classification_targets(np.array([0.5, 1.5, 2.25]))  # raises
-        classes = np.unique(np.concatenate([s["classes"] for s in stats]))
-        check_classification_targets(classes)
-        estimator.classes_ = classes
-        if len(classes) < 2:
-            raise ValueError(
-                "The classifier needs samples of at least two classes; the "
-                f"data contains only one class: {classes[0].item()!r}.")
-        weighted = np.unique(np.concatenate([s["weighted"] for s in stats]))
-        if sample_weight is not None and len(weighted) == 1:
-            raise ValueError(
-                "The classifier needs samples of at least two classes "
-                f"with positive sample_weight; only class {weighted[0].item()!r} "
-                "has any.")
-        targets = ("classification", classes, estimator.loss)
-        k = 1 if len(classes) == 2 else len(classes)
+    return W
+
+
+def _class_targets(estimator, stats, sample_weight):
+    """The classes (set as ``classes_``), the targets' description and ``k``."""
+    if any(s.get("y_continuous") for s in stats):
+        check_classification_targets(np.array([0.5, 1.5, 2.25]))  # raises
+    classes = np.unique(np.concatenate([s["classes"] for s in stats]))
+    check_classification_targets(classes)
+    estimator.classes_ = classes
+    if len(classes) < 2:
+        raise ValueError(
+            "The classifier needs samples of at least two classes; the "
+            f"data contains only one class: {classes[0].item()!r}.")
+    weighted = np.unique(np.concatenate([s["weighted"] for s in stats]))
+    if sample_weight is not None and len(weighted) == 1:
+        raise ValueError(
+            "The classifier needs samples of at least two classes "
+            f"with positive sample_weight; only class {weighted[0].item()!r} "
+            "has any.")
+    k = 1 if len(classes) == 2 else len(classes)
+    return ("classification", classes, estimator.loss), k
+
+
+def _regression_targets(estimator, raw, stats, y, W):
+    """The targets' mean and scale (set on the estimator), their description and ``k``.
+
+    As :func:`skconvexnn._base.target_scaling` in memory, from chunked sums.
+    """
+    estimator._y_1d = y.ndim == 1
+    k = 1 if y.ndim == 1 else y.shape[1]
+    standardize = isinstance(estimator.loss, str) and estimator._standardize_targets
+    if standardize:
+        mean = (sum(s["wY"] for s in stats) / W if estimator.fit_intercept
+                else np.zeros(k))
+        spreads = raw.reduce(_spread, mean)
+        big = np.max([b for b, _ in spreads], axis=0)
+        safe = np.where(big == 0, 1.0, big)
+        total = sum((b / safe) ** 2 * q for b, q in spreads) / W
+        big[big == 0] = 1.0
+        scale = big * np.sqrt(total)
+        constant = scale <= 10 * np.finfo(float).eps * np.maximum(np.abs(mean),
+                                                                  1e-300)
+        scale[constant | ~np.isfinite(scale)] = 1.0
     else:
-        estimator._y_1d = y.ndim == 1
-        k = 1 if y.ndim == 1 else y.shape[1]
-        standardize = isinstance(estimator.loss, str) and estimator._standardize_targets
-        if standardize:
-            mean = (sum(s["wY"] for s in stats) / W if estimator.fit_intercept
-                    else np.zeros(k))
-            spreads = raw.reduce(_spread, mean)
-            big = np.max([b for b, _ in spreads], axis=0)
-            safe = np.where(big == 0, 1.0, big)
-            total = sum((b / safe) ** 2 * q for b, q in spreads) / W
-            big[big == 0] = 1.0
-            scale = big * np.sqrt(total)
-            constant = scale <= 10 * np.finfo(float).eps * np.maximum(np.abs(mean),
-                                                                      1e-300)
-            scale[constant | ~np.isfinite(scale)] = 1.0
-        else:
-            mean, scale = np.zeros(k), np.ones(k)
-        estimator.y_mean_, estimator.y_scale_ = mean, scale
-        estimator._target_shift = (scale, mean)
-        targets = ("regression", mean, scale)
-    rng = check_random_state(estimator.random_state)
-    d1 = d + estimator.fit_intercept
-
-    class _Shape:
-        shape = (n, d1)
-
-    gates = estimator._make_gates(_Shape(), rng)
-    chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
-    return chunks, loss, k, gates, n
+        mean, scale = np.zeros(k), np.ones(k)
+    estimator.y_mean_, estimator.y_scale_ = mean, scale
+    estimator._target_shift = (scale, mean)
+    return ("regression", mean, scale), k
 
 
 def _unique_gates(chunks, gates):
