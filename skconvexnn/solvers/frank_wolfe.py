@@ -796,6 +796,15 @@ class _SharedUnits:
         return group_lasso_ipm(Hc.T @ Hc / n, Hc.T @ self.Yc / n, self.beta,
                                atol=atol, A0=A)
 
+    def entered(self, U, A, Hc, pats, new_units, new_pats):
+        """The atoms with ``new_units`` (patterns ``new_pats``) added at weight zero."""
+        if not len(new_units):
+            return U, A, Hc, pats
+        return (np.vstack([U, new_units]),
+                np.vstack([A, np.zeros((len(new_units), A.shape[1]))]),
+                np.column_stack([Hc, self.hidden(new_units)]),
+                np.concatenate([pats, new_pats]))
+
     def drop_zeros(self, U, A, Hc, pats):
         """The atoms with nonzero weights, after Caratheodory pruning when many."""
         n, k = self.Yc.shape
@@ -1000,13 +1009,9 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
                     continue
         keep = values > beta
         new_units, new_pats = new_units[keep], new_pats[keep]
-        if len(new_units):
-            if ascend:
-                new_pats = pool.add(new_units)
-            U = np.vstack([U, new_units])
-            pats = np.concatenate([pats, new_pats])
-            Hc = np.column_stack([Hc, fit.hidden(new_units)])
-            A = np.vstack([A, np.zeros((len(new_units), k))])
+        if ascend and len(new_units):
+            new_pats = pool.add(new_units)
+        U, A, Hc, pats = fit.entered(U, A, Hc, pats, new_units, new_pats)
         A = fit.corrective(Hc, A, atol)
         U, A, Hc, pats = fit.drop_zeros(U, A, Hc, pats)
         objective = fit.value(Hc, A)
