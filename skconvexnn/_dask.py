@@ -43,11 +43,12 @@ import sys
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask_inputs import check_X, checked_weight_sum, checked_y, raw_stats
 from .losses import Loss, get_loss
 from .solvers.dask_program import (
     ChunkedProgram,
@@ -174,33 +175,6 @@ def _is_classifier(estimator):
     return isinstance(estimator, ConvexReLUClassifier)
 
 
-def _raw_stats(raw, classifier):
-    """Validation numbers of one raw chunk ``(X, y, w)``."""
-    X, y, w = raw
-    out = {
-        "X_nan": bool(np.isnan(X).any()), "X_inf": bool(np.isinf(X).any()),
-        "w_bad": bool(not np.all(np.isfinite(w))), "w_neg": int(np.sum(w < 0)),
-        "w_min": float(w.min(initial=np.inf)), "w_sum": float(w.sum()),
-    }
-    if classifier:
-        if y.dtype.kind == "f":
-            out["y_nan"] = bool(np.isnan(y).any())
-            out["y_inf"] = bool(np.isinf(y).any())
-            finite = y[np.isfinite(y)]
-            out["y_continuous"] = bool(np.any(finite != np.round(finite)))
-        if out.get("y_nan") or out.get("y_inf") or out.get("y_continuous"):
-            out["classes"] = out["weighted"] = np.empty(0, dtype=y.dtype)
-        else:
-            out["classes"] = np.unique(y)
-            out["weighted"] = np.unique(y[w > 0])
-    else:
-        Y = y.reshape(len(y), -1).astype(np.float64)
-        out["y_nan"] = bool(np.isnan(Y).any())
-        out["y_inf"] = bool(np.isinf(Y).any())
-        out["wY"] = np.maximum(w, 0.0) @ Y
-    return out
-
-
 def _spread(raw, mean):
     """Per output: ``max |Y - mean|`` on the chunk and ``w^T ((Y - mean)/max)^2``."""
     _, y, w = raw
@@ -277,11 +251,11 @@ def _prepare(estimator, X, y, sample_weight):
     import dask.array as da
 
     classifier = _is_classifier(estimator)
-    _check_X(X)
+    check_X(X)
     n, d = X.shape
     X = X.rechunk({1: -1}).astype(np.float64)
     rows = X.chunks[0]
-    y = _checked_y(_as_dask(y, rows, "y"), classifier)
+    y = checked_y(_as_dask(y, rows, "y"), classifier)
     w = (da.ones(n, chunks=(rows,)) if sample_weight is None
          else _as_dask(sample_weight, rows, "sample_weight").astype(np.float64))
     if sample_weight is not None and w.ndim != 1:
@@ -290,8 +264,8 @@ def _prepare(estimator, X, y, sample_weight):
         dask.delayed(tuple)([a, b, c]) for a, b, c in zip(
             X.to_delayed().ravel(), y.to_delayed().ravel(), w.to_delayed().ravel())
     ])
-    stats = raw.reduce(_raw_stats, classifier)
-    W = _checked_weight_sum(stats)
+    stats = raw.reduce(raw_stats, classifier)
+    W = checked_weight_sum(stats)
     estimator.n_features_in_ = d
     estimator.__dict__.pop("feature_names_in_", None)
     loss = _loss(estimator)
@@ -308,68 +282,6 @@ def _prepare(estimator, X, y, sample_weight):
     gates = estimator._make_gates(_Shape(), rng)
     chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
     return chunks, loss, k, gates, n
-
-
-def _check_X(X):
-    """The errors of check_array for a dask X: dimensions, sizes, dtype."""
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2D dask array X, got {X.ndim}D.")
-    if np.isnan(X.shape[0]) or any(np.isnan(c) for c in X.chunks[0]):
-        raise ValueError("X has unknown chunk sizes; call X.compute_chunk_sizes() "
-                         "first.")
-    n, d = X.shape
-    if n < 1:
-        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                         "minimum of 1 is required.")
-    if d < 1:
-        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while "
-                         "a minimum of 1 is required.")
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must be numeric for a dask fit; got dtype {X.dtype}.")
-
-
-def _checked_y(y, classifier):
-    """``y`` with the shape checks of the estimators (a column raveled for a classifier)."""
-    if classifier:
-        if y.ndim == 2 and y.shape[1] == 1:
-            # stacklevel: the caller of fit_dask, as from _prepare before
-            warnings.warn("A column-vector y was passed when a 1d array was "
-                          "expected.", DataConversionWarning, stacklevel=4)
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y should be a 1d array, got an array of shape "
-                             f"{y.shape} instead.")
-    else:
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1D or 2D; got {y.ndim}D.")
-        if y.dtype.kind not in "biuf":
-            raise ValueError(f"y must be numeric for a regressor; got dtype {y.dtype}.")
-    return y
-
-
-def _checked_weight_sum(stats):
-    """Total sample weight, after the finiteness and sign checks of the chunks."""
-    if any(s["X_nan"] for s in stats):
-        raise ValueError("Input X contains NaN.")
-    if any(s["X_inf"] for s in stats):
-        raise ValueError("Input X contains infinity or a value too large for "
-                         "dtype('float64').")
-    if any(s.get("y_nan") for s in stats):
-        raise ValueError("Input y contains NaN.")
-    if any(s.get("y_inf") for s in stats):
-        raise ValueError("Input y contains infinity or a value too large for "
-                         "dtype('float64').")
-    if any(s["w_bad"] for s in stats):
-        raise ValueError("Input sample_weight contains NaN or infinity.")
-    negative = sum(s["w_neg"] for s in stats)
-    if negative:
-        raise ValueError(
-            f"sample_weight must be non-negative; got {negative} negative "
-            f"weight(s), the smallest {min(s['w_min'] for s in stats):.6g}.")
-    W = sum(s["w_sum"] for s in stats)
-    if not W > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return W
 
 
 def _class_targets(estimator, stats, sample_weight):
