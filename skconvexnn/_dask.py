@@ -43,16 +43,17 @@ import sys
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask_inputs import check_X, checked_weight_sum, checked_y, raw_stats
 from .losses import Loss, get_loss
 from .solvers.dask_program import (
     ChunkedProgram,
     Chunks,
-    _adjoint,
+    chunk_adjoint,
     prune_chunked,
     recover_chunked,
 )
@@ -174,33 +175,6 @@ def _is_classifier(estimator):
     return isinstance(estimator, ConvexReLUClassifier)
 
 
-def _raw_stats(raw, classifier):
-    """Validation numbers of one raw chunk ``(X, y, w)``."""
-    X, y, w = raw
-    out = {
-        "X_nan": bool(np.isnan(X).any()), "X_inf": bool(np.isinf(X).any()),
-        "w_bad": bool(not np.all(np.isfinite(w))), "w_neg": int(np.sum(w < 0)),
-        "w_min": float(w.min(initial=np.inf)), "w_sum": float(w.sum()),
-    }
-    if classifier:
-        if y.dtype.kind == "f":
-            out["y_nan"] = bool(np.isnan(y).any())
-            out["y_inf"] = bool(np.isinf(y).any())
-            finite = y[np.isfinite(y)]
-            out["y_continuous"] = bool(np.any(finite != np.round(finite)))
-        if out.get("y_nan") or out.get("y_inf") or out.get("y_continuous"):
-            out["classes"] = out["weighted"] = np.empty(0, dtype=y.dtype)
-        else:
-            out["classes"] = np.unique(y)
-            out["weighted"] = np.unique(y[w > 0])
-    else:
-        Y = y.reshape(len(y), -1).astype(np.float64)
-        out["y_nan"] = bool(np.isnan(Y).any())
-        out["y_inf"] = bool(np.isinf(Y).any())
-        out["wY"] = np.maximum(w, 0.0) @ Y
-    return out
-
-
 def _spread(raw, mean):
     """Per output: ``max |Y - mean|`` on the chunk and ``w^T ((Y - mean)/max)^2``."""
     _, y, w = raw
@@ -245,7 +219,7 @@ def _select(ch, first):
 
 
 def _weighted_targets(ch):
-    return ch["s"].sum(), ch["s"] @ ch["Y"], _adjoint(ch, ch["s"][:, None])[0]
+    return ch["s"].sum(), ch["s"] @ ch["Y"], chunk_adjoint(ch, ch["s"][:, None])[0]
 
 
 def _as_dask(a, rows, name):
@@ -277,36 +251,11 @@ def _prepare(estimator, X, y, sample_weight):
     import dask.array as da
 
     classifier = _is_classifier(estimator)
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2D dask array X, got {X.ndim}D.")
-    if np.isnan(X.shape[0]) or any(np.isnan(c) for c in X.chunks[0]):
-        raise ValueError("X has unknown chunk sizes; call X.compute_chunk_sizes() "
-                         "first.")
+    check_X(X)
     n, d = X.shape
-    if n < 1:
-        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                         "minimum of 1 is required.")
-    if d < 1:
-        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while "
-                         "a minimum of 1 is required.")
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must be numeric for a dask fit; got dtype {X.dtype}.")
     X = X.rechunk({1: -1}).astype(np.float64)
     rows = X.chunks[0]
-    y = _as_dask(y, rows, "y")
-    if classifier:
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was "
-                          "expected.", DataConversionWarning, stacklevel=3)
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y should be a 1d array, got an array of shape "
-                             f"{y.shape} instead.")
-    else:
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1D or 2D; got {y.ndim}D.")
-        if y.dtype.kind not in "biuf":
-            raise ValueError(f"y must be numeric for a regressor; got dtype {y.dtype}.")
+    y = checked_y(_as_dask(y, rows, "y"), classifier)
     w = (da.ones(n, chunks=(rows,)) if sample_weight is None
          else _as_dask(sample_weight, rows, "sample_weight").astype(np.float64))
     if sample_weight is not None and w.ndim != 1:
@@ -315,69 +264,15 @@ def _prepare(estimator, X, y, sample_weight):
         dask.delayed(tuple)([a, b, c]) for a, b, c in zip(
             X.to_delayed().ravel(), y.to_delayed().ravel(), w.to_delayed().ravel())
     ])
-    stats = raw.reduce(_raw_stats, classifier)
-    if any(s["X_nan"] for s in stats):
-        raise ValueError("Input X contains NaN.")
-    if any(s["X_inf"] for s in stats):
-        raise ValueError("Input X contains infinity or a value too large for "
-                         "dtype('float64').")
-    if any(s.get("y_nan") for s in stats):
-        raise ValueError("Input y contains NaN.")
-    if any(s.get("y_inf") for s in stats):
-        raise ValueError("Input y contains infinity or a value too large for "
-                         "dtype('float64').")
-    if any(s["w_bad"] for s in stats):
-        raise ValueError("Input sample_weight contains NaN or infinity.")
-    negative = sum(s["w_neg"] for s in stats)
-    if negative:
-        raise ValueError(
-            f"sample_weight must be non-negative; got {negative} negative "
-            f"weight(s), the smallest {min(s['w_min'] for s in stats):.6g}.")
-    W = sum(s["w_sum"] for s in stats)
-    if not W > 0:
-        raise ValueError("sample_weight must have a positive sum.")
+    stats = raw.reduce(raw_stats, classifier)
+    W = checked_weight_sum(stats)
     estimator.n_features_in_ = d
     estimator.__dict__.pop("feature_names_in_", None)
     loss = _loss(estimator)
     if classifier:
-        if any(s.get("y_continuous") for s in stats):
-            check_classification_targets(np.array([0.5, 1.5, 2.25]))  # raises
-        classes = np.unique(np.concatenate([s["classes"] for s in stats]))
-        check_classification_targets(classes)
-        estimator.classes_ = classes
-        if len(classes) < 2:
-            raise ValueError(
-                "The classifier needs samples of at least two classes; the "
-                f"data contains only one class: {classes[0].item()!r}.")
-        weighted = np.unique(np.concatenate([s["weighted"] for s in stats]))
-        if sample_weight is not None and len(weighted) == 1:
-            raise ValueError(
-                "The classifier needs samples of at least two classes "
-                f"with positive sample_weight; only class {weighted[0].item()!r} "
-                "has any.")
-        targets = ("classification", classes, estimator.loss)
-        k = 1 if len(classes) == 2 else len(classes)
+        targets, k = _class_targets(estimator, stats, sample_weight)
     else:
-        estimator._y_1d = y.ndim == 1
-        k = 1 if y.ndim == 1 else y.shape[1]
-        standardize = isinstance(estimator.loss, str) and estimator._standardize_targets
-        if standardize:
-            mean = (sum(s["wY"] for s in stats) / W if estimator.fit_intercept
-                    else np.zeros(k))
-            spreads = raw.reduce(_spread, mean)
-            big = np.max([b for b, _ in spreads], axis=0)
-            safe = np.where(big == 0, 1.0, big)
-            total = sum((b / safe) ** 2 * q for b, q in spreads) / W
-            big[big == 0] = 1.0
-            scale = big * np.sqrt(total)
-            constant = scale <= 10 * np.finfo(float).eps * np.maximum(np.abs(mean),
-                                                                      1e-300)
-            scale[constant | ~np.isfinite(scale)] = 1.0
-        else:
-            mean, scale = np.zeros(k), np.ones(k)
-        estimator.y_mean_, estimator.y_scale_ = mean, scale
-        estimator._target_shift = (scale, mean)
-        targets = ("regression", mean, scale)
+        targets, k = _regression_targets(estimator, raw, stats, y, W)
     rng = check_random_state(estimator.random_state)
     d1 = d + estimator.fit_intercept
 
@@ -387,6 +282,54 @@ def _prepare(estimator, X, y, sample_weight):
     gates = estimator._make_gates(_Shape(), rng)
     chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
     return chunks, loss, k, gates, n
+
+
+def _class_targets(estimator, stats, sample_weight):
+    """The classes (set as ``classes_``), the targets' description and ``k``."""
+    if any(s.get("y_continuous") for s in stats):
+        check_classification_targets(np.array([0.5, 1.5, 2.25]))  # raises
+    classes = np.unique(np.concatenate([s["classes"] for s in stats]))
+    check_classification_targets(classes)
+    estimator.classes_ = classes
+    if len(classes) < 2:
+        raise ValueError(
+            "The classifier needs samples of at least two classes; the "
+            f"data contains only one class: {classes[0].item()!r}.")
+    weighted = np.unique(np.concatenate([s["weighted"] for s in stats]))
+    if sample_weight is not None and len(weighted) == 1:
+        raise ValueError(
+            "The classifier needs samples of at least two classes "
+            f"with positive sample_weight; only class {weighted[0].item()!r} "
+            "has any.")
+    k = 1 if len(classes) == 2 else len(classes)
+    return ("classification", classes, estimator.loss), k
+
+
+def _regression_targets(estimator, raw, stats, y, W):
+    """The targets' mean and scale (set on the estimator), their description and ``k``.
+
+    As :func:`skconvexnn._base.target_scaling` in memory, from chunked sums.
+    """
+    estimator._y_1d = y.ndim == 1
+    k = 1 if y.ndim == 1 else y.shape[1]
+    standardize = isinstance(estimator.loss, str) and estimator._standardize_targets
+    if standardize:
+        mean = (sum(s["wY"] for s in stats) / W if estimator.fit_intercept
+                else np.zeros(k))
+        spreads = raw.reduce(_spread, mean)
+        big = np.max([b for b, _ in spreads], axis=0)
+        safe = np.where(big == 0, 1.0, big)
+        total = sum((b / safe) ** 2 * q for b, q in spreads) / W
+        big[big == 0] = 1.0
+        scale = big * np.sqrt(total)
+        constant = scale <= 10 * np.finfo(float).eps * np.maximum(np.abs(mean),
+                                                                  1e-300)
+        scale[constant | ~np.isfinite(scale)] = 1.0
+    else:
+        mean, scale = np.zeros(k), np.ones(k)
+    estimator.y_mean_, estimator.y_scale_ = mean, scale
+    estimator._target_shift = (scale, mean)
+    return ("regression", mean, scale), k
 
 
 def _unique_gates(chunks, gates):

@@ -137,6 +137,20 @@ class ConvexProgram:
             total += np.linalg.norm(W, axis=2).sum()
         return self.beta * total
 
+    def dual_point(self, prediction):
+        """Dual point ``Lam`` (n_samples, n_outputs) at ``prediction``.
+
+        The output intercept is refitted to ``prediction`` (a prediction
+        without intercept) when there is one, then the loss gives its
+        :meth:`~skconvexnn.losses.Loss.dual_point` there, unscaled:
+        :func:`lower_bound` scales it into the dual constraints.
+        """
+        loss, Y, s = self.loss, self.Y, self.sample_weight
+        P = prediction
+        if self.fit_intercept:
+            P = P + loss.optimal_intercept(P, Y, s)
+        return loss.dual_point(P, Y, s, self.fit_intercept)
+
     def objective(self, V, W, intercept=None):
         """Value of the convex program at ``(V, W, intercept)``."""
         P = self.predict(V, W, intercept)
@@ -210,11 +224,7 @@ def program_beta_max(program):
     which the zero network is optimal, not necessarily the smallest.
     ``program.beta`` is not used.
     """
-    loss, Y, s = program.loss, program.Y, program.sample_weight
-    P = np.zeros_like(Y, dtype=float)
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    Lam = program.dual_point(np.zeros_like(program.Y, dtype=float))
     return float(np.max(dual_norms(program, Lam, threshold=0.0), initial=0.0))
 
 
@@ -230,11 +240,7 @@ def zero_network_beta(program, all_patterns=False):
     of ``program``: ``||X^T D Lam_t|| <= sum_j |Lam_jt| ||x_j||``.
     :func:`program_beta_max` is the exact (smaller) value for ReLU.
     """
-    loss, Y, s = program.loss, program.Y, program.sample_weight
-    P = np.zeros_like(Y, dtype=float)
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    Lam = program.unpooled(loss.dual_point(P, Y, s, program.fit_intercept))
+    Lam = program.unpooled(program.dual_point(np.zeros_like(program.Y, dtype=float)))
     if all_patterns:
         rows = np.linalg.norm(program.X, axis=1)
         return float(np.max(rows @ np.abs(Lam), initial=0.0))
@@ -244,7 +250,7 @@ def zero_network_beta(program, all_patterns=False):
     return float(np.max(np.concatenate(norms), initial=0.0))
 
 
-def balance(Lam):
+def shrink_to_zero_sum(Lam):
     """Scale down, per output, the heavier sign of ``Lam`` so that it sums to zero.
 
     The dual constraint of the output intercept is ``sum_j Lam_j = 0``.
@@ -451,21 +457,17 @@ def lower_bound(program, prediction=None, blocks=None, max_dual_norm=None, dual=
     dual : ndarray of shape (n_samples, n_outputs) or None
         A dual point to use instead of the prediction's (for example a
         solver's multipliers of the loss); with an output intercept it is
-        first made to sum to zero by :func:`balance`.
+        first made to sum to zero by :func:`shrink_to_zero_sum`.
 
     Returns
     -------
     bound : float
     """
-    Y, s, loss = program.Y, program.sample_weight, program.loss
     if dual is not None:
-        Lam = balance(dual) if program.fit_intercept else dual
+        Lam = shrink_to_zero_sum(dual) if program.fit_intercept else dual
         return _scaled_bound(program, Lam, max_dual_norm)
-    P = prediction
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
     # With an intercept, sum_j Lam_j = 0 (its dual constraint) holds exactly.
-    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    Lam = program.dual_point(prediction)
     best = _scaled_bound(program, Lam, max_dual_norm)
     if blocks is not None:
         V, W, intercept = blocks

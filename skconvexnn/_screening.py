@@ -29,11 +29,7 @@ def pattern_norms(program, result):
     too (see :func:`skconvexnn._program.dual_norms`): an overestimate only
     keeps a pattern in the working set.
     """
-    loss, Y, s = program.loss, program.Y, program.sample_weight
-    P = program.predict(result.V, result.W)
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    Lam = loss.dual_point(P, Y, s, program.fit_intercept)
+    Lam = program.dual_point(program.predict(result.V, result.W))
     norms = dual_norms(program, Lam)
     if program.n_patterns == 0:
         return np.zeros(0)

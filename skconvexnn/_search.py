@@ -185,15 +185,6 @@ class PatternPool:
         return out
 
 
-def dual_point(program, prediction):
-    """The dual point of :func:`~skconvexnn._program.lower_bound`, unscaled."""
-    Y, s, loss = program.Y, program.sample_weight, program.loss
-    P = prediction
-    if program.fit_intercept:
-        P = P + loss.optimal_intercept(P, Y, s)
-    return loss.dual_point(P, Y, s, program.fit_intercept)
-
-
 def _signed_duals(Lam, relu):
     """Vectors ``s Lam_t`` whose constraints are checked: (2k, n) or (k, n)."""
     C = Lam.T
@@ -572,6 +563,104 @@ def seed_active_set(template, pool, networks, max_patterns):
     return active, SolverResult(V=V0, W=W0, intercept=np.array(c, dtype=float))
 
 
+def _initial_pool(X, n_arrangements, rng, max_patterns, init_gates, pool_gates):
+    """The pool (a warm start's gates, then Gaussian ones) and the first active set."""
+    pool = PatternPool(X)
+    active = []
+    if init_gates is not None and len(init_gates):
+        idx = pool.add(init_gates)
+        active = list(dict.fromkeys(int(i) for i in idx if i >= 0))[:max_patterns]
+    if pool_gates is not None and len(pool_gates):
+        pool.add(pool_gates)
+    pool.add(sample_gates(POOL_FACTOR * n_arrangements, X.shape[1], rng))
+    return pool, active
+
+
+def _first_point(template, program_for, pool, active, init_result, seeds,
+                 max_patterns, tol):
+    """Active set and solution the first round starts from.
+
+    A warm start's solution when it fits ``active``; otherwise, with seed
+    networks better than the zero network, their patterns and blocks
+    (:func:`seed_active_set`). Returns ``(active, result, n_seed,
+    seed_objective)``; ``result`` is None for a cold start.
+    """
+    if init_result is not None and init_result.V.shape[1] == len(active):
+        return active, init_result, 0, None
+    if seeds and not active:
+        empty = _empty_result(program_for([])).objective_curve[0]
+        if min(net.objective for net in seeds) < empty - tol * abs(empty):
+            active, result = seed_active_set(template, pool, seeds, max_patterns)
+            seed_objective = float(program_for(active).objective(
+                result.V, result.W, result.intercept))
+            return active, result, len(active), seed_objective
+        # Otherwise the zero network is the better start (large beta).
+    return active, None, 0, None
+
+
+def _solve_from(program, solve, init):
+    """``solve(program, init)``, never worse than a (feasible) start ``init``.
+
+    A solver stopped early may have drifted above its start.
+    """
+    result, solver = solve(program, init)
+    if init is not None:
+        start = program.objective(init.V, init.W, init.intercept)
+        if program.objective(result.V, result.W, result.intercept) > start:
+            result = dataclasses.replace(result, V=init.V, W=init.W,
+                                         intercept=init.intercept)
+    return result, solver
+
+
+def _best_violations(program, pool, result, active, threshold, n_add, rng):
+    """Largest violation of every pool pattern at ``result``'s dual point.
+
+    New candidates come first where they matter, by ascent on the violated
+    constraints (added to ``pool``); active patterns score ``-inf``.
+    """
+    relu = program.cone_constrained
+    Lam = program.dual_point(program.predict(result.V, result.W))
+    C = _signed_duals(Lam, relu)
+    scores = pool_violations(program, pool, Lam, threshold, active, want=0)
+    U0, owner = _starts(program, result if active else None, active, pool,
+                        C, scores - threshold, rng)
+    U, values = local_ascent(program.X, C[owner], U0, relu)
+    pool.add(U[values > threshold])
+    scores = pool_violations(program, pool, Lam, threshold, active, want=n_add)
+    best = scores.max(axis=0)
+    best[active] = -np.inf
+    return best
+
+
+def _print_round(rnd, n_active, n_pool, objective, worst, clock):
+    print(f"[search] round {rnd}: active={n_active} pool={n_pool} "
+          f"objective={objective:.6g} max violation={worst:.3g} "
+          f"({time.perf_counter() - clock:.1f} s)")
+
+
+def _stalled(history, tol):
+    """Whether the objective gained less than the stall tolerance in STALL_ROUNDS."""
+    return len(history) > STALL_ROUNDS and history[-1] >= (
+        history[-1 - STALL_ROUNDS] - max(tol, STALL_RTOL) * abs(history[-1]))
+
+
+def _retire_zero_blocks(result, active, zero_rounds, full, seeded_start):
+    """The active set without the patterns whose blocks stayed zero.
+
+    A pattern leaves after PATIENCE rounds at zero; at once when the set is
+    ``full`` or, on the first round of a seeded start, when the solve did
+    not use it. Returns the new active set and the zero-round counts.
+    """
+    norms = _block_norms(result)
+    zero = norms <= ZERO_RTOL * max(norms.max(initial=0.0), 1e-300)
+    zero_rounds = {p: zero_rounds.get(p, 0) + 1 if z else 0
+                   for p, z in zip(active, zero)}
+    stale = {p for p, r in zero_rounds.items() if r >= PATIENCE}
+    if seeded_start or full:
+        stale |= {p for p, r in zero_rounds.items() if r > 0}
+    return [p for p in active if p not in stale], zero_rounds
+
+
 def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
                         max_patterns=10_000, init_gates=None, init_result=None, pool_gates=None,
                         seeds=None, verbose=0):
@@ -608,35 +697,17 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
     -------
     SearchResult
     """
-    X = template.X
-    relu = template.cone_constrained
     rtol = max(tol, MIN_RTOL)
     threshold = template.beta * (1.0 + rtol)
     n_add = max(1, ceil(n_arrangements / 10))
-    pool = PatternPool(X)
-    active = []
-    if init_gates is not None and len(init_gates):
-        idx = pool.add(init_gates)
-        active = list(dict.fromkeys(int(i) for i in idx if i >= 0))[:max_patterns]
-    if pool_gates is not None and len(pool_gates):
-        pool.add(pool_gates)
-    pool.add(sample_gates(POOL_FACTOR * n_arrangements, X.shape[1], rng))
+    pool, active = _initial_pool(template.X, n_arrangements, rng, max_patterns,
+                                 init_gates, pool_gates)
 
     def program_for(indices):
         return dataclasses.replace(template, patterns=pool.patterns[:, indices])
 
-    result = seed_objective = None
-    n_seed = 0
-    if init_result is not None and init_result.V.shape[1] == len(active):
-        result = init_result
-    elif seeds and not active:
-        empty = _empty_result(program_for([])).objective_curve[0]
-        if min(net.objective for net in seeds) < empty - tol * abs(empty):
-            active, result = seed_active_set(template, pool, seeds, max_patterns)
-            n_seed = len(active)
-            seed_objective = float(program_for(active).objective(
-                result.V, result.W, result.intercept))
-        # Otherwise the zero network is the better start (large beta).
+    active, result, n_seed, seed_objective = _first_point(
+        template, program_for, pool, active, init_result, seeds, max_patterns, tol)
     solved_active, zero_rounds = list(active), {}
     n_iter, curve, solver, converged, worst = 0, [], None, False, np.inf
     n_rounds, reason, history, first_objective = 0, "round limit", [], None
@@ -646,68 +717,36 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         if active:
             init = None if result is None else _padded(result, solved_active,
                                                        active, program)
-            result, solver = solve(program, init)
-            if init is not None:
-                # The start is feasible: never return worse than it (a
-                # solver stopped early may have drifted above it).
-                start = program.objective(init.V, init.W, init.intercept)
-                if program.objective(result.V, result.W, result.intercept) > start:
-                    result = dataclasses.replace(result, V=init.V, W=init.W,
-                                                 intercept=init.intercept)
+            result, solver = _solve_from(program, solve, init)
             n_iter += int(result.n_iter)
             curve += list(result.objective_curve)
             n_rounds += 1
         else:
             result = _empty_result(program)
         solved_active = list(active)
-        Lam = dual_point(program, program.predict(result.V, result.W))
-        C = _signed_duals(Lam, relu)
-
-        # New candidates where they matter: ascent on the violated constraint.
-        scores = pool_violations(program, pool, Lam, threshold, active, want=0)
-        U0, owner = _starts(program, result if active else None, active, pool,
-                            C, scores - threshold, rng)
-        U, values = local_ascent(X, C[owner], U0, relu)
-        pool.add(U[values > threshold])
-
-        scores = pool_violations(program, pool, Lam, threshold, active, want=n_add)
-        best = scores.max(axis=0)
-        best[active] = -np.inf
+        best = _best_violations(program, pool, result, active, threshold, n_add, rng)
         worst = float(best.max(initial=-np.inf)) / template.beta - 1.0
         history.append(program.objective(result.V, result.W, result.intercept))
         seconds.append(time.perf_counter() - clock)
         if rnd == 0 and seed_objective is not None:
             first_objective = float(history[0])
         if verbose:
-            print(f"[search] round {rnd}: active={len(active)} pool={len(pool)} "
-                  f"objective={history[-1]:.6g} max violation={worst:.3g} "
-                  f"({time.perf_counter() - clock:.1f} s)")
+            _print_round(rnd, len(active), len(pool), history[-1], worst, clock)
         if worst <= rtol:
             converged, reason = True, "converged"
             break
         if rnd == MAX_ROUNDS:
             break
-        if len(history) > STALL_ROUNDS and history[-1] >= (
-            history[-1 - STALL_ROUNDS] - max(tol, STALL_RTOL) * abs(history[-1])
-        ):
+        if _stalled(history, tol):
             reason = "stalled"
             break
-        if active and len(active) + n_add > max_patterns:
-            # Full: drop the blocks that pruning can zero at no cost.
-            result = compact(program, result)
         if active:
-            norms = _block_norms(result)
-            zero = norms <= ZERO_RTOL * max(norms.max(initial=0.0), 1e-300)
-            zero_rounds = {p: zero_rounds.get(p, 0) + 1 if z else 0
-                           for p, z in zip(active, zero)}
-            stale = {p for p, r in zero_rounds.items() if r >= PATIENCE}
-            if rnd == 0 and seed_objective is not None:
-                # Seed patterns the first solve did not use leave at once.
-                stale |= {p for p, r in zero_rounds.items() if r > 0}
-            if len(active) + n_add > max_patterns:
-                # Full: every zero block leaves, however recent.
-                stale |= {p for p, r in zero_rounds.items() if r > 0}
-            active = [p for p in active if p not in stale]
+            full = len(active) + n_add > max_patterns
+            if full:  # drop the blocks that pruning can zero at no cost
+                result = compact(program, result)
+            active, zero_rounds = _retire_zero_blocks(
+                result, active, zero_rounds, full,
+                rnd == 0 and seed_objective is not None)
         room = min(n_add, max_patterns - len(active))
         new = select_patterns(best, pool.patterns, threshold, room) if room > 0 else []
         if not new:
@@ -720,22 +759,13 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         # final active set, if that costs less than tol.
         result, solved_active = _drop_zero_blocks(program, result, solved_active, tol)
     gates = pool.gates[solved_active] if solved_active else pool.gates[:0]
+    result = dataclasses.replace(result, n_iter=n_iter,
+                                 objective_curve=curve or result.objective_curve)
     return SearchResult(
-        program=program_for(solved_active),
-        result=dataclasses.replace(result, n_iter=n_iter,
-                                   objective_curve=curve or result.objective_curve),
-        gates=gates,
-        pool_program=program_for(np.arange(len(pool))),
-        pool_gates=pool.gates,
-        solver=solver,
-        n_rounds=n_rounds,
-        converged=converged,
-        max_violation=worst,
-        reason=reason,
-        seed_objective=seed_objective,
-        first_objective=first_objective,
-        n_seed_patterns=n_seed,
-        seeds=list(seeds) if seeds and n_seed else None,
-        history=history,
-        seconds=seconds,
+        program=program_for(solved_active), result=result, gates=gates,
+        pool_program=program_for(np.arange(len(pool))), pool_gates=pool.gates,
+        solver=solver, n_rounds=n_rounds, converged=converged, max_violation=worst,
+        reason=reason, seed_objective=seed_objective, first_objective=first_objective,
+        n_seed_patterns=n_seed, seeds=list(seeds) if seeds and n_seed else None,
+        history=history, seconds=seconds,
     )

@@ -39,23 +39,29 @@ class Loss:
     quadratic : bool
         Whether the loss is a quadratic of the prediction (then the
         proximal gradient solvers use a fixed step).
-    smooth : bool
-        Whether :meth:`gradient` is a gradient (the loss is differentiable
-        with a Lipschitz gradient). The proximal gradient solvers
-        (``"fista"``, ``"anderson"``) need it; a nonsmooth loss goes to
-        ``"admm"``, which only uses :meth:`prox`.
     curvature : float or None
         Upper bound on the second derivative of the per-sample loss, per
-        unit of sample weight (1 for the squared loss). The proximal
-        gradient solvers cap their step with it; None (unknown) leaves the
-        step to their backtracking.
+        unit of sample weight (1 for the squared loss, 1/2 for the logistic
+        loss). The proximal gradient solvers (``"fista"``, ``"anderson"``)
+        cap their step with it; None (unknown) leaves the step to their
+        backtracking. ``inf`` says that the loss has kinks, so that
+        :meth:`gradient` is only a subgradient (the hinge loss): those
+        solvers refuse it and ``solver="auto"`` takes ``"admm"``, which
+        only uses :meth:`prox`.
+    smooth : bool
+        Whether :meth:`gradient` is a gradient with a Lipschitz constant:
+        ``curvature`` is not ``inf``. Read by the solvers; a loss declares
+        its ``curvature`` instead.
     """
 
     name = None
     cones = frozenset()
     quadratic = False
-    smooth = True
     curvature = None
+
+    @property
+    def smooth(self):
+        return self.curvature is None or self.curvature < np.inf
 
     def value(self, P, Y, s):
         """Weighted mean loss; ``P``, ``Y`` of shape (n, k), ``s`` (n,)."""
@@ -285,7 +291,7 @@ class HingeLoss(Loss):
     """
 
     name = "hinge"
-    smooth = False
+    curvature = np.inf  # kinks at y p = 1
 
     def value(self, P, Y, s):
         return float(s @ np.sum(np.maximum(0.0, 1.0 - Y * P), axis=1))

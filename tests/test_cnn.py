@@ -5,15 +5,14 @@ import warnings
 
 import numpy as np
 import pytest
+from fitted import assert_objective_is_the_networks, fitted_program
+from nonconvex import standardized, train_nonconvex
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from nonconvex import standardized, train_nonconvex
 from skconvexnn import ConvexConvReLUClassifier, ConvexConvReLURegressor
 from skconvexnn._convolution import image_patches, pooling_matrix
-from skconvexnn._program import ConvexProgram
-from skconvexnn.arrangements import patterns_from_gates
 
 
 def reference_cnn(images, est):
@@ -67,16 +66,8 @@ def test_pooling_matrix(pooling, weight):
 
 def convex_objective(est, images, y_encoded):
     """Value of the convex program at the solver's solution of ``est``."""
-    X = images.reshape(len(images), -1)
-    X1, pool = est._design(X)
-    program = ConvexProgram(
-        X=X1, patterns=patterns_from_gates(X1, est.gates_), Y=y_encoded,
-        beta=est.beta, loss=None, activation=est.activation,
-        fit_intercept=est.fit_intercept, pool=pool,
-    )
     sol = est._solution
-    P = program.predict(sol.V, sol.W, sol.intercept)
-    return P, program.penalty(sol.V, sol.W)
+    return fitted_program(est, images, y_encoded).objective(sol.V, sol.W, sol.intercept)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
@@ -91,21 +82,14 @@ def test_recovered_cnn_objective_equals_convex_objective(activation, pooling):
         random_state=0,
     ).fit(images, y)
     z = standardized(est, y)  # the targets the solver saw
-    P, penalty = convex_objective(est, images, z[:, None])
-    convex = 0.5 * np.mean((P[:, 0] - z) ** 2) + penalty
+    convex = convex_objective(est, images, z[:, None])
     # The recovered CNN, evaluated by loops, has the convex objective (on
     # the standardized targets: output layer divided by y_scale_).
-    W, A = est.coefs_
-    b = est.intercepts_[0]
     out = reference_cnn(images, est)
-    scale = est.y_scale_[0]
-    network = 0.5 * np.mean(((out[:, 0] - y) / scale) ** 2) + 0.5 * est.beta * (
-        np.sum(W**2) + np.sum(b**2) + np.sum((A / scale) ** 2)
-    )
     np.testing.assert_allclose(est.predict(images), out[:, 0], rtol=1e-10,
                                atol=1e-12)
-    assert W.shape == (est.n_neurons_, 2, 3, 2)
-    assert network == pytest.approx(est.objective_, rel=1e-10)
+    assert est.coefs_[0].shape == (est.n_neurons_, 2, 3, 2)
+    assert_objective_is_the_networks(est, images, y, outputs=out)
     assert est.objective_ == pytest.approx(convex, rel=1e-5)
     assert est.duality_gap_ <= 1e-5 * est.objective_
 
@@ -120,12 +104,12 @@ def test_classifier_recovered_objective_multiclass():
         solver="clarabel", random_state=0,
     ).fit(images, y)
     Y = np.eye(3)[y]
-    P, penalty = convex_objective(clf, images, Y)
-    convex = 0.5 * np.mean(np.sum((P - Y) ** 2, axis=1)) + penalty
+    convex = convex_objective(clf, images, Y)
     out = reference_cnn(images[..., None], clf)
     np.testing.assert_allclose(clf.decision_function(images), out, rtol=1e-10,
                                atol=1e-12)
     assert clf.objective_ == pytest.approx(convex, rel=1e-5)
+    assert_objective_is_the_networks(clf, images, y, outputs=out, Y=Y)
     # each class has its own filters
     assert np.all(np.sum(clf.coefs_[1] != 0, axis=1) == 1)
 

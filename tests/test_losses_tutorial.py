@@ -1,10 +1,12 @@
 """The code of the tutorial "Add a loss" (doc/code/huber_loss.py) works."""
 
+import functools
 import runpy
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fitted import assert_objective_is_the_networks
 from scipy.optimize import check_grad
 
 from skconvexnn import ConvexReLURegressor
@@ -51,23 +53,63 @@ def test_tutorial_runs_and_fits(capsys):
     assert "huber: objective" in out
 
 
-@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
-def test_fit_with_the_new_loss(activation):
+def _outliers():
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, (30, 2))
     y = np.sin(X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.standard_normal(30)
     y[::6] += 4.0
+    return X, y
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_fit_with_the_new_loss(activation):
+    X, y = _outliers()
     loss = HuberLoss(delta=0.3)
     reg = ConvexReLURegressor(loss=loss, activation=activation, beta=1e-3,
                               n_arrangements=20, random_state=0, tol=1e-8).fit(X, y)
     assert reg.duality_gap_ <= 1e-4 * reg.objective_
     # The objective of the returned network, recomputed from its weights.
-    W1, W2 = reg.coefs_
-    b1, c = reg.intercepts_
-    if activation == "relu":
-        pred = np.maximum(X @ W1 + b1, 0) @ W2 + c
-        s = np.full(len(y), 1 / len(y))
-        penalty = np.sum(W1**2) + np.sum(b1**2) + np.sum(W2**2)
-        value = loss.value(pred, y[:, None], s) + reg.beta / 2 * penalty
-        assert reg.objective_ == pytest.approx(value, rel=1e-10)
-    np.testing.assert_allclose(reg.predict(X).shape, y.shape)
+    assert_objective_is_the_networks(reg, X, y)
+    assert reg.predict(X).shape == y.shape
+
+
+def _params(activation):
+    return {"loss": HuberLoss(delta=0.3), "activation": activation, "beta": 1e-3,
+            "n_arrangements": 20, "random_state": 0}
+
+
+@functools.cache
+def _reference(activation):
+    """The optimum by the conic solver, for the native solvers to match."""
+    return ConvexReLURegressor(solver="clarabel", tol=1e-8,
+                               **_params(activation)).fit(*_outliers())
+
+
+@pytest.mark.parametrize("activation, solver, tol", [
+    ("relu", "fista", 1e-3),
+    ("gated_relu", "fista", 1e-4),
+    ("gated_relu", "anderson", 1e-6),
+])
+def test_proximal_gradient_solvers_take_the_new_loss(activation, solver, tol):
+    # The solvers ask the loss for its curvature: no table of loss names.
+    X, y = _outliers()
+    ours = ConvexReLURegressor(solver=solver, tol=tol, **_params(activation)).fit(X, y)
+    ref = _reference(activation)
+    assert ours.solver_ == solver
+    assert ours.duality_gap_ <= tol * ours.objective_ * 1.0001
+    assert ours.objective_ == pytest.approx(ref.objective_, rel=tol)
+    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+
+
+def test_a_kinked_loss_goes_to_admm():
+    # curvature = inf: the proximal gradient solvers refuse it, auto takes ADMM.
+    class KinkedHuber(HuberLoss):
+        curvature = np.inf
+
+    X, y = _outliers()
+    params = {**_params("gated_relu"), "loss": KinkedHuber(delta=0.3),
+              "n_arrangements": 10}
+    assert not KinkedHuber().smooth and HuberLoss().smooth
+    with pytest.raises(ValueError, match="differentiable"):
+        ConvexReLURegressor(solver="fista", **params).fit(X, y)
+    assert ConvexReLURegressor(**params).fit(X, y).solver_ == "admm"

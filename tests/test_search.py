@@ -2,20 +2,19 @@ import warnings
 
 import numpy as np
 import pytest
+from fitted import assert_objective_is_the_networks, fitted_program
+from nonconvex import standardized, train_nonconvex
 from sklearn.exceptions import ConvergenceWarning
 
-from nonconvex import standardized
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn._base import add_ones
 from skconvexnn._cones import project
-from skconvexnn._program import ConvexProgram, dual_norms
 from skconvexnn._nonconvex import train_networks
-from skconvexnn._search import dual_point, local_ascent, search_arrangements
+from skconvexnn._program import ConvexProgram, dual_norms
+from skconvexnn._search import local_ascent, search_arrangements
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import get_solver
-
-from nonconvex import train_nonconvex
 
 
 @pytest.fixture
@@ -37,10 +36,7 @@ def _fit(X, y, **params):
 
 def _program(est, X, y, gates):
     """The program ``est`` solved (on its standardized targets)."""
-    X1 = add_ones(X, est.fit_intercept)
-    y = standardized(est, y)
-    return ConvexProgram(X1, patterns_from_gates(X1, gates), y.reshape(-1, 1),
-                         est.beta, SquaredLoss(), est.activation, est.fit_intercept)
+    return fitted_program(est, X, standardized(est, y)[:, None], gates)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
@@ -79,7 +75,7 @@ def test_no_examined_pattern_is_violated(kinked, activation):
     assert all(col.tobytes() in keys for col in active.patterns.T.astype(bool))
     # The dual point of the solution is feasible over the whole pool.
     sol = est._solution
-    Lam = dual_point(active, active.predict(sol.V, sol.W))
+    Lam = active.dual_point(active.predict(sol.V, sol.W))
     assert dual_norms(pool, Lam).max() <= est.beta * (1 + 1e-3)
     # Hence the certificate over the pool is tight.
     assert est.lower_bound_ <= est.objective_
@@ -93,11 +89,7 @@ def test_objective_is_the_recovered_networks(kinked, activation):
     sol = est._solution
     convex = _program(est, X, y, est.gates_).objective(sol.V, sol.W, sol.intercept)
     assert est.objective_ == pytest.approx(convex, rel=1e-6)
-    U = np.vstack([est.coefs_[0], est.intercepts_[0]])
-    scale = est.y_scale_[0]
-    mse = 0.5 * np.mean(((est.predict(X) - y) / scale) ** 2)
-    penalty = 0.5 * est.beta * (np.sum(U**2) + np.sum((est.coefs_[1] / scale) ** 2))
-    assert est.objective_ == pytest.approx(mse + penalty, rel=1e-10)
+    assert_objective_is_the_networks(est, X, y)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])

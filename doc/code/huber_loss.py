@@ -18,6 +18,7 @@ class HuberLoss(Loss):
 
     name = "huber"
     cones = frozenset()  # cvxpy writes it with second-order cones only
+    curvature = 1.0  # h'' is 1 on |r| < delta, 0 beyond: FISTA's step bound
 
     def __init__(self, delta=1.0):
         self.delta = delta

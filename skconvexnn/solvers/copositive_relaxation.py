@@ -25,9 +25,9 @@ import numpy as np
 from .cvxpy_backend import (
     CVXPY_SOLVERS,
     SolverFailedError,
-    _options,
     available_memory_bytes,
     check_installed,
+    solver_options,
 )
 
 __all__ = ["estimate_relaxation_size", "solve_relaxation", "check_sdp_solver",
@@ -102,12 +102,21 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
         none), scaled so that the dual constraint reads
         ``beta I - [[K_i^T L_i K_i, G_i^T], [G_i, 0]] >= 0`` (PSD).
     """
-    import cvxpy as cp
-
     name = check_sdp_solver(solver)
     n, d = X.shape
-    k = Y.shape[1]
-    P = patterns.shape[1]
+    _check_relaxation_memory(n, d, Y.shape[1], patterns.shape[1], memory_limit)
+    problem, Z, c, constraints = _relaxation_problem(X, patterns, Y, beta, fit_intercept)
+    _solve_relaxation_problem(problem, Z[0], name, tol, max_iter, verbose)
+    Zs = np.stack([z.value for z in Z])
+    cval = np.zeros(Y.shape[1]) if c is None else np.asarray(c.value, dtype=float)
+    stats = problem.solver_stats
+    n_iter = int(stats.num_iters) if stats and stats.num_iters else 0
+    return (Zs, cval, float(problem.value), problem.status, n_iter,
+            _cone_multipliers(constraints, n))
+
+
+def _check_relaxation_memory(n, d, k, P, memory_limit):
+    """MemoryError when the relaxation's estimated size exceeds the limit."""
     n_cons, need = estimate_relaxation_size(n, d, k, P)
     limit = available_memory_bytes() / 2 if memory_limit is None else memory_limit
     if need > limit:
@@ -118,6 +127,14 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
             "allowed. Use method='frank_wolfe', fewer patterns "
             "(n_arrangements), or fewer samples."
         )
+
+
+def _relaxation_problem(X, patterns, Y, beta, fit_intercept):
+    """The cvxpy problem, its PSD blocks ``Z``, intercept ``c`` and cone constraints."""
+    import cvxpy as cp
+
+    n, d = X.shape
+    k, P = Y.shape[1], patterns.shape[1]
     iu = np.triu_indices(n)
     Z = [cp.Variable((d + k, d + k), PSD=True) for _ in range(P)]
     constraints, blocks = [], []
@@ -134,27 +151,35 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
         pred = pred + np.ones((n, 1)) @ cp.reshape(c, (1, k), order="C")
     penalty = sum(cp.trace(z) for z in Z)
     objective = cp.sum_squares(pred - Y) / (2 * n) + beta / 2 * penalty
-    problem = cp.Problem(cp.Minimize(objective), constraints)
+    return cp.Problem(cp.Minimize(objective), constraints), Z, c, constraints
+
+
+def _solve_relaxation_problem(problem, Z0, name, tol, max_iter, verbose):
+    """``problem.solve`` by solver ``name``; SolverFailedError unless (nearly)
+    optimal with a value for the first block ``Z0``."""
+    import cvxpy as cp
+
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Solution may be inaccurate")
             problem.solve(solver=CVXPY_SOLVERS[name][0], verbose=verbose > 1,
-                          **_options(name, tol, max_iter))
+                          **solver_options(name, tol, max_iter))
     except cp.error.SolverError as exc:
         raise SolverFailedError(
             f"Solver {name!r} failed on the copositive relaxation ({exc}). "
             "Try solver='scs' or method='frank_wolfe'."
         ) from exc
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or Z[0].value is None:
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or Z0.value is None:
         raise SolverFailedError(
             f"Solver {name!r} ended with status {problem.status!r} on the "
             "copositive relaxation. Try another solver or a larger max_iter."
         )
-    Zs = np.stack([z.value for z in Z])
-    cval = np.zeros(k) if c is None else np.asarray(c.value, dtype=float)
-    stats = problem.solver_stats
-    n_iter = int(stats.num_iters) if stats and stats.num_iters else 0
+
+
+def _cone_multipliers(constraints, n):
+    """Per pattern, the cone constraints' multipliers as symmetric ``L_i >= 0``."""
     multipliers = []
+    iu = np.triu_indices(n)
     for con in constraints:
         mu = con.dual_value
         L = np.zeros((n, n))
@@ -164,7 +189,7 @@ def solve_relaxation(X, patterns, Y, beta, fit_intercept=True, solver="clarabel"
             L[iu] = np.maximum(np.asarray(mu, dtype=float).ravel(), 0.0)
             L = L + L.T
         multipliers.append(L)
-    return Zs, cval, float(problem.value), problem.status, n_iter, multipliers
+    return multipliers
 
 
 def relaxation_dual_bound(X, patterns, Yc, beta, R, multipliers=None, oracle=None):

@@ -49,7 +49,7 @@ def available_memory_bytes():
         return 8 * 2**30
 
 
-def _options(name, tol, max_iter):
+def solver_options(name, tol, max_iter):
     """Map ``tol`` and ``max_iter`` to the solver's own keywords.
 
     Conic solvers measure their gap on the conic reformulation, whose
@@ -173,7 +173,7 @@ class CvxpySolver(BaseSolver):
                 problem.solve(
                     solver=self.cvxpy_name,
                     verbose=self.verbose > 1,
-                    **_options(self.name, self.tol, self.max_iter),
+                    **solver_options(self.name, self.tol, self.max_iter),
                 )
         except cp.error.SolverError as exc:
             raise SolverFailedError(

@@ -31,6 +31,7 @@ from .._progress import Progress
 from ..losses import SquaredLoss
 from ._blocks import block_norms, group_soft_threshold
 from .base import BaseSolver, SolverResult
+from .dask_program import add_chunk_stats, chunk_adjoint, chunk_prediction
 
 __all__ = ["DaskFISTASolver"]
 
@@ -39,25 +40,19 @@ __all__ = ["DaskFISTASolver"]
 
 
 def _power(ch, Z, c):
-    from .dask_program import _adjoint, _pred_blocks
-
     root = np.sqrt(ch["s"])[:, None]
-    M = root * (root * (_pred_blocks(ch, Z) + c))
-    return _adjoint(ch, M), M.sum(axis=0)
+    M = root * (root * (chunk_prediction(ch, Z) + c))
+    return chunk_adjoint(ch, M), M.sum(axis=0)
 
 
 def _start(ch, Z):
-    from .dask_program import _pred_blocks
-
-    P = _pred_blocks(ch, Z)
+    P = chunk_prediction(ch, Z)
     return {**ch, "P": P, "Pn": P}
 
 
 def _trial(ch, Z, loss, c):
     """The chunk with the prediction of the trial point; its loss value."""
-    from .dask_program import _pred_blocks
-
-    Pn = _pred_blocks(ch, Z)
+    Pn = chunk_prediction(ch, Z)
     return {**ch, "Pn": Pn}, loss.value(Pn + c, ch["Y"], ch["s"])
 
 
@@ -68,13 +63,11 @@ def _advance(ch, Z, w, loss, cy, adaptive):
     at ``Py + cy`` goes back as ``X^T D_i G``, its sum, ``s^T P`` and (for
     the backtracking) the loss at ``Py + cy``.
     """
-    from .dask_program import _adjoint, _pred_blocks
-
-    Pn = ch["Pn"] if Z is None else _pred_blocks(ch, Z)
+    Pn = ch["Pn"] if Z is None else chunk_prediction(ch, Z)
     Py = Pn + w * (Pn - ch["P"])
     Y, s = ch["Y"], ch["s"]
     G = loss.gradient(Py + cy, Y, s)
-    out = {"adjoint": _adjoint(ch, G), "gsum": G.sum(axis=0), "sP": s @ Pn}
+    out = {"adjoint": chunk_adjoint(ch, G), "gsum": G.sum(axis=0), "sP": s @ Pn}
     if adaptive:
         out["value"] = loss.value(Py + cy, Y, s)
     return {**ch, "P": Pn, "Pn": Pn}, out
@@ -151,12 +144,10 @@ class DaskFISTASolver(BaseSolver):
             return bool(np.isfinite(gap)) and abs(gap) <= self.tol * max(
                 abs(obj), np.finfo(float).tiny)
 
-        from .dask_program import _add
-
         chunks = cp.chunks.map(_start, Z)
         adaptive = not loss.quadratic
         # the first gradient, at the starting point (no extrapolation)
-        grad = _add(chunks.step(_advance, None, 0.0, loss, c, adaptive))
+        grad = add_chunk_stats(chunks.step(_advance, None, 0.0, loss, c, adaptive))
         ok = init is not None and certify(chunks, Z, grad["sP"], 0)
         L_min = 1e-12 * L
         Zy, cy, t = Z, c, 1.0
@@ -187,8 +178,8 @@ class DaskFISTASolver(BaseSolver):
             w = (t - 1.0) / t_new
             Zy, cy = Z_new + w * step_Z, c_new + w * step_c
             # the stored trial's prediction, or the new point's (fused)
-            grad = _add(chunks.step(_advance, None if trial else Z_new, w, loss, cy,
-                                    adaptive))
+            new = None if trial else Z_new
+            grad = add_chunk_stats(chunks.step(_advance, new, w, loss, cy, adaptive))
             Z, c, t = Z_new, c_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(chunks, Z, grad["sP"], n_iter)

@@ -126,12 +126,12 @@ class Chunks:
         return self.reduce(operator.getitem, key)
 
 
-def _pred_blocks(ch, Z):
+def chunk_prediction(ch, Z):
     """``sum_i D_i X z_ti`` on the chunk, shape (rows, k)."""
     return signed_prediction(ch["X"], ch["D"], Z)
 
 
-def _adjoint(ch, M):
+def chunk_adjoint(ch, M):
     """``X^T D_i m_t`` on the chunk, shape (k, P, d)."""
     return signed_adjoint(ch["X"], ch["D"], M)
 
@@ -146,7 +146,7 @@ def _prediction(ch, source):
     if kind == "key":
         return ch[source[1]]
     if kind == "blocks":
-        return _pred_blocks(ch, source[1])
+        return chunk_prediction(ch, source[1])
     if kind == "network":
         U, A, G = source[1:]
         return network_predict(ch["X"], U, A, 0.0, G)
@@ -176,7 +176,7 @@ def _stats(ch, source, loss, c, what):
         G = loss.gradient(Pc, Y, s)
         out["gsum"] = G.sum(axis=0)
         if "adjoint" in what:
-            out["adjoint"] = _adjoint(ch, G)
+            out["adjoint"] = chunk_adjoint(ch, G)
         if "quad" in what:  # the squared loss's dual is a parabola in alpha
             pos = s > 0
             out["GY"] = np.sum(G * Y, axis=0)
@@ -204,7 +204,7 @@ def _duals(ch, source, loss, c, shift, alphas):
         return np.array([loss.dual(a * Lam, Y, s) for a in alphas])
 
 
-def _add(parts):
+def add_chunk_stats(parts):
     """Sum of the per-chunk dicts of :func:`_stats`."""
     return {key: sum(p[key] for p in parts) for key in parts[0]}
 
@@ -240,7 +240,7 @@ class ChunkedProgram:
 
     def stats(self, source, c, what, chunks=None):
         chunks = self.chunks if chunks is None else chunks
-        return _add(chunks.reduce(_stats, source, self.loss, c, what))
+        return add_chunk_stats(chunks.reduce(_stats, source, self.loss, c, what))
 
     def stored(self, source, key="Q"):
         """Chunks with the prediction of ``source`` stored (for repeated passes)."""

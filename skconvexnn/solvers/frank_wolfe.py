@@ -768,6 +768,132 @@ class FrankWolfeResult:
     n_local: int = 0
 
 
+class _SharedUnits:
+    """The fully corrective step's pieces for centred targets ``Yc``.
+
+    ``Hc`` are the (centred, when there is an output intercept) hidden
+    activations of the unit directions, ``A`` their output weights.
+    """
+
+    def __init__(self, X, Yc, beta, fit_intercept):
+        self.X, self.Yc, self.beta = X, Yc, beta
+        self.fit_intercept = fit_intercept
+
+    def center(self, M):
+        return M - M.mean(axis=0) if self.fit_intercept else M
+
+    def hidden(self, U):
+        """Centred activations ``(X U^T)_+``, shape (n, len(U))."""
+        return self.center(np.maximum(self.X @ U.T, 0.0))
+
+    def value(self, Hc, A):
+        n = len(self.Yc)
+        return (np.sum((Hc @ A - self.Yc) ** 2) / (2 * n)
+                + self.beta * np.linalg.norm(A, axis=1).sum())
+
+    def corrective(self, Hc, A, atol):
+        n = len(self.Yc)
+        return group_lasso_ipm(Hc.T @ Hc / n, Hc.T @ self.Yc / n, self.beta,
+                               atol=atol, A0=A)
+
+    def entered(self, U, A, Hc, pats, new_units, new_pats):
+        """The atoms with ``new_units`` (patterns ``new_pats``) added at weight zero."""
+        if not len(new_units):
+            return U, A, Hc, pats
+        return (np.vstack([U, new_units]),
+                np.vstack([A, np.zeros((len(new_units), A.shape[1]))]),
+                np.column_stack([Hc, self.hidden(new_units)]),
+                np.concatenate([pats, new_pats]))
+
+    def drop_zeros(self, U, A, Hc, pats):
+        """The atoms with nonzero weights, after Caratheodory pruning when many."""
+        n, k = self.Yc.shape
+        w = np.linalg.norm(A, axis=1)
+        if np.sum(w > 0) > n * k // 2:
+            # Caratheodory pruning (recovery.prune_weights): same fit, same penalty.
+            live = np.flatnonzero(w > 0)
+            Qm = np.einsum("nj,jk->jnk", Hc[:, live], A[live] / w[live, None])
+            w[live] = prune_weights(Qm.reshape(len(live), -1), w[live])
+            A = A * (w / np.maximum(np.linalg.norm(A, axis=1), 1e-300))[:, None]
+        keep = w > 0
+        return U[keep], A[keep], Hc[:, keep], pats[keep]
+
+
+def _pool_and_oracle(X, patterns, gates, oracle, exact, random_state):
+    """The pattern pool (of ``gates`` when given) and an oracle on it."""
+    pool = PatternPool(X, gates, None if gates is not None else patterns)
+    if gates is not None and len(pool) != patterns.shape[1]:
+        pool = PatternPool(X, gates)  # gates with repeated patterns
+    if oracle is None:
+        oracle = ConePCAOracle(X, pool.patterns, exact=exact, random_state=random_state)
+    elif oracle.D.shape[1] != len(pool):
+        oracle.set_patterns(pool.patterns)
+    return pool, oracle
+
+
+def _local_move(fit, U, A, pool, room, local_iter, atol):
+    """The network trained (balanced atoms) as plain ReLU, then corrected.
+
+    Returns ``(U, A, Hc, n_new)`` of the moved atoms, ``n_new`` the patterns
+    they add to ``pool``, or None when those exceed ``room``.
+    """
+    w = np.sqrt(np.linalg.norm(A, axis=1))[:, None]
+    U2, A2 = train_shared(fit.X, fit.Yc, fit.beta, U * w, A / w, local_iter,
+                          fit.fit_intercept)
+    norms = np.linalg.norm(U2, axis=1)
+    live = norms > 0
+    U2, A2 = U2[live] / norms[live, None], A2[live] * norms[live, None]
+    n_new = len(np.unique(pool.keys(U2)[pool.index(U2) < 0]))
+    if n_new > room:
+        return None
+    Hc2 = fit.hidden(U2)
+    return U2, fit.corrective(Hc2, A2, atol), Hc2, n_new
+
+
+def _candidates(fit, Lam, U, pool, oracle, ascend, n_candidates, rng):
+    """Units that may enter, their values and patterns (-1: not in the pool)."""
+    if ascend:
+        values, new_units = _ascent_candidates(fit.X, Lam, U, pool, rng)
+        values, new_units = values[:n_candidates], new_units[:n_candidates]
+        return values, new_units, np.full(len(values), -1)
+    return oracle(-Lam, n_candidates)
+
+
+def _proven_result(fit, Y, U, A, Hc, pats, pool, oracle, ascend, core, bound, **info):
+    """The final atoms merged, the pool cut to ``core``, the bound proven."""
+    X, n, k = fit.X, len(Y), Y.shape[1]
+    objective, curve = info.pop("objective"), info.pop("objective_curve")
+    estimated = bound
+    # Merging inside the loop would discard the near-copies that the fully
+    # corrective step combines; at the end it only removes units.
+    if len(U):
+        U, A, pats, merged = merge_atoms(U, A, pats)
+        if merged:
+            Hc = fit.hidden(U)
+            objective = fit.value(Hc, A)
+            curve.append(objective)
+    if ascend and core is not None:
+        # The proven bound needs projections onto every cone it covers:
+        # keep the first `core` patterns and those of the returned units.
+        pool = PatternPool(X, pool.gates[:core], pool.patterns[:, :core])
+        pats = pool.add(U) if len(U) else pats
+    patterns = pool.patterns
+    if ascend or not oracle.exact:
+        # The approximate oracle or the ascent may underestimate lambda:
+        # recompute the bound from an upper bound on it that holds over
+        # every cone of the final pool.
+        R = fit.Yc - Hc @ A
+        bound = dual_point_bound(R, fit.Yc, fit.beta,
+                                 cone_dual_norm_bound(R / n, X, patterns))
+    Z = np.maximum(X @ U.T, 0.0) @ A
+    c = (Y - Z).mean(axis=0) if fit.fit_intercept else np.zeros(k)
+    return FrankWolfeResult(U=U, A=A, c=c, objective=float(objective),
+                            lower_bound=float(bound), exact=bool(oracle.exact and not ascend),
+                            objective_curve=curve, pats=pats,
+                            estimated_bound=float(estimated), patterns=patterns,
+                            gates=pool.gates, **info)
+
+
 def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500,
                 exact="auto", n_candidates=5, random_state=0, verbose=0,
                 init=None, oracle=None, gates=None, search=False,
@@ -817,18 +943,13 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
     """
     n, d = X.shape
     k = Y.shape[1]
-    center = (lambda M: M - M.mean(axis=0)) if fit_intercept else (lambda M: M)
-    Yc = center(Y)
+    fit = _SharedUnits(X, Y - Y.mean(axis=0) if fit_intercept else Y, beta,
+                       fit_intercept)
+    Yc = fit.Yc
     rng = np.random.default_rng(random_state)
     if search and gates is None:
         raise ValueError("search=True needs the gates of the patterns")
-    pool = PatternPool(X, gates, None if gates is not None else patterns)
-    if gates is not None and len(pool) != patterns.shape[1]:
-        pool = PatternPool(X, gates)  # gates with repeated patterns
-    if oracle is None:
-        oracle = ConePCAOracle(X, pool.patterns, exact=exact, random_state=random_state)
-    elif oracle.D.shape[1] != len(pool):
-        oracle.set_patterns(pool.patterns)
+    pool, oracle = _pool_and_oracle(X, patterns, gates, oracle, exact, random_state)
     ascend = search and not oracle.exact  # the ascent is the oracle
     if init is None:
         U, A, pats = np.zeros((0, d)), np.zeros((0, k)), np.zeros(0, dtype=int)
@@ -836,45 +957,23 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
         U, A, pats = (np.asarray(v, dtype=float) for v in init)
         pats = pats.astype(int)
 
-    def value_of(Hc, A):
-        return np.sum((Hc @ A - Yc) ** 2) / (2 * n) + beta * np.linalg.norm(A, axis=1).sum()
-
-    def corrective(Hc, A, atol):
-        return group_lasso_ipm(Hc.T @ Hc / n, Hc.T @ Yc / n, beta, atol=atol, A0=A)
-
-    def drop_zeros(U, A, Hc, pats):
-        w = np.linalg.norm(A, axis=1)
-        if np.sum(w > 0) > n * k // 2:
-            # Caratheodory pruning (recovery.prune_weights): same fit, same penalty.
-            live = np.flatnonzero(w > 0)
-            Qm = np.einsum("nj,jk->jnk", Hc[:, live], A[live] / w[live, None])
-            w[live] = prune_weights(Qm.reshape(len(live), -1), w[live])
-            A = A * (w / np.maximum(np.linalg.norm(A, axis=1), 1e-300))[:, None]
-        keep = w > 0
-        return U[keep], A[keep], Hc[:, keep], pats[keep]
-
     scale = max(np.sum(Yc**2) / (2 * n), np.finfo(float).tiny)
-    Hc = center(np.maximum(X @ U.T, 0.0))
+    Hc = fit.hidden(U)
     if len(U):
-        A = corrective(Hc, A, 1e-3 * tol * scale)
-        U, A, Hc, pats = drop_zeros(U, A, Hc, pats)
+        A = fit.corrective(Hc, A, 1e-3 * tol * scale)
+        U, A, Hc, pats = fit.drop_zeros(U, A, Hc, pats)
     bound, curve, converged = -np.inf, [], False
-    objective = value_of(Hc, A)
+    objective = fit.value(Hc, A)
     local = search and local_every > 0
     n_local, it = 0, 0
     for it in range(1, max_iter + 1):
         R = Yc - Hc @ A
-        Lam = R / n
+        values, new_units, new_pats = _candidates(fit, R / n, U, pool, oracle, ascend,
+                                                  n_candidates, rng)
         if ascend:
-            values, new_units = _ascent_candidates(X, Lam, U, pool, rng)
-            values, new_units = values[:n_candidates], new_units[:n_candidates]
-            new_pats = np.full(len(values), -1)
             bound = -np.inf  # an estimate at the current point only
-        else:
-            values, new_units, new_pats = oracle(-Lam, n_candidates)
         lam = float(values[0]) if len(values) else 0.0
-        new = dual_point_bound(R, Yc, beta, lam)
-        bound = max(bound, new)
+        bound = max(bound, dual_point_bound(R, Yc, beta, lam))
         gap = objective - bound
         curve.append(objective)
         if verbose:
@@ -888,26 +987,20 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
             break
         atol = 1e-2 * min(tol * objective, gap)
         if local and it % local_every == 0 and len(U):
-            # Local move: train the network (balanced atoms) as plain ReLU.
             local = False  # unless it gains more than tol
-            w = np.sqrt(np.linalg.norm(A, axis=1))[:, None]
-            U2, A2 = train_shared(X, Yc, beta, U * w, A / w, local_iter, fit_intercept)
-            norms = np.linalg.norm(U2, axis=1)
-            live = norms > 0
-            U2, A2 = U2[live] / norms[live, None], A2[live] * norms[live, None]
-            n_new = len(np.unique(pool.keys(U2)[pool.index(U2) < 0]))
-            if ascend or len(pool) + n_new <= oracle.capacity:
-                Hc2 = center(np.maximum(X @ U2.T, 0.0))
-                A2 = corrective(Hc2, A2, atol)
-                moved = value_of(Hc2, A2)
+            room = np.inf if ascend else oracle.capacity - len(pool)
+            move = _local_move(fit, U, A, pool, room, local_iter, atol)
+            if move is not None:
+                U2, A2, Hc2, n_new = move
+                moved = fit.value(Hc2, A2)
                 if verbose:
                     print(f"[frank_wolfe] local move: objective {objective:.8g} -> "
                           f"{moved:.8g}, {n_new} new patterns")
                 if moved < objective:
                     local = (objective - moved > max(tol, LOCAL_RTOL) * objective
                              and n_local + 1 < MAX_LOCAL_MOVES)
-                    U, A, Hc, pats = drop_zeros(U2, A2, Hc2, pool.add(U2))
-                    objective = value_of(Hc, A)
+                    U, A, Hc, pats = fit.drop_zeros(U2, A2, Hc2, pool.add(U2))
+                    objective = fit.value(Hc, A)
                     n_local += 1
                     if n_new:
                         if not ascend:
@@ -916,45 +1009,15 @@ def frank_wolfe(X, patterns, Y, beta, fit_intercept=True, tol=1e-6, max_iter=500
                     continue
         keep = values > beta
         new_units, new_pats = new_units[keep], new_pats[keep]
-        if len(new_units):
-            if ascend:
-                new_pats = pool.add(new_units)
-            U = np.vstack([U, new_units])
-            pats = np.concatenate([pats, new_pats])
-            Hc = np.column_stack([Hc, center(np.maximum(X @ new_units.T, 0.0))])
-            A = np.vstack([A, np.zeros((len(new_units), k))])
-        A = corrective(Hc, A, atol)
-        U, A, Hc, pats = drop_zeros(U, A, Hc, pats)
-        objective = value_of(Hc, A)
-    estimated = bound
-    # Merging inside the loop would discard the near-copies that the fully
-    # corrective step combines; at the end it only removes units.
-    if len(U):
-        U, A, pats, merged = merge_atoms(U, A, pats)
-        if merged:
-            Hc = center(np.maximum(X @ U.T, 0.0))
-            objective = value_of(Hc, A)
-            curve.append(objective)
-    if ascend and core is not None:
-        # The proven bound needs projections onto every cone it covers:
-        # keep the first `core` patterns and those of the returned units.
-        pool = PatternPool(X, pool.gates[:core], pool.patterns[:, :core])
-        pats = pool.add(U) if len(U) else pats
-    patterns = pool.patterns
-    if ascend or not oracle.exact:
-        # The approximate oracle or the ascent may underestimate lambda:
-        # recompute the bound from an upper bound on it that holds over
-        # every cone of the final pool.
-        R = Yc - Hc @ A
-        bound = dual_point_bound(R, Yc, beta, cone_dual_norm_bound(R / n, X, patterns))
-    Z = np.maximum(X @ U.T, 0.0) @ A
-    c = (Y - Z).mean(axis=0) if fit_intercept else np.zeros(k)
-    return FrankWolfeResult(U=U, A=A, c=c, objective=float(objective),
-                            lower_bound=float(bound), n_iter=it, converged=converged,
-                            exact=bool(oracle.exact and not ascend),
-                            objective_curve=curve, pats=pats,
-                            estimated_bound=float(estimated), patterns=patterns,
-                            gates=pool.gates, n_local=n_local)
+        if ascend and len(new_units):
+            new_pats = pool.add(new_units)
+        U, A, Hc, pats = fit.entered(U, A, Hc, pats, new_units, new_pats)
+        A = fit.corrective(Hc, A, atol)
+        U, A, Hc, pats = fit.drop_zeros(U, A, Hc, pats)
+        objective = fit.value(Hc, A)
+    return _proven_result(fit, Y, U, A, Hc, pats, pool, oracle, ascend, core, bound,
+                          objective=objective, objective_curve=curve, n_iter=it,
+                          converged=converged, n_local=n_local)
 
 
 def _ascent_candidates(X, Lam, U, pool, rng, q=None):
