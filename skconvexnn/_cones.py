@@ -187,30 +187,35 @@ class _PassiveSets:
         if not len(rows):
             return
         d = self.L.shape[1]
-        cols = np.arange(d - 1)
-        keep = cols[None, :] + (cols[None, :] >= slot[:, None])  # (r, d - 1)
-        L = self.L[rows]
-        ar = np.arange(len(rows))[:, None]
-        x = np.where(cols >= slot[:, None], L[ar, keep, slot[:, None]], 0.0)
-        L = L[ar[:, :, None], keep[:, :, None], keep[:, None, :]]
-        top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0)) - 1
-        for k in range(int(slot.min(initial=0)), top):
-            lkk = L[:, k, k]
-            radius = np.hypot(lkk, x[:, k])
-            c, s = radius / lkk, x[:, k] / lkk
-            L[:, k, k] = radius
-            L[:, k + 1:, k] = (L[:, k + 1:, k] + s[:, None] * x[:, k + 1:]) / c[:, None]
-            x[:, k + 1:] = c[:, None] * x[:, k + 1:] - s[:, None] * L[:, k + 1:, k]
-        out = np.zeros((len(rows), d, d))
-        out[:, :-1, :-1] = L
-        out[:, -1, -1] = 1.0
+        t = int((self.A[rows] >= 0).sum(axis=1).max(initial=0)) - 1  # slots left
+        cols = np.arange(t)
+        keep = cols[None, :] + (cols[None, :] >= slot[:, None])  # (r, t)
+        at = rows[:, None]
+        x = np.where(cols >= slot[:, None], self.L[at, keep, slot[:, None]], 0.0)
+        # the kept rows and columns, transposed: the sweep then reads rows
+        R = self.L[at[:, :, None], keep[:, None, :], keep[:, :, None]]
+        for k in range(int(slot.min(initial=0)), t):
+            rkk = R[:, k, k]
+            radius = np.hypot(rkk, x[:, k])
+            c, s = (radius / rkk)[:, None], (x[:, k] / rkk)[:, None]
+            R[:, k, k] = radius
+            row, rest = R[:, k, k + 1:], x[:, k + 1:]
+            row += s * rest
+            row /= c
+            rest *= c
+            rest -= s * row
+        out = np.broadcast_to(np.eye(d), (len(rows), d, d)).copy()
+        out[:, :t, :t] = R.transpose(0, 2, 1)
         self.L[rows] = out
 
     def solve(self, rows, rhs):
         """Solve ``K_A K_A^T z = rhs`` on each row's passive set."""
         top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))
-        L = self.L[rows]
-        return _upper_solve(L, _lower_solve(L, rhs, top), top)
+        slots = np.arange(top)
+        L = self.L[np.ix_(rows, slots, slots)]  # the slots past top are empty
+        z = np.zeros_like(rhs)
+        z[:, :top] = _upper_solve(L, _lower_solve(L, rhs[:, :top], top), top)
+        return z
 
     def append(self, rows, j, Xg, sg):
         """Add constraint ``j[i]`` to ``rows[i]`` at its first empty slot.
