@@ -222,11 +222,14 @@ class ConvexReLUMixin(BaseEstimator):
         are solved on working sets of patterns
         (:func:`skconvexnn._screening.solve_on_working_set`), each warm
         started from the previous solution. After each fit, ``on_fit(self)``
-        is called with every fitted attribute set for that beta.
+        is called with every fitted attribute set for that beta; when it
+        returns a true value, the path stops there.
 
         Returns
         -------
         betas : ndarray
+            The betas fitted (a prefix of the sequence when ``on_fit``
+            stopped the path).
         beta_max : float
         """
         with self._blas_limit(X):
@@ -252,7 +255,9 @@ class ConvexReLUMixin(BaseEstimator):
                 self._set_network(program, result, solver, self.gates_, exact=exact)
                 progress.update(step, self.objective_, self.duality_gap_,
                                 beta=float(beta))
-                on_fit(self)
+                if on_fit(self):
+                    betas = betas[:step]
+                    break
             progress.close()
         return betas, largest
 
