@@ -72,7 +72,9 @@ def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score, sign
         neurons.append(fitted.n_neurons_)
         return _stalled(sign * np.asarray(scores, dtype=float), n_no_change)
 
-    est._fit_path(X_train, Y_train, loss, sw, lambda largest: betas, on_fit)
+    # The folds only predict: no lower bounds beyond the solver's certificate.
+    est._fit_path(X_train, Y_train, loss, sw, lambda largest: betas, on_fit,
+                  certify=False)
     n_fitted = len(scores)
     pad = np.full(len(betas) - n_fitted, np.nan)
     return (np.concatenate([np.asarray(scores, dtype=float), pad]),
@@ -236,11 +238,13 @@ _CV_DOC = """
 class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     __doc__ = r"""Convex ReLU network regressor with beta chosen by cross-validation.
 
-    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
-    part (one set of patterns per fold, warm starts from the largest beta
-    down) and computes the mean squared error of every beta on its
-    held-out part; the beta of least mean error over the folds is refitted
-    on all the data, as in :class:`~sklearn.linear_model.LassoCV`.
+    Each fold fits the path of :func:`~skconvexnn.convex_relu_path` on its
+    training part (one set of patterns per fold, warm starts from the
+    largest beta down, solved to ``fold_tol``) and computes the mean
+    squared error of every beta on its held-out part, until
+    ``n_betas_no_change`` betas in a row have not improved on its best;
+    the beta of least mean error over the folds is refitted on all the
+    data to ``tol``, as in :class:`~sklearn.linear_model.LassoCV`.
 
     Parameters
     ----------
@@ -262,15 +266,20 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     betas_ : ndarray of shape (n_betas,)
         The betas tried, decreasing.
     mse_path_ : ndarray of shape (n_betas, n_folds)
-        Mean squared error on each held-out fold (averaged over targets).
+        Mean squared error on each held-out fold (averaged over targets);
+        NaN past the beta where the fold's path stopped.
     n_neurons_path_ : ndarray of shape (n_betas, n_folds)
-        Neurons of each fold's fit.
+        Neurons of each fold's fit (float, NaN where not fitted).
+    n_betas_fitted_ : ndarray of shape (n_folds,)
+        Betas each fold's path fitted before it stopped; the candidates are
+        the first ``n_betas_fitted_.min()`` betas.
     cv_results_ : dict of ndarrays
         In the layout of :class:`~sklearn.model_selection.GridSearchCV`:
         ``param_beta``, ``split{{j}}_test_score``, ``mean_test_score``,
         ``std_test_score``, ``rank_test_score`` (scores are minus the mean
         squared error, as ``scoring="neg_mean_squared_error"``), and
-        ``mean_n_neurons``.
+        ``mean_n_neurons``. The mean and standard deviation are NaN, and
+        the rank last, for the betas some fold did not reach.
     coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
         Of the network refitted on all the data at ``beta_``, as in
         :class:`ConvexReLURegressor` (the objective and bound of the
@@ -377,10 +386,12 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
 class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
     __doc__ = r"""Convex ReLU network classifier with beta chosen by cross-validation.
 
-    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
-    part and scores every beta on its held-out part (accuracy unless
-    ``scoring`` says otherwise); the beta of best mean score is refitted on
-    all the data, as in :class:`~sklearn.linear_model.LogisticRegressionCV`.
+    Each fold fits the path of :func:`~skconvexnn.convex_relu_path` on its
+    training part (solved to ``fold_tol``) and scores every beta on its
+    held-out part (accuracy unless ``scoring`` says otherwise), until
+    ``n_betas_no_change`` betas in a row have not improved on its best; the
+    beta of best mean score is refitted on all the data to ``tol``, as in
+    :class:`~sklearn.linear_model.LogisticRegressionCV`.
 
     Parameters
     ----------
@@ -401,11 +412,14 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
     betas_ : ndarray of shape (n_betas,)
         The betas tried, decreasing.
     scores_ : ndarray of shape (n_betas, n_folds)
-        Score of each beta on each held-out fold. Unlike
+        Score of each beta on each held-out fold, NaN past the beta where
+        the fold's path stopped. Unlike
         :class:`~sklearn.linear_model.LogisticRegressionCV`, one array, not
         one per class: the network of every class is fitted together.
     n_neurons_path_ : ndarray of shape (n_betas, n_folds)
-        Neurons of each fold's fit.
+        Neurons of each fold's fit (float, NaN where not fitted).
+    n_betas_fitted_ : ndarray of shape (n_folds,)
+        As in :class:`ConvexReLURegressorCV`.
     cv_results_ : dict of ndarrays
         As in :class:`ConvexReLURegressorCV`, with the scores of
         ``scoring``.

@@ -3,6 +3,7 @@
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
 from skconvexnn import (
@@ -272,3 +273,27 @@ def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
     assert stopped.beta_ == full.betas_[best]
     ranks = stopped.cv_results_["rank_test_score"]
     assert np.all(ranks[common:] == common + 1) and ranks[best] == 1
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_fold_paths_skip_only_the_bounds(data, activation):
+    # The folds' paths (certify=False) fit the same networks as
+    # convex_relu_path; only the lower bounds beyond the solver's are skipped.
+    X, y = data
+    est = _regressor(activation)
+    path = convex_relu_path(X, y, estimator=est, n_betas=5, beta_ratio=1e-2)
+    fold = clone(est)
+    Xv, Yv, loss = fold._training_data(X, y, None)
+    seen = []
+
+    def on_fit(fitted):
+        seen.append((fitted.objective_, fitted.lower_bound_, fitted.predict(X)))
+
+    fold._fit_path(Xv, Yv, loss, None, lambda top: path.betas, on_fit,
+                   certify=False)
+    assert len(seen) == 5
+    for (objective, bound, prediction), fitted in zip(seen, path.estimators):
+        assert objective == pytest.approx(fitted.objective_, rel=1e-12)
+        np.testing.assert_allclose(prediction, fitted.predict(X), rtol=1e-12)
+        assert bound <= fitted.lower_bound_
+    assert seen[0][1] == seen[0][0]  # beta_max: the zero network is exact
