@@ -213,7 +213,7 @@ class ConvexReLUMixin(BaseEstimator):
         return self._set_network(program, trivial_result(program), solver, gates,
                                  exact=True)
 
-    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
+    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit, certify=True):
         """Fit the network at each beta in turn, on the same patterns.
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
@@ -222,11 +222,20 @@ class ConvexReLUMixin(BaseEstimator):
         are solved on working sets of patterns
         (:func:`skconvexnn._screening.solve_on_working_set`), each warm
         started from the previous solution. After each fit, ``on_fit(self)``
-        is called with every fitted attribute set for that beta.
+        is called with every fitted attribute set for that beta; when it
+        returns a true value, the path stops there.
+
+        ``certify=False`` (the CV estimators' folds, which only predict)
+        skips the lower bounds a native solver's converged flag already
+        vouches for: ``lower_bound_`` is then the solver's own bound, or
+        ``-inf``, and ``duality_gap_`` may be infinite. Fits of other
+        solvers are certified as always.
 
         Returns
         -------
         betas : ndarray
+            The betas fitted (a prefix of the sequence when ``on_fit``
+            stopped the path).
         beta_max : float
         """
         with self._blas_limit(X):
@@ -247,12 +256,16 @@ class ConvexReLUMixin(BaseEstimator):
                     solver = get_solver(self.solver, program, tol=self.tol)
                 else:
                     result, solver, norms = solve_on_working_set(
-                        program, self._solve, result, norms, previous)
+                        program, self._solve, result, norms, previous,
+                        whole_bound=certify)
                     previous = beta
-                self._set_network(program, result, solver, self.gates_, exact=exact)
+                self._set_network(program, result, solver, self.gates_, exact=exact,
+                                  certify=certify)
                 progress.update(step, self.objective_, self.duality_gap_,
                                 beta=float(beta))
-                on_fit(self)
+                if on_fit(self):
+                    betas = betas[:step]
+                    break
             progress.close()
         return betas, largest
 
@@ -320,7 +333,8 @@ class ConvexReLUMixin(BaseEstimator):
                             max_iter=self.max_iter, verbose=self.verbose)
         return solve_with_fallback(solver, program, init, self.solver)
 
-    def _set_network(self, program, result, solver, gates, search=None, exact=False):
+    def _set_network(self, program, result, solver, gates, search=None, exact=False,
+                     certify=True):
         """Recover and prune the network of ``result``; set the fitted attributes.
 
         ``search`` is the arrangement search that produced ``program``, if any;
@@ -333,7 +347,10 @@ class ConvexReLUMixin(BaseEstimator):
         ``tol`` raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
         """
         self._clear_fitted()
-        net = self._certify(program, result, gates, search)
+        # certify=False: a native solver's converged flag is the certificate
+        # (_converged), the bounds would only fill lower_bound_.
+        bounds = certify or not (result.converged and solver.name in NATIVE_SOLVERS)
+        net = self._certify(program, result, gates, search, bounds=bounds)
         polish = None
         if exact:
             # Optimal by the dual test at beta_max (zero_network_beta).
@@ -390,8 +407,11 @@ class ConvexReLUMixin(BaseEstimator):
             )
         return self
 
-    def _certify(self, program, result, gates, search=None):
-        """The pruned network of ``result``, its objective and a lower bound."""
+    def _certify(self, program, result, gates, search=None, bounds=True):
+        """The pruned network of ``result``, its objective and a lower bound.
+
+        ``bounds=False``: the bound is the solver's own (``-inf`` if none).
+        """
         bound_program = program if search is None else search.pool_program
         U, A, G, c = recover_best_network(program, result, gates)
         groups = np.argmax(np.abs(A), axis=1) if len(A) else None
@@ -402,6 +422,10 @@ class ConvexReLUMixin(BaseEstimator):
         # the residual off the optimum), and either bound is valid.
         # Native solvers prove their own bound (from their multipliers too);
         # only the others need the stationarity refinement for kinked losses.
+        if not bounds:
+            return {"network": (U, A, G, c), "objective": objective,
+                    "bound": (-np.inf if result.lower_bound is None or search
+                              is not None else float(result.lower_bound))}
         blocks = (result.V, result.W, result.intercept)
         bound = max(
             lower_bound(bound_program,

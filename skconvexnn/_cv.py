@@ -1,11 +1,15 @@
 """Cross-validated choice of beta: ConvexReLURegressorCV, ConvexReLUClassifierCV.
 
 As ``LassoCV`` and ``LogisticRegressionCV`` do: the grid is set from
-``beta_max`` of the whole data, each fold fits the whole path on its
-training part (:func:`skconvexnn.convex_relu_path`, warm started) and
-scores every beta on its held-out part; folds run in parallel through
-joblib, so any joblib backend (threads, processes, dask, ray) runs them;
-the beta of best mean score is refitted on all the data.
+``beta_max`` of the whole data, each fold fits the path on its training
+part (warm started, as :func:`skconvexnn.convex_relu_path`) and scores
+every beta on its held-out part; folds run in parallel through joblib, so
+any joblib backend (threads, processes, dask, ray) runs them; the beta of
+best mean score is refitted on all the data. The folds need held-out
+scores, not certified optima: they are solved to the looser relative gap
+``fold_tol``, and each fold's path stops once its held-out score has not
+improved for ``n_betas_no_change`` betas (user guide, "Tuning beta: the
+path and cross-validation"). Only the refit is solved to ``tol``.
 """
 
 from numbers import Integral, Real
@@ -20,24 +24,61 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._base import check_weights
 from ._classification import ConvexReLUClassifier
-from ._path import BETA_RATIO, N_BETAS, _sorted_betas, beta_grid, convex_relu_path
+from ._path import BETA_RATIO, _estimator, _sorted_betas, beta_grid
 from ._regression import ConvexReLURegressor
 
 __all__ = ["ConvexReLURegressorCV", "ConvexReLUClassifierCV"]
 
+#: Default length of the CV estimators' grid (3 betas a decade).
+CV_N_BETAS = 10
+#: Default relative duality gap of the folds' fits.
+FOLD_TOL = 1e-3
+#: Default number of betas without a better held-out score before a fold stops.
+N_BETAS_NO_CHANGE = 3
 
-def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score):
+
+def _stalled(signed, n_no_change):
+    """Whether the last ``n_no_change`` scores are none better than an earlier one.
+
+    ``signed`` are the held-out scores so far, greater is better (NaN counts
+    as no improvement). ``n_no_change=None`` never stops.
+    """
+    if n_no_change is None:
+        return False
+    values = np.nan_to_num(np.asarray(signed, dtype=float), nan=-np.inf)
+    best = int(np.argmax(values))  # the first best
+    return len(values) - 1 - best >= n_no_change
+
+
+def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score, sign,
+                 n_no_change):
     """Fit the path on ``train``; score each beta on ``test`` (one fold).
 
-    Returns the scores and the neurons of the fits, arrays of shape
-    (n_betas,).
+    The path runs from the largest beta down, warm started, and stops once
+    ``n_no_change`` betas in a row have not improved on the best held-out
+    score (``sign * score``). Returns the scores and the neurons of the
+    fits, arrays of shape (n_betas,), NaN past the beta where the path
+    stopped, and the number of betas fitted.
     """
+    est = _estimator(estimator)
     sw = None if sample_weight is None else sample_weight[train]
-    path = convex_relu_path(_safe_indexing(X, train), _safe_indexing(y, train),
-                            betas, estimator=estimator, sample_weight=sw)
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    scores = [score(fitted, X_test, y_test) for fitted in path.estimators]
-    return np.array(scores, dtype=float), path.n_neurons
+    X_train, Y_train, loss = est._training_data(X_train, y_train, sw)
+    scores, neurons = [], []
+
+    def on_fit(fitted):
+        scores.append(score(fitted, X_test, y_test))
+        neurons.append(fitted.n_neurons_)
+        return _stalled(sign * np.asarray(scores, dtype=float), n_no_change)
+
+    # The folds only predict: no lower bounds beyond the solver's certificate.
+    est._fit_path(X_train, Y_train, loss, sw, lambda largest: betas, on_fit,
+                  certify=False)
+    n_fitted = len(scores)
+    pad = np.full(len(betas) - n_fitted, np.nan)
+    return (np.concatenate([np.asarray(scores, dtype=float), pad]),
+            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted)
 
 
 def _check_fold_classes(y, folds, classes):
@@ -70,6 +111,8 @@ class _BetaCVMixin:
             "betas": ["array-like", None],
             "n_betas": [Interval(Integral, 1, None, closed="left")],
             "beta_ratio": [Interval(Real, 0, 1, closed="right")],
+            "fold_tol": [Interval(Real, 0, None, closed="neither"), None],
+            "n_betas_no_change": [Interval(Integral, 1, None, closed="left"), None],
             "cv": ["cv_object"],
             "n_jobs": [Integral, None],
             "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
@@ -79,11 +122,16 @@ class _BetaCVMixin:
     warm_start = False
 
     def _plain_estimator(self):
-        """The estimator fitted on each fold, with this one's model settings."""
+        """The estimator of the refit, with this one's model settings."""
         plain = self._plain_class
         names = plain._get_param_names()
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
         return plain(**params)
+
+    def _fold_estimator(self):
+        """The estimator fitted on each fold: the refit's, at the folds' tolerance."""
+        fold_tol = self.tol if self.fold_tol is None else max(self.tol, self.fold_tol)
+        return self._plain_estimator().set_params(tol=fold_tol)
 
     def _fit_cv(self, X, y, sample_weight, score, greater_is_better):
         """Fit the folds' paths, choose ``beta_`` and refit on all the data.
@@ -110,26 +158,32 @@ class _BetaCVMixin:
         folds = list(cv.split(X, y))
         if is_classifier(self):
             _check_fold_classes(y, folds, self.classes_)
+        sign = 1.0 if greater_is_better else -1.0
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_scores)(plain, X, y, sample_weight, train, test, betas,
-                                  score)
+            delayed(_fold_scores)(self._fold_estimator(), X, y, sample_weight, train,
+                                  test, betas, score, sign, self.n_betas_no_change)
             for train, test in folds
         )
         scores = np.column_stack([r[0] for r in results])
         self.betas_ = betas
         self.n_neurons_path_ = np.column_stack([r[1] for r in results])
-        signed = scores if greater_is_better else -scores
-        mean = signed.mean(axis=1)
+        # The candidates: the betas every fold's path reached.
+        self.n_betas_fitted_ = np.array([r[2] for r in results])
+        complete = np.arange(len(betas)) < self.n_betas_fitted_.min()
+        signed = sign * scores
+        mean = np.where(complete, signed.mean(axis=1), np.nan)
         # The first best, as GridSearchCV picks (in the decreasing order).
-        best = int(np.argmax(mean))
+        best = int(np.argmax(np.where(complete, mean, -np.inf)))
         self.beta_ = float(betas[best])
         self.cv_results_ = {
             "param_beta": betas,
             **{f"split{j}_test_score": signed[:, j] for j in range(len(folds))},
             "mean_test_score": mean,
-            "std_test_score": signed.std(axis=1),
-            "rank_test_score": _rank(mean),
-            "mean_n_neurons": self.n_neurons_path_.mean(axis=1),
+            "std_test_score": np.where(complete, signed.std(axis=1), np.nan),
+            "rank_test_score": _rank(np.where(complete, mean, -np.inf)),
+            "mean_n_neurons": np.array([
+                np.nan if np.all(np.isnan(row)) else np.nanmean(row)
+                for row in self.n_neurons_path_]),
         }
         self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
         return scores
@@ -154,10 +208,23 @@ _CV_DOC = """
         in the estimators: the data term is a mean, the papers'
         regularization is ``n_samples * beta``, and the regressors' targets
         are standardized.
-    n_betas : int, default=20
-        Length of the default grid.
+    n_betas : int, default=10
+        Length of the default grid (3 betas a decade at the default
+        ``beta_ratio``; the held-out score changes little between
+        neighbours, user guide, "Tuning beta").
     beta_ratio : float, default=1e-3
         Smallest beta of the default grid relative to ``beta_max``.
+    fold_tol : float or None, default=1e-3
+        Relative duality gap to which the folds' fits are solved (the
+        larger of ``tol`` and ``fold_tol``; ``None``: ``tol``). The folds
+        need held-out scores, which a gap of 1e-3 hardly moves; only the
+        refit on all the data is solved to ``tol``.
+    n_betas_no_change : int or None, default=3
+        Each fold's path, from the largest beta down, stops once this many
+        betas in a row have not improved on its best held-out score, as
+        early stopping does (past the best, smaller betas overfit and cost
+        the most). Only the betas every fold reached are candidates; the
+        scores of the others are NaN. ``None``: every fold fits every beta.
     cv : int, cross-validation generator or iterable, default=None
         As in :func:`~sklearn.model_selection.check_cv`: ``None`` is 5-fold
         ({fold}), an int the number of folds.
@@ -171,11 +238,13 @@ _CV_DOC = """
 class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     __doc__ = r"""Convex ReLU network regressor with beta chosen by cross-validation.
 
-    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
-    part (one set of patterns per fold, warm starts from the largest beta
-    down) and computes the mean squared error of every beta on its
-    held-out part; the beta of least mean error over the folds is refitted
-    on all the data, as in :class:`~sklearn.linear_model.LassoCV`.
+    Each fold fits the path of :func:`~skconvexnn.convex_relu_path` on its
+    training part (one set of patterns per fold, warm starts from the
+    largest beta down, solved to ``fold_tol``) and computes the mean
+    squared error of every beta on its held-out part, until
+    ``n_betas_no_change`` betas in a row have not improved on its best;
+    the beta of least mean error over the folds is refitted on all the
+    data to ``tol``, as in :class:`~sklearn.linear_model.LassoCV`.
 
     Parameters
     ----------
@@ -197,15 +266,20 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
     betas_ : ndarray of shape (n_betas,)
         The betas tried, decreasing.
     mse_path_ : ndarray of shape (n_betas, n_folds)
-        Mean squared error on each held-out fold (averaged over targets).
+        Mean squared error on each held-out fold (averaged over targets);
+        NaN past the beta where the fold's path stopped.
     n_neurons_path_ : ndarray of shape (n_betas, n_folds)
-        Neurons of each fold's fit.
+        Neurons of each fold's fit (float, NaN where not fitted).
+    n_betas_fitted_ : ndarray of shape (n_folds,)
+        Betas each fold's path fitted before it stopped; the candidates are
+        the first ``n_betas_fitted_.min()`` betas.
     cv_results_ : dict of ndarrays
         In the layout of :class:`~sklearn.model_selection.GridSearchCV`:
         ``param_beta``, ``split{{j}}_test_score``, ``mean_test_score``,
         ``std_test_score``, ``rank_test_score`` (scores are minus the mean
         squared error, as ``scoring="neg_mean_squared_error"``), and
-        ``mean_n_neurons``.
+        ``mean_n_neurons``. The mean and standard deviation are NaN, and
+        the rank last, for the betas some fold did not reach.
     coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
         Of the network refitted on all the data at ``beta_``, as in
         :class:`ConvexReLURegressor` (the objective and bound of the
@@ -252,8 +326,10 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
         self,
         *,
         betas=None,
-        n_betas=N_BETAS,
+        n_betas=CV_N_BETAS,
         beta_ratio=BETA_RATIO,
+        fold_tol=FOLD_TOL,
+        n_betas_no_change=N_BETAS_NO_CHANGE,
         cv=None,
         n_jobs=None,
         loss="squared",
@@ -271,6 +347,8 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
         self.betas = betas
         self.n_betas = n_betas
         self.beta_ratio = beta_ratio
+        self.fold_tol = fold_tol
+        self.n_betas_no_change = n_betas_no_change
         self.cv = cv
         self.n_jobs = n_jobs
         self.loss = loss
@@ -308,10 +386,12 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
 class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
     __doc__ = r"""Convex ReLU network classifier with beta chosen by cross-validation.
 
-    Each fold fits :func:`~skconvexnn.convex_relu_path` on its training
-    part and scores every beta on its held-out part (accuracy unless
-    ``scoring`` says otherwise); the beta of best mean score is refitted on
-    all the data, as in :class:`~sklearn.linear_model.LogisticRegressionCV`.
+    Each fold fits the path of :func:`~skconvexnn.convex_relu_path` on its
+    training part (solved to ``fold_tol``) and scores every beta on its
+    held-out part (accuracy unless ``scoring`` says otherwise), until
+    ``n_betas_no_change`` betas in a row have not improved on its best; the
+    beta of best mean score is refitted on all the data to ``tol``, as in
+    :class:`~sklearn.linear_model.LogisticRegressionCV`.
 
     Parameters
     ----------
@@ -332,11 +412,14 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
     betas_ : ndarray of shape (n_betas,)
         The betas tried, decreasing.
     scores_ : ndarray of shape (n_betas, n_folds)
-        Score of each beta on each held-out fold. Unlike
+        Score of each beta on each held-out fold, NaN past the beta where
+        the fold's path stopped. Unlike
         :class:`~sklearn.linear_model.LogisticRegressionCV`, one array, not
         one per class: the network of every class is fitted together.
     n_neurons_path_ : ndarray of shape (n_betas, n_folds)
-        Neurons of each fold's fit.
+        Neurons of each fold's fit (float, NaN where not fitted).
+    n_betas_fitted_ : ndarray of shape (n_folds,)
+        As in :class:`ConvexReLURegressorCV`.
     cv_results_ : dict of ndarrays
         As in :class:`ConvexReLURegressorCV`, with the scores of
         ``scoring``.
@@ -378,8 +461,10 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
         self,
         *,
         betas=None,
-        n_betas=N_BETAS,
+        n_betas=CV_N_BETAS,
         beta_ratio=BETA_RATIO,
+        fold_tol=FOLD_TOL,
+        n_betas_no_change=N_BETAS_NO_CHANGE,
         cv=None,
         n_jobs=None,
         scoring=None,
@@ -398,6 +483,8 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
         self.betas = betas
         self.n_betas = n_betas
         self.beta_ratio = beta_ratio
+        self.fold_tol = fold_tol
+        self.n_betas_no_change = n_betas_no_change
         self.cv = cv
         self.n_jobs = n_jobs
         self.scoring = scoring

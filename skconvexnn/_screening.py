@@ -98,7 +98,8 @@ def _whole_bound(program, result):
     return max(lower_bound(program, q), lower_bound(program, dual=-rho * uq))
 
 
-def solve_on_working_set(program, solve, init, norms, previous_beta):
+def solve_on_working_set(program, solve, init, norms, previous_beta,
+                         whole_bound=True):
     """Solve ``program`` over all its patterns through working sets.
 
     Parameters
@@ -111,6 +112,9 @@ def solve_on_working_set(program, solve, init, norms, previous_beta):
     norms : ndarray of shape (n_patterns,)
         :func:`pattern_norms` of ``init``.
     previous_beta : float
+    whole_bound : bool, default=True
+        Whether to compute ADMM's lower bound over all the patterns
+        (``result.lower_bound``); otherwise it is None.
 
     Returns
     -------
@@ -129,7 +133,8 @@ def solve_on_working_set(program, solve, init, norms, previous_beta):
         norms = pattern_norms(program, result)
         violated = ~keep & (norms > program.beta)
         if not violated.any():
-            result.lower_bound = _whole_bound(program, result)
+            result.lower_bound = (_whole_bound(program, result) if whole_bound
+                                  else None)
             return result, solver, norms
         keep = keep | violated
         init = result

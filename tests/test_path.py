@@ -3,6 +3,7 @@
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
 from skconvexnn import (
@@ -107,8 +108,9 @@ def _cv_kwargs():
 def test_regressor_cv_chooses_as_grid_search(data):
     X, y = data
     folds = KFold(3)
-    cv = ConvexReLURegressorCV(n_betas=6, beta_ratio=1e-3, cv=folds,
-                               **_cv_kwargs()).fit(X, y)
+    # The whole path of every fold, each fit to tol: GridSearchCV's fits.
+    cv = ConvexReLURegressorCV(n_betas=6, beta_ratio=1e-3, cv=folds, fold_tol=None,
+                               n_betas_no_change=None, **_cv_kwargs()).fit(X, y)
     # warm_start=True still works in GridSearchCV (which clones per beta).
     search = GridSearchCV(ConvexReLURegressor(warm_start=True, **_cv_kwargs()),
                           {"beta": list(cv.betas_)}, cv=folds,
@@ -136,6 +138,7 @@ def test_classifier_cv_chooses_as_grid_search(data):
     # The squared loss and a continuous score (no ties between betas).
     kw = dict(_cv_kwargs(), loss="squared", tol=1e-6)
     cv = ConvexReLUClassifierCV(n_betas=4, cv=folds, scoring="roc_auc",
+                                fold_tol=None, n_betas_no_change=None,
                                 **kw).fit(X, labels)
     search = GridSearchCV(ConvexReLUClassifier(**kw), {"beta": list(cv.betas_)},
                           cv=folds, scoring="roc_auc").fit(X, labels)
@@ -187,3 +190,110 @@ def test_verbose_path_reports_every_beta(capsys):
              if ln.startswith("[path]")]
     assert len(lines) == 4
     assert all("beta=" in ln and "gap=" in ln for ln in lines)
+
+
+def _noisy_regression():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 3))
+    y = np.maximum(X @ [1.0, -2.0, 0.5], 0) + 0.5 * rng.standard_normal(80)
+    return X, y
+
+
+@pytest.mark.parametrize("task", [
+    "regression", "classification",
+    # The logistic program to 1e-6 takes 10,000 FISTA iterations on some betas.
+    pytest.param("logistic", marks=pytest.mark.slow),
+])
+def test_loose_fold_tol_chooses_as_tight(task):
+    # The ReLU program (the default): folds at the default fold_tol=1e-3
+    # against folds fitted to tol, every beta of every fold.
+    X, y = _noisy_regression()
+    kw = dict(n_arrangements=15, random_state=0, tol=1e-7, n_betas=8, cv=3,
+              n_betas_no_change=None)
+    if task == "regression":
+        cls, target, key = ConvexReLURegressorCV, y, "mse_path_"
+    else:
+        cls, target, key = ConvexReLUClassifierCV, (y > np.median(y)).astype(int), \
+            "scores_"
+        # Continuous scores (no ties between betas).
+        if task == "classification":
+            kw.update(loss="squared", scoring="roc_auc")
+        else:
+            kw.update(scoring="neg_log_loss", tol=1e-6)
+    loose = cls(**kw).fit(X, target)
+    tight = cls(**kw, fold_tol=None).fit(X, target)
+    assert loose._fold_estimator().tol == 1e-3
+    assert tight._fold_estimator().tol == kw["tol"]
+    assert loose.beta_ == tight.beta_
+    # The mean held-out scores move by far less than their differences
+    # between betas (one fold's score near beta_max moves by up to 0.02).
+    mean_loose = loose.cv_results_["mean_test_score"]
+    mean_tight = tight.cv_results_["mean_test_score"]
+    np.testing.assert_allclose(mean_loose, mean_tight, rtol=1e-2)
+    assert np.abs(mean_loose - mean_tight).max() < 0.1 * np.ptp(mean_tight)
+    np.testing.assert_allclose(getattr(loose, key), getattr(tight, key), rtol=3e-2)
+    # The refit is at tol in both.
+    assert loose.objective_ == pytest.approx(tight.objective_, rel=1e-5)
+    assert loose.duality_gap_ <= kw["tol"] * loose.objective_
+
+
+def test_fold_tol_never_below_tol(data):
+    X, y = data
+    est = ConvexReLURegressorCV(tol=1e-2, fold_tol=1e-4)
+    assert est._fold_estimator().tol == 1e-2
+    assert ConvexReLURegressorCV(tol=1e-5)._fold_estimator().tol == 1e-3
+    assert ConvexReLURegressorCV(tol=1e-5, fold_tol=None)._fold_estimator().tol == 1e-5
+
+
+@pytest.mark.parametrize("patience", [1, 2])
+def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
+    X, y = _noisy_regression()
+    kw = dict(activation="gated_relu", n_arrangements=15, random_state=0,
+              tol=1e-7, n_betas=12, beta_ratio=1e-4, cv=3)
+    full = ConvexReLURegressorCV(**kw, n_betas_no_change=None).fit(X, y)
+    stopped = ConvexReLURegressorCV(**kw, n_betas_no_change=patience).fit(X, y)
+    assert np.all(full.n_betas_fitted_ == 12)
+    # The small betas overfit this noisy target: the paths stop early.
+    assert stopped.n_betas_fitted_.max() < 12
+    for j, reached in enumerate(stopped.n_betas_fitted_):
+        errors = full.mse_path_[:, j]
+        # Each fold stops at the first beta `patience` betas past its best.
+        expected = next(k + 1 for k in range(12)
+                        if k - np.argmin(errors[:k + 1]) >= patience)
+        assert reached == expected
+        np.testing.assert_allclose(stopped.mse_path_[:reached, j],
+                                   errors[:reached], rtol=1e-6)
+        assert np.all(np.isnan(stopped.mse_path_[reached:, j]))
+        assert np.all(np.isnan(stopped.n_neurons_path_[reached:, j]))
+    # The choice: the best mean among the betas every fold reached.
+    common = stopped.n_betas_fitted_.min()
+    mean = stopped.cv_results_["mean_test_score"]
+    assert np.all(np.isnan(mean[common:])) and np.all(np.isfinite(mean[:common]))
+    best = np.argmax(-full.mse_path_[:common].mean(axis=1))
+    assert stopped.beta_ == full.betas_[best]
+    ranks = stopped.cv_results_["rank_test_score"]
+    assert np.all(ranks[common:] == common + 1) and ranks[best] == 1
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_fold_paths_skip_only_the_bounds(data, activation):
+    # The folds' paths (certify=False) fit the same networks as
+    # convex_relu_path; only the lower bounds beyond the solver's are skipped.
+    X, y = data
+    est = _regressor(activation)
+    path = convex_relu_path(X, y, estimator=est, n_betas=5, beta_ratio=1e-2)
+    fold = clone(est)
+    Xv, Yv, loss = fold._training_data(X, y, None)
+    seen = []
+
+    def on_fit(fitted):
+        seen.append((fitted.objective_, fitted.lower_bound_, fitted.predict(X)))
+
+    fold._fit_path(Xv, Yv, loss, None, lambda top: path.betas, on_fit,
+                   certify=False)
+    assert len(seen) == 5
+    for (objective, bound, prediction), fitted in zip(seen, path.estimators):
+        assert objective == pytest.approx(fitted.objective_, rel=1e-12)
+        np.testing.assert_allclose(prediction, fitted.predict(X), rtol=1e-12)
+        assert bound <= fitted.lower_bound_
+    assert seen[0][1] == seen[0][0]  # beta_max: the zero network is exact
