@@ -24,7 +24,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._base import check_weights
 from ._classification import ConvexReLUClassifier
-from ._path import BETA_RATIO, _estimator, _sorted_betas, beta_grid
+from ._path import BETA_RATIO, beta_grid, path_estimator, sorted_betas
 from ._regression import ConvexReLURegressor
 
 __all__ = ["ConvexReLURegressorCV", "ConvexReLUClassifierCV"]
@@ -60,7 +60,7 @@ def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score, sign
     fits, arrays of shape (n_betas,), NaN past the beta where the path
     stopped, and the number of betas fitted.
     """
-    est = _estimator(estimator)
+    est = path_estimator(estimator)
     sw = None if sample_weight is None else sample_weight[train]
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
@@ -153,7 +153,7 @@ class _BetaCVMixin:
             betas = beta_grid(plain._beta_max(X, Y, loss, sample_weight),
                               self.n_betas, self.beta_ratio)
         else:
-            betas = _sorted_betas(self.betas)
+            betas = sorted_betas(self.betas)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         folds = list(cv.split(X, y))
         if is_classifier(self):

@@ -57,7 +57,7 @@ def beta_grid(largest, n_betas=N_BETAS, beta_ratio=BETA_RATIO):
     return np.geomspace(top, top * beta_ratio, n_betas)
 
 
-def _sorted_betas(betas):
+def sorted_betas(betas):
     """User betas as a decreasing float array; they must be positive."""
     betas = np.asarray(betas, dtype=float).ravel()
     if not len(betas) or not np.all(np.isfinite(betas)) or np.any(betas <= 0):
@@ -67,7 +67,7 @@ def _sorted_betas(betas):
     return np.sort(betas)[::-1]
 
 
-def _estimator(estimator):
+def path_estimator(estimator):
     """A fresh copy of ``estimator`` (default: a ConvexReLURegressor)."""
     if estimator is None:
         from ._regression import ConvexReLURegressor
@@ -156,7 +156,7 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
     >>> est.set_params(beta=1.01 * top).fit(X, np.abs(X).ravel()).n_neurons_
     0
     """
-    est = _estimator(estimator)
+    est = path_estimator(estimator)
     X, Y, loss = est._training_data(X, y, sample_weight)
     return est._beta_max(X, Y, loss, sample_weight)
 
@@ -276,14 +276,14 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     >>> path.n_neurons[0], bool(path.n_neurons[-1] > 0)
     (np.int64(0), True)
     """
-    est = _estimator(estimator)
+    est = path_estimator(estimator)
     X, Y, loss = est._training_data(X, y, sample_weight)
     fits = []
 
     def grid(largest):
         if betas is None:
             return beta_grid(largest, n_betas, beta_ratio)
-        return _sorted_betas(betas)
+        return sorted_betas(betas)
 
     def keep(fitted):
         # A shallow copy: the arrays of each fit are new, the gates shared.
