@@ -34,7 +34,7 @@ CONVEX = dict(activation="gated_relu", n_arrangements=50, loss="squared",
 def models():
     return {
         "ConvexConvReLUClassifier (5x5 filters)": ConvexConvReLUClassifier(
-            image_shape=(8, 8), kernel_size=5, **CONVEX),
+            image_shape=(8, 8), kernel_size=5, pooling="average", **CONVEX),
         "ConvexReLUClassifier (flat pixels)": ConvexReLUClassifier(**CONVEX),
         "MLPClassifier (100 units)": MLPClassifier(max_iter=2000, random_state=0),
     }
