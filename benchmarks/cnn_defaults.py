@@ -14,6 +14,10 @@ parameters) on images unlike the digits: 100 noisy 10 x 10 images with a
 bar of four pixels anywhere, horizontal or vertical (the generator of
 ``tests/test_cnn.py``), scored on 400 more, next to
 ``LogisticRegression`` and ``MLPClassifier(max_iter=2000)`` on the pixels.
+``--regression`` fits ``ConvexConvReLURegressor`` the same way on 200
+noisy 10 x 10 images with 0-2 vertical and 0-2 horizontal bars anywhere
+(target ``n_vertical - 0.5 * n_horizontal``; ``tests/test_cnn.py``), scored
+(R^2) on 400 more, next to ``Ridge`` and ``MLPRegressor(max_iter=2000)``.
 
 Commands (one BLAS thread)::
 
@@ -22,6 +26,7 @@ Commands (one BLAS thread)::
         '{"kernel_size": 5, "stride": 3, "random_state": 0, "tol": 1e-4}'
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/cnn_defaults.py '{"mlp": true}'
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/cnn_defaults.py --bars '{}'
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/cnn_defaults.py --regression '{}'
 """
 
 import json
@@ -32,30 +37,36 @@ import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skconvexnn import ConvexConvReLUClassifier
+from skconvexnn import ConvexConvReLUClassifier, ConvexConvReLURegressor
 
 
-def bars(params):
+def bars(params, regression=False):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_cnn import bar_images
+    from test_cnn import bar_count_images, bar_images
 
     rng = np.random.default_rng(0)
-    X, y = bar_images(100, 10, rng)
-    X_test, y_test = bar_images(400, 10, rng)
+    if regression:
+        X, y = bar_count_images(200, rng)
+        X_test, y_test = bar_count_images(400, rng)
+        cls = ConvexConvReLURegressor
+        baselines = {"ridge": Ridge(),
+                     "mlp": MLPRegressor(max_iter=2000, random_state=0)}
+    else:
+        X, y = bar_images(100, 10, rng)
+        X_test, y_test = bar_images(400, 10, rng)
+        cls = ConvexConvReLUClassifier
+        baselines = {"logistic": LogisticRegression(),
+                     "mlp": MLPClassifier(max_iter=2000, random_state=0)}
     cpu = time.process_time()
-    clf = ConvexConvReLUClassifier(**{"random_state": 0, **params}).fit(X, y)
+    clf = cls(**{"random_state": 0, **params}).fit(X, y)
     cpu = time.process_time() - cpu
     flat_train, flat_test = X.reshape(len(X), -1), X_test.reshape(len(X_test), -1)
-    baselines = {
-        "logistic": LogisticRegression(),
-        "mlp": MLPClassifier(max_iter=2000, random_state=0),
-    }
     print(json.dumps(dict(
         params=params, cpu=round(cpu, 1), test=clf.score(X_test, y_test),
         gap=clf.duality_gap_ / clf.objective_, neurons=clf.n_neurons_,
@@ -66,8 +77,9 @@ def bars(params):
 
 
 def main(argv):
-    if len(argv) > 1 and argv[1] == "--bars":
-        return bars(json.loads(argv[2]) if len(argv) > 2 else {})
+    if len(argv) > 1 and argv[1] in ("--bars", "--regression"):
+        return bars(json.loads(argv[2]) if len(argv) > 2 else {},
+                    regression=argv[1] == "--regression")
     X, y = load_digits(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0, stratify=y)
     params = json.loads(argv[1]) if len(argv) > 1 else {}

@@ -486,8 +486,8 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
 class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     r"""Two-layer ReLU CNN regressor trained by convex optimization.
 
-    One convolutional layer of ReLU filters, a global (average or sum)
-    pooling and a linear output per target, each target with its own
+    One convolutional layer of (gated) ReLU filters, a global (sum or
+    average) pooling and a linear output per target, each target with its own
     filters, fitted to the optimum of the convex program over the
     activation patterns of the image patches (see Notes).
 
@@ -497,8 +497,14 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     loss : "squared" or Loss instance, default="squared"
         As in :class:`ConvexReLURegressor`.
     beta : float, default=3e-2
-        Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`.
-    activation, n_arrangements, arrangements, max_patterns, fit_intercept
+        Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`; its
+        effect depends on the pooling (see ``pooling`` and
+        :class:`ConvexConvReLUClassifier`).
+    activation : {"relu", "gated_relu"}, default="gated_relu"
+        As in :class:`ConvexConvReLUClassifier`.
+    n_arrangements : int, default=100
+        Number of Gaussian gate vectors, as in :class:`ConvexReLURegressor`.
+    arrangements, max_patterns, fit_intercept
         As in :class:`ConvexConvReLUClassifier`.
     solver, tol, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`.
@@ -547,10 +553,10 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         kernel_size=3,
         stride=1,
         padding="valid",
-        pooling="average",
+        pooling="sum",
         loss="squared",
         beta=3e-2,
-        activation="relu",
+        activation="gated_relu",
         n_arrangements=100,
         arrangements="gaussian",
         max_patterns=10_000,
