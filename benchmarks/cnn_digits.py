@@ -6,8 +6,8 @@ the certified relative duality gap of the returned network:
 
 - ``ConvexConvReLUClassifier``: gated ReLU CNN, 5 x 5 filters with stride 1
   (16 patches per image), global average pooling, 50 Gaussian gates,
-  squared loss, beta=1e-4, the default tol=1e-6 (``solver="auto"``: the
-  native ADMM solver);
+  squared loss, beta=1e-4, tol=1e-6 (set, not the classifier's defaults;
+  ``solver="auto"``: the native ADMM solver);
 - ``ConvexReLUClassifier`` on the 64 flattened pixels, the same settings
   (gated ReLU, 50 gates, squared loss, beta=1e-4);
 - ``MLPClassifier`` with 100 hidden units (scikit-learn's defaults).
@@ -28,13 +28,13 @@ from sklearn.neural_network import MLPClassifier
 from skconvexnn import ConvexConvReLUClassifier, ConvexReLUClassifier
 
 CONVEX = dict(activation="gated_relu", n_arrangements=50, loss="squared",
-              beta=1e-4, random_state=0)
+              beta=1e-4, tol=1e-6, random_state=0)
 
 
 def models():
     return {
         "ConvexConvReLUClassifier (5x5 filters)": ConvexConvReLUClassifier(
-            image_shape=(8, 8), kernel_size=5, **CONVEX),
+            image_shape=(8, 8), kernel_size=5, pooling="average", **CONVEX),
         "ConvexReLUClassifier (flat pixels)": ConvexReLUClassifier(**CONVEX),
         "MLPClassifier (100 units)": MLPClassifier(max_iter=2000, random_state=0),
     }
