@@ -335,6 +335,15 @@ class ConePCAOracle:
                 np.array([f[2] for f in found]))
 
 
+def _sample_outer_products(G, X):
+    """``g_j x_j^T`` of every sample ``j``, flattened to shape (n, k * d).
+
+    A pattern's sum of these rows is ``G^T D_i X``, reshaped to (k, d).
+    """
+    n, k = G.shape
+    return (G[:, :, None] * X[:, None, :]).reshape(n, k * X.shape[1])
+
+
 def spectral_dual_norm(G, X, patterns, chunk=256):
     """``max_i ||G^T D_i X||_2``, an upper bound on the oracle value at ``G``.
 
@@ -344,9 +353,8 @@ def spectral_dual_norm(G, X, patterns, chunk=256):
     P = patterns.shape[1]
     if P == 0:
         return 0.0
-    n, k = G.shape
-    d = X.shape[1]
-    GX = (G[:, :, None] * X[:, None, :]).reshape(n, k * d)
+    k, d = G.shape[1], X.shape[1]
+    GX = _sample_outer_products(G, X)
     best = 0.0
     for start in range(0, P, chunk):
         M = (patterns[:, start:start + chunk].T @ GX).reshape(-1, k, d)
@@ -381,8 +389,7 @@ def cone_dual_norm_bound(G, X, patterns, chunk=64, max_work=None):
         return 0.0
     n, k = G.shape
     d = X.shape[1]
-    GX = (G[:, :, None] * X[:, None, :]).reshape(n, k * d)
-    M = (patterns.T @ GX).reshape(n_patterns, k, d)
+    M = (patterns.T @ _sample_outer_products(G, X)).reshape(n_patterns, k, d)
     Q, spec, _ = np.linalg.svd(M, full_matrices=False)
     spec = spec[:, 0]
     order = np.argsort(-spec)
