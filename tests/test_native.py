@@ -1,5 +1,7 @@
 """The native solvers against cvxpy and against their own mathematics."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import nnls
@@ -645,3 +647,57 @@ def test_quadratic_dual_scaling_in_closed_form(monkeypatch):
             searched = _scaled_bound(program, Lam)
         assert fast >= searched - 1e-10 * max(abs(searched), 1e-12)
         assert fast <= searched + 1e-8 * max(abs(searched), 1e-12)
+
+
+def test_fista_working_set_reaches_the_plain_optimum(monkeypatch):
+    # the working set of blocks (sweeps) changes the path, not the
+    # solution: the same certified optimum as FISTA with every block in
+    # every prox
+    from skconvexnn.solvers import fista
+    X, y = _data(n=100, d=4, seed=3)
+    labels = np.digitize(y, np.quantile(y, [0.25, 0.5, 0.75]))
+    program = replace(_program(X, np.eye(4)[labels], "relu", n_gates=30,
+                               loss=LogisticLoss()), beta=5e-3)
+    sizes = []
+    original = fista._Sweeps.mask
+
+    def record(self, it, V, thresh):
+        out = original(self, it, V, thresh)
+        sizes.append(int(out.sum()))
+        return out
+
+    monkeypatch.setattr(fista._Sweeps, "mask", record)
+    ours = FISTASolver(tol=1e-6, max_iter=20_000).solve(program)
+    # the steps between sweeps ran on a part of the blocks
+    assert min(sizes) < 0.5 * 2 * program.n_patterns * program.n_outputs
+    monkeypatch.setattr(FISTASolver, "sweep_every", 1)
+    monkeypatch.setattr(FISTASolver, "sweep_size", 10**6)
+    plain = FISTASolver(tol=1e-6, max_iter=20_000).solve(program)
+    assert ours.converged and plain.converged
+    objective = program.objective(ours.V, ours.W, ours.intercept)
+    assert objective == pytest.approx(program.objective(plain.V, plain.W, plain.intercept),
+                                      rel=2e-6)
+    assert ours.lower_bound <= objective
+
+
+def test_sweeps_grow_the_working_set_geometrically():
+    from skconvexnn.solvers.fista import _Sweeps
+    k, B, d = 2, 50, 3
+    sweeps = _Sweeps(every=10, size=4, Z=np.zeros((k, B, d)))
+    V = np.random.default_rng(0).standard_normal((k, B, d))
+    first = sweeps.mask(1, V, 0.0)
+    assert first.sum() == 4 and not sweeps.complete
+    # the largest blocks before the prox are those taken in
+    norms = np.linalg.norm(V, axis=2)
+    assert norms[first].min() >= norms[~first].max()
+    Z = np.where(first[:, :, None], V, 0.0)
+    sweeps.swept(1, Z)
+    assert sweeps.mask(5, V, 0.0) is sweeps.work  # between sweeps
+    second = sweeps.mask(11, V, 0.0)
+    assert second.sum() == 4 + 8 and second[first].all()
+    sweeps.swept(11, np.where(second[:, :, None], V, 0.0))
+    # a complete sweep that brings nothing new doubles the interval
+    third = sweeps.mask(21, V, np.sort(norms, axis=None)[-13])
+    assert sweeps.complete and (third == sweeps.work).all()
+    sweeps.swept(21, np.where(third[:, :, None], V, 0.0))
+    assert sweeps.next == 21 + 20

@@ -26,17 +26,29 @@ def signed_prediction(X, signed, Z):
     blocks: no ``n x k B`` array in between.
     """
     k, B, d = Z.shape
+    live = np.flatnonzero(np.any(Z != 0, axis=(0, 2)))
+    if 2 * len(live) < B:  # mostly zero blocks (a sparse iterate): skip them
+        signed, Z, B = signed[:, live], Z[:, live], len(live)
     S = signed @ Z.transpose(1, 0, 2).reshape(B, k * d)
     return np.einsum("nkd,nd->nk", S.reshape(len(S), k, d), X)
 
 
-def signed_adjoint(X, signed, M):
+def signed_adjoint(X, signed, M, columns=None):
     """Blocks ``X^T (signed_b o m_t)``, shape (k, B, d): the adjoint of
-    :func:`signed_prediction`, as ``(X o m_t)^T S`` (no ``n x k B`` array)."""
+    :func:`signed_prediction`, as ``(X o m_t)^T S`` (no ``n x k B`` array).
+
+    ``columns`` (indices of blocks), if given, restricts the products to
+    those blocks; the others are zero in the output.
+    """
     n, k = M.shape
     XM = (X[:, None, :] * M[:, :, None]).reshape(n, -1)
-    out = (XM.T @ signed).reshape(k, X.shape[1], signed.shape[1])
-    return out.transpose(0, 2, 1)
+    if columns is None:
+        out = (XM.T @ signed).reshape(k, X.shape[1], signed.shape[1])
+        return out.transpose(0, 2, 1)
+    out = np.zeros((k, signed.shape[1], X.shape[1]))
+    part = (XM.T @ signed[:, columns]).reshape(k, X.shape[1], len(columns))
+    out[:, columns] = part.transpose(0, 2, 1)
+    return out
 
 
 class BlockOperator:
@@ -111,17 +123,18 @@ class BlockOperator:
         return self.program.pooled(relu[:, :, :P].sum(axis=2)
                                    - relu[:, :, P:].sum(axis=2))
 
-    def adjoint(self, M, R=None):
+    def adjoint(self, M, R=None, columns=None):
         """Blocks ``X^T (sigma_b D_b m_t + S_b r_tb)``: shape (k, B, d).
 
         ``M`` (n_samples, k) multiplies the prediction rows (``Pool^T M``
         when pooled); ``R`` (n_rows, k, B), if given, multiplies the cone
-        constraints' rows.
+        constraints' rows. ``columns`` (without ``R``): only those blocks
+        are computed, the others are zero.
         """
         M = self.program.unpooled(M)
         n, k = M.shape
         if R is None:
-            return signed_adjoint(self.X, self.signed, M)
+            return signed_adjoint(self.X, self.signed, M, columns)
         T = self.signed[:, None, :] * M[:, :, None]
         T = T + self.cone_signs[:, None, :] * R
         out = self.X.T @ T.reshape(n, k * self.n_blocks)
@@ -167,28 +180,37 @@ class ConeProx:
                         else None)
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
-    def project(self, B, thresh):
+    def project(self, B, thresh, mask=None):
         """Project onto its cone every block of ``B`` above ``thresh``, in place.
 
         Blocks of norm at most ``thresh`` are left alone: their projection
         is no longer, so the shrinkage that follows zeroes them anyway.
+        ``mask`` (boolean, shape (k, B)), if given, is a working set: the
+        blocks outside it are set to zero, with no projection.
         """
         op = self.op
-        KB = op.cone_signs[:, None, :] * op.products(B)
-        worst = KB.min(axis=0)  # (k, B)
-        slack = 1e-12 * np.abs(KB).max(axis=0)
         norms = block_norms(B)
         big = norms > thresh
+        if mask is not None:
+            B[~mask] = 0.0
+            big &= mask
+        ts, bs = np.nonzero(big)
+        if not len(ts):
+            return B
+        KB = op.cone_signs[:, bs] * (op.X @ B[ts, bs].T)  # (n, m)
+        worst = KB.min(axis=0)
+        slack = 1e-12 * np.abs(KB).max(axis=0)
         if thresh > 0:
             # The projection onto the half-space of the most violated
             # constraint (relative to its row's length) is no shorter than
             # the projection onto the cone: where it is at most thresh, the
             # shrinkage zeroes the block, no projection needed.
-            cut = np.min(np.minimum(KB, 0.0) / self._row_norms[:, None, None], axis=0)
-            zero = big & (norms ** 2 - cut ** 2 <= thresh ** 2)
-            B[zero] = 0.0
-            big &= ~zero
-        ts, bs = np.nonzero((worst < -slack) & big)
+            cut = np.min(np.minimum(KB, 0.0) / self._row_norms[:, None], axis=0)
+            zero = norms[ts, bs] ** 2 - cut ** 2 <= thresh ** 2
+            B[ts[zero], bs[zero]] = 0.0
+            worst[zero] = 0.0
+        todo = worst < -slack
+        ts, bs = ts[todo], bs[todo]
         if len(ts):
             # blocks the shrinkage will zero stop as soon as that is known
             cached = self.factors is not None
@@ -201,10 +223,16 @@ class ConeProx:
                 self.factors[ts, bs] = L
         return B
 
-    def __call__(self, B, thresh):
-        """The prox at ``B``; ``B`` (a temporary in the solvers) is overwritten."""
+    def __call__(self, B, thresh, mask=None):
+        """The prox at ``B``; ``B`` (a temporary in the solvers) is overwritten.
+
+        With ``mask``, the prox of the program restricted to the working
+        set of blocks ``mask`` (the others are zero).
+        """
         if self.op.cone_signs is not None:
-            B = self.project(B, thresh)
+            B = self.project(B, thresh, mask)
+        elif mask is not None:
+            B[~mask] = 0.0
         return group_soft_threshold(B, thresh)
 
     def max_dual_norm(self, Lam):

@@ -33,8 +33,8 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 import numpy as np
 
 from .._progress import Progress
-from ._blocks import (BlockOperator, Certificate, ConeProx, screen_estimate,
-                      trivial_result)
+from ._blocks import (BlockOperator, Certificate, ConeProx, block_norms,
+                      screen_estimate, trivial_result)
 from .base import BaseSolver, SolverResult
 
 __all__ = ["FISTASolver"]
@@ -55,6 +55,70 @@ def _lipschitz(op, sw, curvature, n_iter=30, seed=0):
         Z, c = op.adjoint(M), M.sum(axis=0)
         value = np.sqrt(np.vdot(Z, Z) + c @ c)
     return 1.1 * curvature * value  # margin over the power-iteration estimate
+
+
+class _Sweeps:
+    """Working set of blocks for the proximal steps of the ReLU program.
+
+    The prox of a block is a projection onto its cone, the bulk of a step;
+    most blocks are zero at the optimum, and most of those need a
+    projection to show it. So only some steps, the sweeps, take the prox
+    beyond the working set (the blocks nonzero after the last sweep); the
+    steps between keep the other blocks at zero. A sweep takes in at most
+    ``size`` blocks outside the working set, those of largest norm before
+    the prox (an upper bound of their length after it), and ``size``
+    doubles each time that leaves blocks out: from zero, a first step over
+    every block projects hundreds that later steps drop again (1,212 of
+    2,000 on digits, 105 left at the optimum). A complete sweep (no block
+    left out) that brings no new block in doubles the number of steps to
+    the next one (up to ``8 * every``); any other resets it to ``every``.
+    The iteration is plain FISTA once the working set holds the support,
+    and the stopping rule is the certificate over every block, so the
+    solution is that of the whole program either way.
+    """
+
+    def __init__(self, every, size, Z):
+        self.every, self.size = every, size
+        self.gap = every
+        self.next = 1
+        self.work = block_norms(Z) > 0
+        self.complete = False
+
+    def mask(self, it, V, thresh):
+        """Blocks to take the prox of at step ``it``, whose prox input is ``V``."""
+        if it < self.next:
+            return self.work
+        norms = np.where(self.work, 0.0, block_norms(V))
+        out = norms > thresh
+        self.complete = int(out.sum()) <= self.size
+        if not self.complete:
+            top = np.argpartition(norms, -self.size, axis=None)[-self.size:]
+            out = np.zeros_like(out)
+            out.flat[top] = True
+            self.size *= 2
+        return self.work | out
+
+    def sweeping(self, it):
+        """Whether step ``it`` is a sweep."""
+        return it >= self.next
+
+    def swept(self, it, Z):
+        """Record the sweep at step ``it`` that gave the blocks ``Z``."""
+        work = block_norms(Z) > 0
+        grew = bool(np.any(work & ~self.work))
+        quiet = self.complete and not grew
+        self.gap = min(2 * self.gap, 8 * self.every) if quiet else self.every
+        self.next = it + self.gap
+        self.work = work
+
+
+def _columns(sweeps, it):
+    """Blocks whose gradient step ``it`` needs: those of the working set's
+    columns between sweeps (when they are at most half), else all (None)."""
+    if sweeps is None or sweeps.sweeping(it):
+        return None
+    columns = np.flatnonzero(sweeps.work.any(axis=0))
+    return columns if 2 * len(columns) < sweeps.work.shape[1] else None
 
 
 class FISTASolver(BaseSolver):
@@ -80,6 +144,11 @@ class FISTASolver(BaseSolver):
     name = "fista"
     activations = frozenset({"relu", "gated_relu"})
     check_every = 10
+    #: Fewest steps between two proximal steps over every block of the ReLU
+    #: program (see :class:`_Sweeps`).
+    sweep_every = 10
+    #: Blocks per output that the first sweep may take in (see :class:`_Sweeps`).
+    sweep_size = 8
     #: Factor applied to the local Lipschitz estimate before every step.
     step_decrease = 0.9
 
@@ -163,15 +232,19 @@ class FISTASolver(BaseSolver):
         adaptive = not loss.quadratic
         L_min = 1e-12 * L
         Zy, cy, Py, t = Z, c, P, 1.0
+        sweeps = (_Sweeps(self.sweep_every, self.sweep_size * program.n_outputs, Z)
+                  if op.cone_signs is not None else None)
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
             G = loss.gradient(Py + cy, Y, sw)
-            grad_Z, grad_c = op.adjoint(G), G.sum(axis=0)
+            grad_Z, grad_c = op.adjoint(G, columns=_columns(sweeps, n_iter)), G.sum(axis=0)
             F_y = loss.value(Py + cy, Y, sw) if adaptive else 0.0
             L_old, L = L, max(L * self.step_decrease, L_min) if adaptive else L
+            mask = (None if sweeps is None
+                    else sweeps.mask(n_iter, Zy - grad_Z / L, beta / L))
             while True:
-                Z_new = prox(Zy - grad_Z / L, beta / L)
+                Z_new = prox(Zy - grad_Z / L, beta / L, mask)
                 c_new = cy - grad_c / L if fit_c else cy
                 P_new = op.prediction(Z_new)
                 if not adaptive or L >= L_max:
@@ -182,6 +255,8 @@ class FISTASolver(BaseSolver):
                 if loss.value(P_new + c_new, Y, sw) <= model:
                     break
                 L = min(2.0 * L, L_max)
+            if sweeps is not None and sweeps.sweeping(n_iter):
+                sweeps.swept(n_iter, Z_new)
             step_Z, step_c = Z_new - Z, c_new - c
             # restart when the step opposes the generalized gradient
             if np.vdot(Zy - Z_new, step_Z) + (cy - c_new) @ step_c > 0:
