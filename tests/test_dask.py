@@ -26,6 +26,7 @@ from skconvexnn import (
     ConvexReLURegressor,
     ConvexReLURegressorCV,
 )
+from skconvexnn.solvers import FISTASolver
 
 GATED = dict(activation="gated_relu", n_arrangements=10, random_state=0)
 
@@ -90,11 +91,18 @@ def test_cv_estimators_folds_on_dask_equal_serial(client):
 # -- fits on dask arrays --------------------------------------------------------
 
 
+def _without_polish(monkeypatch):
+    """The in-memory FISTA as the chunked one runs it: first-order steps
+    only (the face polish needs the data in memory)."""
+    monkeypatch.setattr(FISTASolver, "polish", False)
+
+
 def test_regressor_on_cluster_equals_in_memory(client, monkeypatch):
     X, y = _regression()
     kw = dict(GATED, beta=1e-2, tol=1e-4)
-    ref = ConvexReLURegressor(**kw, solver="fista").fit(X, y)
     auto = ConvexReLURegressor(**kw).fit(X, y)
+    _without_polish(monkeypatch)
+    ref = ConvexReLURegressor(**kw, solver="fista").fit(X, y)
     Xd, yd = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
     # nothing may turn a dask array into numpy in this process
     def refuse(*args, **kwargs):
@@ -116,10 +124,11 @@ def test_regressor_on_cluster_equals_in_memory(client, monkeypatch):
     np.testing.assert_allclose(est.predict(X), ref.predict(X), atol=1e-8)
 
 
-def test_classifier_on_cluster_equals_in_memory(client):
+def test_classifier_on_cluster_equals_in_memory(client, monkeypatch):
     X, y = _regression()
     labels = np.where(y > np.median(y), "hi", "lo")
     kw = dict(GATED, beta=1e-2, tol=1e-4)
+    _without_polish(monkeypatch)
     ref = ConvexReLUClassifier(**kw, solver="fista").fit(X, labels)
     est = ConvexReLUClassifier(**kw).fit(da.from_array(X, chunks=100),
                                          da.from_array(labels, chunks=100))
@@ -233,12 +242,13 @@ def test_validation_is_chunked_but_honest(threads):
         assert est.predict(da.from_array(X, chunks=10)).compute().shape == (40,)
 
 
-def test_pruning_on_chunks_matches_in_memory(threads):
+def test_pruning_on_chunks_matches_in_memory(threads, monkeypatch):
     # more neurons than samples: their activations are dependent, and the
     # pruning (a QR of the chunks' activations) removes some, as in memory
     X, y = _regression(n=12, d=2)
     kw = dict(activation="gated_relu", n_arrangements=40, beta=1e-3, tol=1e-4,
               random_state=0)
+    _without_polish(monkeypatch)
     ref = ConvexReLURegressor(**kw, solver="fista").fit(X, y)
     est = ConvexReLURegressor(**kw).fit(da.from_array(X, chunks=5), y)
     assert ref.n_neurons_ <= len(X) + 1 < len(ref.gates_)

@@ -35,6 +35,7 @@ import numpy as np
 from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, block_norms,
                       screen_estimate, trivial_result)
+from ._polish import FacePolish
 from .base import BaseSolver, SolverResult
 
 __all__ = ["FISTASolver"]
@@ -151,6 +152,9 @@ class FISTASolver(BaseSolver):
     sweep_size = 8
     #: Factor applied to the local Lipschitz estimate before every step.
     step_decrease = 0.9
+    #: Quasi-Newton steps on the face of the nonzero blocks once it settles
+    #: (:class:`._polish.FacePolish`).
+    polish = True
 
     def check_program(self, program):
         super().check_program(program)
@@ -234,6 +238,7 @@ class FISTASolver(BaseSolver):
         Zy, cy, Py, t = Z, c, P, 1.0
         sweeps = (_Sweeps(self.sweep_every, self.sweep_size * program.n_outputs, Z)
                   if op.cone_signs is not None else None)
+        polish = FacePolish(op) if self.polish else None
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
@@ -268,6 +273,13 @@ class FISTASolver(BaseSolver):
             Z, c, P, t = Z_new, c_new, P_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(Z, P, n_iter)
+                if not ok and polish is not None and polish.ready(Z):
+                    found = polish(Z, cert.intercept)
+                    if found is not None:
+                        Z, c = found
+                        P = op.prediction(Z)
+                        Zy, cy, Py, t = Z, c, P, 1.0
+                        ok = certify(Z, P, n_iter)
         if not curve or n_iter % self.check_every or not cert.exact:
             ok = certify(Z, P, n_iter, final=True) or ok
         return self._result(op, Z, n_iter, ok, cert, curve)
