@@ -53,9 +53,13 @@ class FacePolish:
     #: Rows whose cone value is within this of zero, relative to
     #: ``||x_i|| ||z_b||``, are tight.
     tight_tol = 1e-9
-    #: L-BFGS iterations per polish, and rounds of rows added or released.
-    max_iter = 500
+    #: L-BFGS iterations per round, and rounds of rows added or released
+    #: (or blocks dropped).
+    max_iter = 100
     rounds = 5
+    #: A block that a round shrinks below this fraction of its length and of
+    #: the longest block's leaves the support.
+    vanish = 1e-2
 
     def __init__(self, op, max_entries=2e7, max_attempts=6):
         self.op = op
@@ -106,8 +110,9 @@ class FacePolish:
             if op.X.shape[0] * widths.sum() > self.max_entries:
                 break
             # a block whose face is {0} leaves the support, and so does one
-            # that the last round shrank almost to zero (the block norm is
-            # not differentiable there, and the quasi-Newton steps crawl)
+            # that the last round shrank almost to zero (``vanish``: the
+            # block norm is not differentiable at zero, where the
+            # quasi-Newton steps crawl)
             Z, (ts, bs, tight, bases) = self._dropped(Z, ts, bs, tight, bases, widths > 0)
             if not len(ts):
                 break
@@ -118,7 +123,8 @@ class FacePolish:
             Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
             if reached is not None:
                 tight = tight | reached  # rows left out of the face
-            keep = block_norms(Z)[ts, bs] >= 1e-3 * start
+            norms = block_norms(Z)[ts, bs]
+            keep = (norms >= self.vanish * start) | (norms >= self.vanish * norms.max())
             Z, (ts, bs, tight) = self._dropped(Z, ts, bs, tight, None, keep)
             value = self._value(Z, c)
             if value < best_value:

@@ -24,6 +24,12 @@ as before and no condition is checked. The momentum restarts when the step
 goes against the last progress (O'Donoghue and Candes's gradient restart),
 which recovers linear convergence on the strongly convex pieces.
 
+Once the face of the cones that the iterate lies on (its nonzero blocks and
+their tight constraints) has not changed between two checks, a
+quasi-Newton step on that face (:class:`._polish.FacePolish`) replaces the
+iterate when it lowers the objective: the last digits of the optimum,
+which the proximal steps approach slowly, come in a few L-BFGS iterations.
+
 Memory and time grow linearly in ``n``: every iteration is two products
 with ``X`` and elementwise products with the pattern matrix, so this is the
 solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
