@@ -14,7 +14,8 @@ over the same grid with the same folds and the same scoring
 candidate, so the warm start does not carry over between betas there).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/beta_path.py [PART ...]`` with
-parts ``gated``, ``relu-clarabel``, ``relu-admm``, ``relu-logistic`` (the
+parts ``gated``, ``relu-clarabel``, ``relu-admm``, ``relu-auto`` (FISTA with
+its polish from 0.02 beta_max up, ADMM below), ``relu-logistic`` (the
 ReLU program with the logistic loss on breast_cancer, ``solver="auto"``)
 (or ``path`` for all of them) and ``cv``; default: all.
 Times are CPU seconds of this process (``time.process_time``), so that other
@@ -127,6 +128,7 @@ PATHS = {
     "gated": ("gated_relu", "admm"),
     "relu-clarabel": ("relu", "clarabel"),
     "relu-admm": ("relu", "admm"),
+    "relu-auto": ("relu", "auto"),
     "relu-logistic": ("relu", "auto", 30, "logistic"),
 }
 
