@@ -71,6 +71,28 @@ def _cone(rng, n, d):
     return X, signs
 
 
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_logistic_intercept_is_the_minimizer(k):
+    # Newton's steps in c against a quasi-Newton minimization of the same
+    # function (sigmoid and softmax, weighted, at several scales of P)
+    from scipy.optimize import minimize
+    rng = np.random.default_rng(k)
+    loss = LogisticLoss()
+    for scale in (1e-2, 1.0, 30.0):
+        n = 150
+        P = scale * rng.standard_normal((n, k))
+        Y = ((rng.random((n, 1)) < 0.3).astype(float) if k == 1
+             else np.eye(k)[rng.integers(0, k, n)])
+        s = rng.random(n)
+        s /= s.sum()
+        c = loss.optimal_intercept(P, Y, s)
+        ref = minimize(lambda c: loss.value(P + c, Y, s), np.zeros(k),
+                       jac=lambda c: loss.gradient(P + c, Y, s).sum(axis=0),
+                       method="L-BFGS-B", options={"gtol": 1e-14, "ftol": 1e-16}).x
+        assert loss.value(P + c, Y, s) <= loss.value(P + ref, Y, s) + 1e-13
+        assert np.abs(loss.gradient(P + c, Y, s).sum(axis=0)).max() <= 1e-10
+
+
 def test_projection_matches_nonnegative_least_squares():
     rng = np.random.default_rng(2)
     for _ in range(100):
