@@ -57,6 +57,9 @@ class FacePolish:
     #: (or blocks dropped).
     max_iter = 100
     rounds = 5
+    #: Largest work of the SVDs of a round's tight rows (about ``r^2 d``
+    #: for a block of ``r`` tight rows); a costlier face is not polished.
+    max_flops = 1e9
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
@@ -106,6 +109,8 @@ class FacePolish:
         best, best_value = None, self._value(Z, c)
         for _ in range(self.rounds):
             bases = self._bases(ts, bs, tight)
+            if bases is None:
+                break
             widths = np.array([N.shape[1] for N in bases])
             if op.X.shape[0] * widths.sum() > self.max_entries:
                 break
@@ -151,11 +156,17 @@ class FacePolish:
         return Z, parts
 
     def _bases(self, ts, bs, tight):
-        """Orthonormal bases ``N_b`` (d, r_b) of the face of every block."""
+        """Orthonormal bases ``N_b`` (d, r_b) of the face of every block.
+
+        None when their SVDs would cost more than ``max_flops``.
+        """
         X = self.op.X
         d = X.shape[1]
         if tight is None:
             return [np.eye(d)] * len(ts)
+        rows = tight.sum(axis=0).astype(float)
+        if np.sum(np.minimum(rows, d) ** 2 * np.maximum(rows, d)) > self.max_flops:
+            return None
         bases = []
         for j, b in enumerate(bs):
             rows = tight[:, j]
