@@ -537,6 +537,7 @@ def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
 def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
+    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
     X_50, y_50 = _data(n=RELU_NATIVE_MIN_SAMPLES)
     # (a beta of many neurons: ADMM, with conjugate gradients here)
@@ -565,12 +566,46 @@ def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activatio
     program.fit_intercept = fit_intercept
     direct = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
+    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)  # no B d factorization either
+    assert ADMMSolver.least_squares(program, 1) is admm._IterativeLeastSquares
     iterative = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert direct.converged and iterative.converged
     objective = program.objective(iterative.V, iterative.W, iterative.intercept)
     assert objective == pytest.approx(
         program.objective(direct.V, direct.W, direct.intercept), rel=1e-6)
     assert iterative.lower_bound <= objective
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+@pytest.mark.parametrize("fit_intercept, k", [(True, 1), (False, 1), (True, 2)])
+def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation,
+                                                        fit_intercept, k):
+    # (A^T C A + I) z = r solved through the B d x B d factor (more samples
+    # than block coordinates) and through the n x n one (Woodbury): the
+    # same solution, and the same ADMM fit
+    from skconvexnn.solvers._blocks import BlockOperator
+    X, y = _data(n=300, d=3, seed=4)
+    Y = y if k == 1 else np.column_stack([y, np.abs(y)])
+    program = _program(X, Y, activation, n_gates=8)
+    program.fit_intercept = fit_intercept
+    op = BlockOperator(program)
+    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._PrimalLeastSquares
+    R = np.random.default_rng(0).standard_normal(op.shape)
+    z_block = admm._PrimalLeastSquares(op, fit_intercept).solve(R)[0]
+    z_sample = admm._LeastSquares(op, fit_intercept).solve(R)[0]
+    np.testing.assert_allclose(z_block, z_sample, rtol=0, atol=1e-10 * np.abs(z_sample).max())
+    # and the system itself: (A^T C A + I) z = R
+    A_z = op.prediction(z_block)
+    if fit_intercept:
+        A_z = A_z - A_z.mean(axis=0)
+    np.testing.assert_allclose(op.adjoint(A_z) + z_block, R, atol=1e-9)
+    block = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
+    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
+    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._LeastSquares
+    sample = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
+    assert block.converged and sample.converged
+    assert program.objective(block.V, block.W, block.intercept) == pytest.approx(
+        program.objective(sample.V, sample.W, sample.intercept), rel=1e-6)
 
 
 @pytest.mark.parametrize("solver, activation", [
