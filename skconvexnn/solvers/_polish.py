@@ -73,7 +73,8 @@ class FacePolish:
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
     def _face(self, Z):
-        """Nonzero blocks ``(ts, bs)`` and their tight rows (n_rows, m), or None."""
+        """Nonzero blocks ``(ts, bs)`` and their tight rows, boolean of shape
+        (n_rows, m) (None for gated ReLU, which has no cones)."""
         norms = block_norms(Z)
         ts, bs = np.nonzero(norms > 0)
         if self.op.cone_signs is None:
