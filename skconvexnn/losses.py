@@ -87,6 +87,16 @@ class Loss:
         """Output intercept ``c`` (k,) minimizing ``value(P + c, Y, s)``."""
         raise NotImplementedError
 
+    def hessian(self, P, Y, s):
+        """Second derivatives of :meth:`value` in each row of ``P``: shape
+        (n, k, k), or None when the loss does not give them.
+
+        Optional: FISTA's polish takes Newton steps with them after its
+        quasi-Newton ones (user guide, "Choosing a solver"); without them
+        it stops at the quasi-Newton steps.
+        """
+        return None
+
     def prox(self, Z, Y, s, rho):
         """Proximal operator ``argmin_P F(P) + rho/2 ||P - Z||_F^2``.
 
@@ -176,6 +186,9 @@ class SquaredLoss(Loss):
     def prox(self, Z, Y, s, rho):
         return (s[:, None] * Y + rho * Z) / (s[:, None] + rho)
 
+    def hessian(self, P, Y, s):
+        return s[:, None, None] * np.eye(P.shape[1])
+
 
 def _minimize_intercept(loss, P, Y, s):
     """Smooth 1-D (per output) convex minimization of ``value(P + c)`` in ``c``."""
@@ -222,6 +235,14 @@ class LogisticLoss(Loss):
 
     def gradient(self, P, Y, s):
         return s[:, None] * (self.probabilities(P) - Y)
+
+    def hessian(self, P, Y, s):
+        Q = self.probabilities(P)
+        if P.shape[1] == 1:
+            return (s * Q[:, 0] * (1.0 - Q[:, 0]))[:, None, None]
+        H = -Q[:, :, None] * Q[:, None, :]
+        H[:, np.arange(Q.shape[1]), np.arange(Q.shape[1])] += Q
+        return s[:, None, None] * H
 
     def dual(self, Lam, Y, s):
         pos = s > 0

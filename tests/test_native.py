@@ -272,7 +272,11 @@ def test_admm_matches_cvxpy_regression(activation, fit_intercept):
     X, y = _data()
     kw = dict(activation=activation, fit_intercept=fit_intercept)
     ours = _fit(ConvexReLURegressor, "admm", **kw).fit(X, y)
-    ref = _fit(ConvexReLURegressor, "clarabel", **kw).fit(X, y)
+    # the reference at a tight tolerance: at its default, Clarabel's blocks
+    # leave their cones by about 1e-9, and its network (which then uses
+    # nearby patterns) can sit a few 1e-9 below the program's optimum,
+    # which the polished ADMM's bound reaches
+    ref = _fit(ConvexReLURegressor, "clarabel", tol=1e-9, **kw).fit(X, y)
     assert ours.solver_ == "admm"
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
@@ -509,6 +513,9 @@ class _SmoothL1(SquaredLoss):
     def prox(self, Z, Y, s, rho):
         return Loss.prox(self, Z, Y, s, rho)
 
+    def hessian(self, P, Y, s):
+        return None  # (not the squared loss's)
+
 
 def _program(X, y, activation, n_gates=10, loss=None):
     X1 = np.column_stack([X, np.ones(len(X))])
@@ -623,7 +630,11 @@ def test_max_iter_gives_convergence_warning(solver, activation):
 @pytest.mark.parametrize("solver, activation", [
     ("admm", "relu"), ("admm", "gated_relu"), ("anderson", "gated_relu"),
     ("fista", "relu")])
-def test_warm_start_along_beta_saves_iterations(solver, activation):
+def test_warm_start_along_beta_saves_iterations(monkeypatch, solver, activation):
+    # the first-order iterations, which a warm start shortens (with the face
+    # polish both fits of this small program end at the second check)
+    monkeypatch.setattr(ADMMSolver, "polish", False)
+    monkeypatch.setattr(FISTASolver, "polish", False)
     X, y = _data(n=60)
     kw = dict(n_arrangements=15, random_state=0, solver=solver, activation=activation,
               max_iter=100_000)

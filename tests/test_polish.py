@@ -132,3 +132,66 @@ def test_auto_sends_the_squared_relu_program_by_beta():
     assert few_neurons(above) and not few_neurons(below)
     assert get_solver("auto", above).name == "fista"
     assert get_solver("auto", below).name == "admm"
+
+
+@pytest.mark.parametrize("loss, k", [(SquaredLoss(), 1), (SquaredLoss(), 2),
+                                     (LogisticLoss(), 1), (LogisticLoss(), 3)])
+def test_loss_hessian_is_the_derivative_of_the_gradient(loss, k):
+    # the Newton steps' second derivatives, against central differences
+    rng = np.random.default_rng(k)
+    n = 30
+    P = rng.standard_normal((n, k))
+    Y = (rng.random((n, 1)) < 0.5).astype(float) if k == 1 else np.eye(k)[rng.integers(0, k, n)]
+    s = rng.random(n) / n
+    H = loss.hessian(P, Y, s)
+    assert H.shape == (n, k, k)
+    eps = 1e-6
+    for t in range(k):
+        E = np.zeros((n, k))
+        E[:, t] = eps
+        diff = (loss.gradient(P + E, Y, s) - loss.gradient(P - E, Y, s)) / (2 * eps)
+        np.testing.assert_allclose(H[:, :, t], diff, rtol=1e-6, atol=1e-12)
+
+
+def test_newton_steps_take_the_face_to_the_last_digits(monkeypatch):
+    # on the face found from a first-order point, quasi-Newton steps alone
+    # leave a certified gap that Newton steps close (or that they match)
+    program = _program(n=200, beta=None)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op = BlockOperator(program)
+    start = _solve(program, polish=False, tol=1e-4)
+    Z = op.stack(start.V, start.W)
+    prox = ConeProx(op)
+
+    def relative_gap(Z):
+        cert = Certificate(program, 1e-14)
+        cert(op.network(op.products(Z)), Z, prox.max_dual_norm, final=True)
+        return cert.gap / cert.objective, cert.intercept
+
+    before, intercept = relative_gap(Z)
+    with_newton = FacePolish(op)(Z, intercept)
+    monkeypatch.setattr(FacePolish, "newton_steps", 0)
+    without = FacePolish(op)(Z, intercept)
+    assert with_newton is not None and without is not None
+    gap_newton = relative_gap(with_newton[0])[0]
+    assert gap_newton <= min(1e-8, relative_gap(without[0])[0])
+
+
+@pytest.mark.parametrize("case", [dict(), dict(k=2), dict(weights=True), dict(loss="logistic")])
+def test_admm_keeps_only_a_certified_polish(monkeypatch, case):
+    # ADMM at a small beta (many neurons): the polish, kept only when
+    # certified, ends the solve sooner at the same optimum
+    from skconvexnn.solvers import ADMMSolver
+    program = _program(n=200, **case)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    polished = ADMMSolver(tol=1e-6, max_iter=50_000).solve(program)
+    monkeypatch.setattr(ADMMSolver, "polish", False)
+    plain = ADMMSolver(tol=1e-6, max_iter=50_000).solve(program)
+    ref = CvxpySolver("clarabel", tol=1e-9).solve(program)
+    assert polished.converged and plain.converged
+    objective = _objective(program, polished)
+    assert objective == pytest.approx(_objective(program, ref), rel=1e-5)
+    assert polished.lower_bound <= _objective(program, ref) * (1 + 1e-9)
+    assert objective - polished.lower_bound <= 1e-6 * objective
+    assert program.max_cone_violation(polished.V, polished.W) <= 1e-9
+    assert polished.n_iter < plain.n_iter

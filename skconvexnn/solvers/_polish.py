@@ -60,6 +60,10 @@ class FacePolish:
     #: Largest work of the SVDs of a round's tight rows (about ``r^2 d``
     #: for a block of ``r`` tight rows); a costlier face is not polished.
     max_flops = 1e9
+    #: Newton steps after the quasi-Newton ones, and the most columns of a
+    #: face for them (its Hessian is formed).
+    newton_steps = 8
+    newton_max = 2000
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
@@ -139,7 +143,15 @@ class FacePolish:
                 continue
             released = self._released(Z, c, ts, bs, tight)
             if released is None:
-                break  # the face's optimum satisfies its multipliers' signs
+                # the face's optimum satisfies its multipliers' signs: Newton
+                # steps take it to the last digits
+                Z_new, c_new = self._minimize(Z, c, ts, bs, bases, newton=True)
+                if Z_new is not None:
+                    Z_new, c_new, _ = self._feasible(Z, c, Z_new, c_new, ts, bs)
+                    value = self._value(Z_new, c_new)
+                    if value < best_value:
+                        best, best_value = (Z_new, c_new), value
+                break
             tight = tight & ~released
         return best
 
@@ -186,8 +198,9 @@ class FacePolish:
         P = op.prediction(Z) + c
         return p.loss.value(P, p.Y, p.sample_weight) + p.beta * float(block_norms(Z).sum())
 
-    def _minimize(self, Z, c, ts, bs, bases):
-        """L-BFGS on the face; the new blocks and intercept, or None."""
+    def _minimize(self, Z, c, ts, bs, bases, newton=False):
+        """L-BFGS on the face (Newton steps with ``newton``); the new blocks
+        and intercept, or None."""
         op = self.op
         p = op.program
         k = p.n_outputs
@@ -220,17 +233,85 @@ class FacePolish:
 
         x0 = np.concatenate([y0, c]) if fit_c else y0
         with np.errstate(all="ignore"):
-            res = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                           options=dict(maxiter=self.max_iter, maxcor=30,
-                                        ftol=1e-15, gtol=1e-12))
-        if not np.all(np.isfinite(res.x)):
+            if newton:
+                x = self._newton(fun, x0, J, out, starts, widths, fit_c)
+            else:
+                x = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                             options=dict(maxiter=self.max_iter, maxcor=30,
+                                          ftol=1e-15, gtol=1e-12)).x
+        if not np.all(np.isfinite(x)):
             return None, None
-        y = res.x[:m]
+        y = x[:m]
         Z_new = np.zeros_like(Z)
         for t, b, N, s0, w in zip(ts, bs, bases, starts, widths):
             Z_new[t, b] = N @ y[s0:s0 + w]
-        c_new = res.x[m:] if fit_c else c
+        c_new = x[m:] if fit_c else c
         return Z_new, c_new
+
+    def _newton(self, fun, x, J, out, starts, widths, fit_c):
+        """Newton steps on the face after the quasi-Newton ones.
+
+        L-BFGS leaves the face's optimum a little off, and the certificate
+        is only as good as the gradient there: on the diabetes ReLU
+        program (100 gates, 108 neurons, ``beta = 1e-3``) L-BFGS stopped at
+        a certified gap of 4.8e-6, two Newton steps brought it to 7e-14.
+        The Hessian is ``J^T W J`` (``W`` the loss's :meth:`Loss.hessian`
+        per row, coupling outputs) plus the block norms' ``beta (I - u
+        u^T) / ||y_b||``; each step is damped by backtracking, so it never
+        raises the objective. Skipped when the loss gives no Hessian or
+        the face has more than ``newton_max`` columns.
+        """
+        p = self.op.program
+        m = len(out)
+        if m > self.newton_max:
+            return x
+        k = p.n_outputs
+        for _ in range(self.newton_steps):
+            y = x[:m]
+            cc = x[m:] if fit_c else 0.0
+            Ym = np.zeros((m, k))
+            Ym[np.arange(m), out] = y
+            W = p.loss.hessian(J @ Ym + cc, p.Y, p.sample_weight)
+            if W is None:
+                return x
+            value, grad = fun(x)
+            size = m + (k if fit_c else 0)
+            H = np.zeros((size, size))
+            # columns of output t (and its intercept, a column of ones)
+            cols = [np.flatnonzero(out == t) for t in range(k)]
+            for t in range(k):
+                for u in range(k):
+                    w = W[:, t, u]
+                    H[np.ix_(cols[t], cols[u])] = J[:, cols[t]].T @ (w[:, None] * J[:, cols[u]])
+                    if fit_c:
+                        H[m + t, cols[u]] = w @ J[:, cols[u]]
+                        H[cols[t], m + u] = J[:, cols[t]].T @ w
+                        H[m + t, m + u] = w.sum()
+            for s0, w in zip(starts, widths):
+                yb = y[s0:s0 + w]
+                nb = max(float(np.sqrt(yb @ yb)), 1e-300)
+                ub = yb / nb
+                H[s0:s0 + w, s0:s0 + w] += p.beta / nb * (np.eye(w) - np.outer(ub, ub))
+            H[np.diag_indices(size)] += 1e-12 * max(np.trace(H) / size, 1e-300)
+            try:
+                step = -np.linalg.solve(H, grad)
+            except np.linalg.LinAlgError:
+                return x
+            slope = float(grad @ step)
+            if not slope < 0:
+                return x
+            t = 1.0
+            while t > 1e-10:
+                trial = x + t * step
+                if fun(trial)[0] <= value + 1e-4 * t * slope:
+                    break
+                t *= 0.5
+            else:
+                return x
+            x = trial
+            if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
+                break
+        return x
 
     def _released(self, Z, c, ts, bs, tight):
         """Tight rows whose multipliers are negative (n_rows, m), or None.

@@ -52,6 +52,7 @@ from scipy.linalg import cho_factor, cho_solve
 from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
+from ._polish import FacePolish
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import available_memory_bytes
 
@@ -270,6 +271,9 @@ class ADMMSolver(BaseSolver):
     #: Checks without progress of the objective after which the Anderson
     #: acceleration is switched off.
     stall_checks = 5
+    #: Try the quasi-Newton and Newton steps on the face of the blocks once it
+    #: settles (:class:`._polish.FacePolish`), kept only when certified.
+    polish = True
 
     @classmethod
     def woodbury(cls, program):
@@ -361,6 +365,7 @@ class ADMMSolver(BaseSolver):
         progress = Progress(self.name, self.verbose, self.max_iter)
         ok = init is not None and certify(0)
         accel = _Anderson(self.memory)
+        polish = FacePolish(op) if self.polish and program.loss.smooth else None
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
@@ -374,6 +379,8 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
+                if not ok and polish is not None and polish.ready(it.p):
+                    ok = self._polished(it, polish, cert, certify, n_iter)
                 if not ok and accel.memory and _stalled(curve, self.stall_checks):
                     # The extrapolation can settle on a point that is not a
                     # fixed point of ADMM (seen with over-relaxation on
@@ -391,6 +398,22 @@ class ADMMSolver(BaseSolver):
         )
         result.admm_state = it.save()
         return result
+
+    @staticmethod
+    def _polished(it, polish, cert, certify, n_iter):
+        """Whether the polish of the blocks ``it.p`` is certified; it then
+        replaces them. Otherwise the iteration goes on as it was (its split
+        variables and multipliers belong to ``it.p``)."""
+        found = polish(it.p, cert.intercept)
+        if found is None:
+            return False
+        p, state = it.p, (cert.objective, cert.gap, cert.intercept, cert.exact)
+        it.p = found[0]
+        if certify(n_iter):
+            return True
+        it.p = p
+        cert.objective, cert.gap, cert.intercept, cert.exact = state
+        return False
 
 
 class _Iteration:
