@@ -88,14 +88,18 @@ def _pad(result, keep, program):
 def _whole_bound(program, result):
     """Lower bound over all patterns from ADMM's last points, if there are any.
 
-    The dual points the solver certified with (its loss split ``q`` and
-    multipliers ``-rho uq``), now scaled to be feasible for every pattern.
+    The dual points the solver certified with (its loss split ``q``, its
+    multipliers ``-rho uq``, and the prediction of its blocks, which is the
+    one that certified a polished solve), now scaled to be feasible for
+    every pattern.
     """
     state = getattr(result, "admm_state", None)
     if state is None:
         return None
     q, _, uq, _, rho, _ = state
-    return max(lower_bound(program, q), lower_bound(program, dual=-rho * uq))
+    blocks = program.predict(result.V, result.W)
+    return max(lower_bound(program, q), lower_bound(program, dual=-rho * uq),
+               lower_bound(program, blocks))
 
 
 def solve_on_working_set(program, solve, init, norms, previous_beta,
