@@ -194,10 +194,11 @@ def few_neurons(program):
     With many neurons (small beta) the face settles late and ADMM is
     faster. Measured on the diabetes ReLU program (squared loss,
     standardized target, 100 Gaussian gates, tol 1e-6, CPU seconds, one
-    BLAS thread), FISTA against ADMM at fractions of beta_max: 0.3, 0.54
-    s against 4.47 s (6 neurons); 0.1, 1.42 against 4.48 (9); 0.03, 2.75
-    against 5.19 (22); 0.01, 6.55 against 3.01 (44); 0.003, FISTA not
-    converged in 5,000 steps, ADMM 3.95 s (91). The cheap upper bound
+    BLAS thread, ``benchmarks/face_polish.py``), FISTA with its polish
+    against ADMM at fractions of beta_max: 0.3, 0.34 s against 4.61 s (6
+    neurons); 0.1, 0.75 against 4.05 (9); 0.03, 1.72 against 2.66 (22);
+    0.01, 5.18 against 2.26 (44). At 0.003 (91 neurons) FISTA had not
+    converged in 5,000 steps where ADMM took about 4 s. The cheap upper bound
     :func:`~skconvexnn._program.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.
