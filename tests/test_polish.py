@@ -47,6 +47,21 @@ def _objective(program, result):
     return program.objective(result.V, result.W, result.intercept)
 
 
+def _first_order_point(program, tol):
+    """The block operator and FISTA's blocks at ``tol``, without the polish."""
+    op = BlockOperator(program)
+    start = _solve(program, polish=False, tol=tol)
+    return op, op.stack(start.V, start.W)
+
+
+def _relative_gap(op, Z):
+    """Certified relative gap of the network of ``Z`` (exact bound), and its
+    best output intercept."""
+    cert = Certificate(op.program, 1e-14)
+    cert(op.network(op.products(Z)), Z, ConeProx(op).max_dual_norm, final=True)
+    return cert.gap / cert.objective, cert.intercept
+
+
 CASES = [dict(), dict(loss="logistic"), dict(k=2), dict(weights=True),
          dict(fit_intercept=False), dict(activation="gated_relu"),
          dict(loss="logistic", k=3)]
@@ -106,20 +121,11 @@ def test_one_polish_closes_most_of_the_gap(case):
     # its face (rows added or released on the way) lowers the certified gap
     # below 1e-6: the step that FISTA's last hundreds of iterations take
     program = _program(n=200, **case)
-    op = BlockOperator(program)
-    start = _solve(program, polish=False, tol=1e-3)
-    Z = op.stack(start.V, start.W)
-    prox = ConeProx(op)
-
-    def relative_gap(Z):
-        cert = Certificate(program, 1e-12)
-        cert(op.network(op.products(Z)), Z, prox.max_dual_norm, final=True)
-        return cert.gap / cert.objective, cert.intercept
-
-    before, intercept = relative_gap(Z)
+    op, Z = _first_order_point(program, tol=1e-3)
+    before, intercept = _relative_gap(op, Z)
     found = FacePolish(op)(Z, intercept)
     assert found is not None
-    after, _ = relative_gap(found[0])
+    after, _ = _relative_gap(op, found[0])
     assert after <= min(1e-6, before / 100)
 
 
@@ -158,23 +164,14 @@ def test_newton_steps_take_the_face_to_the_last_digits(monkeypatch):
     # leave a certified gap that Newton steps close (or that they match)
     program = _program(n=200, beta=None)
     program = replace(program, beta=0.005 * program_beta_max(program))
-    op = BlockOperator(program)
-    start = _solve(program, polish=False, tol=1e-4)
-    Z = op.stack(start.V, start.W)
-    prox = ConeProx(op)
-
-    def relative_gap(Z):
-        cert = Certificate(program, 1e-14)
-        cert(op.network(op.products(Z)), Z, prox.max_dual_norm, final=True)
-        return cert.gap / cert.objective, cert.intercept
-
-    before, intercept = relative_gap(Z)
+    op, Z = _first_order_point(program, tol=1e-4)
+    _, intercept = _relative_gap(op, Z)
     with_newton = FacePolish(op)(Z, intercept)
     monkeypatch.setattr(FacePolish, "newton_steps", 0)
     without = FacePolish(op)(Z, intercept)
     assert with_newton is not None and without is not None
-    gap_newton = relative_gap(with_newton[0])[0]
-    assert gap_newton <= min(1e-8, relative_gap(without[0])[0])
+    gap_newton = _relative_gap(op, with_newton[0])[0]
+    assert gap_newton <= min(1e-8, _relative_gap(op, without[0])[0])
 
 
 @pytest.mark.parametrize("case", [dict(), dict(k=2), dict(weights=True), dict(loss="logistic")])
