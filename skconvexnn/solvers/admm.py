@@ -301,7 +301,7 @@ class ADMMSolver(BaseSolver):
         n, k = program.n_samples, program.n_outputs
         blocks = program.n_patterns * (2 if program.cone_constrained else 1)
         # a few n x B products and patterns (per row: per patch for a CNN),
-        # and the n x n factor when it is used
+        # and the factor of the least-squares steps (n x n or B d x B d)
         kind = self.least_squares(program, blocks)
         factor = {_LeastSquares: 4 * n * n,
                   _PrimalLeastSquares: 2 * (blocks * program.n_features) ** 2}
@@ -380,7 +380,7 @@ class ADMMSolver(BaseSolver):
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
                 if not ok and polish is not None and polish.ready(it.p):
-                    ok = self._polished(it, polish, cert, certify, n_iter)
+                    ok = self._polished(it, polish, cert, certify, n_iter, curve)
                 if not ok and accel.memory and _stalled(curve, self.stall_checks):
                     # The extrapolation can settle on a point that is not a
                     # fixed point of ADMM (seen with over-relaxation on
@@ -400,10 +400,11 @@ class ADMMSolver(BaseSolver):
         return result
 
     @staticmethod
-    def _polished(it, polish, cert, certify, n_iter):
+    def _polished(it, polish, cert, certify, n_iter, curve):
         """Whether the polish of the blocks ``it.p`` is certified; it then
         replaces them. Otherwise the iteration goes on as it was (its split
-        variables and multipliers belong to ``it.p``)."""
+        variables and multipliers belong to ``it.p``), and the objective
+        curve keeps only the iterates' values."""
         found = polish(it.p, cert.intercept)
         if found is None:
             return False
@@ -413,6 +414,7 @@ class ADMMSolver(BaseSolver):
             return True
         it.p = p
         cert.objective, cert.gap, cert.intercept, cert.exact = state
+        curve.pop()
         return False
 
 
