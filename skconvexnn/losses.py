@@ -305,24 +305,20 @@ class LogisticLoss(Loss):
     def _newton_intercept(self, P, Y, s, max_iter=50):
         """Minimizer of ``value(P + c)`` in ``c`` by damped Newton steps.
 
-        The Hessian in ``c`` is ``sum_j s_j (diag(q_j) - q_j q_j^T)`` (binary:
-        ``sum_j s_j q_j (1 - q_j)``), ``k x k``: a few steps, where a
-        quasi-Newton solve took about twelve evaluations. Softmax's is
-        singular along the ones vector (a common shift), so it is solved
-        in the least-squares sense. Falls back on L-BFGS if the steps stall.
+        The Hessian in ``c`` is the sum over rows of :meth:`hessian`, ``k x
+        k``: a few steps, where a quasi-Newton solve took about twelve
+        evaluations. Softmax's is singular along the ones vector (a common
+        shift), so it is solved in the least-squares sense. Falls back on
+        L-BFGS if the steps stall.
         """
         k = Y.shape[1]
         c = np.zeros(k)
         value = self.value(P, Y, s)
         for _ in range(max_iter):
-            Q = self.probabilities(P + c)
-            g = s @ (Q - Y)
+            g = self.gradient(P + c, Y, s).sum(axis=0)
             if np.max(np.abs(g), initial=0.0) <= 1e-13 * max(1.0, float(s.sum())):
                 return c
-            if k == 1:
-                H = np.array([[s @ (Q[:, 0] * (1.0 - Q[:, 0]))]])
-            else:
-                H = np.diag(s @ Q) - (Q * s[:, None]).T @ Q
+            H = self.hessian(P + c, Y, s).sum(axis=0)
             step = -np.linalg.lstsq(H, g, rcond=1e-12)[0]
             t = 1.0
             while t > 1e-10:  # backtracking on sufficient decrease

@@ -28,7 +28,8 @@ Once the face of the cones that the iterate lies on (its nonzero blocks and
 their tight constraints) has not changed between two checks, a
 quasi-Newton step on that face (:class:`._polish.FacePolish`) replaces the
 iterate when it lowers the objective: the last digits of the optimum,
-which the proximal steps approach slowly, come in a few L-BFGS iterations.
+which the proximal steps approach slowly, come in a few quasi-Newton and
+Newton steps.
 
 Memory and time grow linearly in ``n``: every iteration is two products
 with ``X`` and elementwise products with the pattern matrix, so this is the
