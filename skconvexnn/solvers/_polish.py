@@ -266,6 +266,10 @@ class FacePolish:
         if m > self.newton_max:
             return x
         k = p.n_outputs
+        size = m + (k if fit_c else 0)
+        # columns of output t (and its intercept, a column of ones)
+        cols = [np.flatnonzero(out == t) for t in range(k)]
+        value, grad = fun(x)
         for _ in range(self.newton_steps):
             y = x[:m]
             cc = x[m:] if fit_c else 0.0
@@ -274,11 +278,7 @@ class FacePolish:
             W = p.loss.hessian(J @ Ym + cc, p.Y, p.sample_weight)
             if W is None:
                 return x
-            value, grad = fun(x)
-            size = m + (k if fit_c else 0)
             H = np.zeros((size, size))
-            # columns of output t (and its intercept, a column of ones)
-            cols = [np.flatnonzero(out == t) for t in range(k)]
             for t in range(k):
                 for u in range(k):
                     w = W[:, t, u]
@@ -303,12 +303,14 @@ class FacePolish:
             t = 1.0
             while t > 1e-10:
                 trial = x + t * step
-                if fun(trial)[0] <= value + 1e-4 * t * slope:
+                trial_value, trial_grad = fun(trial)
+                if trial_value <= value + 1e-4 * t * slope:
                     break
                 t *= 0.5
             else:
                 return x
-            x = trial
+            # the accepted point's value and gradient serve the next step
+            x, value, grad = trial, trial_value, trial_grad
             if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
                 break
         return x
