@@ -99,49 +99,38 @@ def _project_nnls(v, K, Kv, scale):
         rows = np.concatenate([rows, bad])
 
 
-def _cholesky(gram):
-    """Batched Cholesky factors; rows whose matrix is not positive definite fail.
+def _inverse(gram):
+    """Batched inverses of Gram matrices; rows that are not positive definite fail.
 
-    Returns the factors (identity for a failed row) and a mask of failures.
+    Returns the inverses (identity for a failed row) and a mask of failures.
+    The Cholesky factorization decides definiteness.
     """
+    bad = np.zeros(len(gram), dtype=bool)
     try:
-        return np.linalg.cholesky(gram), np.zeros(len(gram), dtype=bool)
+        np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
-        L = np.empty_like(gram)
-        bad = np.zeros(len(gram), dtype=bool)
         for r, matrix in enumerate(gram):
             try:
-                L[r] = np.linalg.cholesky(matrix)
+                np.linalg.cholesky(matrix)
             except np.linalg.LinAlgError:
-                L[r], bad[r] = np.eye(len(matrix)), True
-        return L, bad
-
-
-def _lower_solve(L, b, top):
-    """``L^{-1} b`` per row, ``L`` lower triangular and the identity past ``top``."""
-    y = b.copy()
-    for a in range(top):
-        y[:, a] -= np.einsum("ra,ra->r", L[:, a, :a], y[:, :a])
-        y[:, a] /= L[:, a, a]
-    return y
-
-
-def _upper_solve(L, y, top):
-    """``L^{-T} y`` per row (``L`` as in :func:`_lower_solve`)."""
-    z = y.copy()
-    for a in range(top - 1, -1, -1):
-        z[:, a] -= np.einsum("ra,ra->r", L[:, a + 1:top, a], z[:, a + 1:top])
-        z[:, a] /= L[:, a, a]
-    return z
+                bad[r] = True
+    H = np.broadcast_to(np.eye(gram.shape[1]), gram.shape).copy()
+    if not bad.all():
+        H[~bad] = np.linalg.inv(gram[~bad])
+    return H, bad
 
 
 class _PassiveSets:
-    """Each row's passive constraints, padded to ``d`` slots, and the Cholesky
-    factor of their Gram matrix ``K_A K_A^T`` (the identity on empty slots).
+    """Each row's passive constraints, padded to ``d`` slots, and the inverse
+    ``H = (K_A K_A^T)^{-1}`` of their Gram matrix (the identity on empty
+    slots).
 
-    A constraint enters by a one-row update of the factor (``d^2`` work per
-    row instead of a new ``d^3`` factorization); a row that drops constraints
-    is refactored.
+    A solve on a passive set is one matrix product with ``H``. A constraint
+    enters by bordering ``H`` (the Schur complement of the new row) and
+    leaves by the matching rank-one correction, each ``d^2`` work per row
+    with no loop over the slots. Updates accumulate rounding, so
+    :func:`project_many` checks the equalities of every passive set it
+    accepts and refactors a row whose check fails (:meth:`refactor`).
     """
 
     def __init__(self, X, signs, A, factors=None):
@@ -149,72 +138,68 @@ class _PassiveSets:
         m, d = A.shape
         self.failed = np.zeros(m, dtype=bool)
         if factors is None:
-            self.L = np.broadcast_to(np.eye(d), (m, d, d)).copy()
+            self.H = np.broadcast_to(np.eye(d), (m, d, d)).copy()
             stale = (A >= 0).any(axis=1)
         else:
-            self.L = np.array(factors, dtype=float).reshape(m, d, d)
-            stale = ~np.isfinite(self.L[:, 0, 0])
+            self.H = np.array(factors, dtype=float).reshape(m, d, d)
+            stale = ~np.isfinite(self.H[:, 0, 0])
         self.refactor(np.flatnonzero(stale))
 
     def signed_rows(self, rows):
-        """``X`` at each slot, the signs times validity, and the validity."""
+        """``X`` at each slot, the signs times validity, and the validity.
+
+        Only the first ``t`` slots, ``t`` the largest passive set of ``rows``
+        (the others are empty).
+        """
         Ar = self.A[rows]
+        Ar = Ar[:, :int((Ar >= 0).sum(axis=1).max(initial=0))]
         valid = Ar >= 0
         idx = np.where(valid, Ar, 0)
         return self.X[idx], self.signs[idx, rows[:, None]] * valid, valid
 
     def refactor(self, rows):
-        """Factor the rows' Gram matrices from scratch."""
+        """Invert the rows' Gram matrices from scratch."""
         if not len(rows):
             return
         Xg, sg, valid = self.signed_rows(rows)
         KA = Xg * sg[..., None]
         gram = KA @ KA.transpose(0, 2, 1)
-        d = gram.shape[1]
-        gram[:, np.arange(d), np.arange(d)] += ~valid
-        self.L[rows], bad = _cholesky(gram)
+        t = gram.shape[1]
+        gram[:, np.arange(t), np.arange(t)] += ~valid
+        H, bad = _inverse(gram)
+        self.H[rows] = np.eye(self.H.shape[1])
+        self.H[rows, :t, :t] = H
         self.failed[rows[bad]] = True
 
     def remove(self, rows, slot):
-        """Update the factors of ``rows`` for removing the constraint at ``slot``.
+        """Update ``H`` of ``rows`` for removing the constraint at ``slot``.
 
         The rows' slots past ``slot`` move one to the left (as :func:`_drop`
-        compacts them). Deleting row and column ``slot`` of ``L`` leaves the
-        trailing block ``L_33`` with ``L_33 L_33^T + l l^T`` to factor, ``l``
-        the deleted column below the diagonal: a rank-one update, done by
-        the usual sweep of rotations (``d`` vectorized steps).
+        compacts them). The inverse of the Gram matrix without row and
+        column ``j`` is ``H_{-j,-j} - H_{-j,j} H_{j,-j} / H_jj``.
         """
         if not len(rows):
             return
-        d = self.L.shape[1]
-        t = int((self.A[rows] >= 0).sum(axis=1).max(initial=0)) - 1  # slots left
+        t = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))  # slots in use
+        H = self.H[rows, :t, :t]
+        at = np.arange(len(rows))
+        h = H[at, slot]  # (r, t): row slot of each H
+        H -= h[:, :, None] * h[:, None, :] / h[at, slot][:, None, None]
         cols = np.arange(t)
-        keep = cols[None, :] + (cols[None, :] >= slot[:, None])  # (r, t)
-        at = rows[:, None]
-        x = np.where(cols >= slot[:, None], self.L[at, keep, slot[:, None]], 0.0)
-        # the kept rows and columns, transposed: the sweep then reads rows
-        R = self.L[at[:, :, None], keep[:, None, :], keep[:, :, None]]
-        for k in range(int(slot.min(initial=0)), t):
-            rkk = R[:, k, k]
-            radius = np.hypot(rkk, x[:, k])
-            c, s = (radius / rkk)[:, None], (x[:, k] / rkk)[:, None]
-            R[:, k, k] = radius
-            row, rest = R[:, k, k + 1:], x[:, k + 1:]
-            row += s * rest
-            row /= c
-            rest *= c
-            rest -= s * row
-        out = np.broadcast_to(np.eye(d), (len(rows), d, d)).copy()
-        out[:, :t, :t] = R.transpose(0, 2, 1)
-        self.L[rows] = out
+        keep = np.minimum(cols[None, :] + (cols[None, :] >= slot[:, None]), t - 1)
+        H = H[at[:, None, None], keep[:, :, None], keep[:, None, :]]
+        H[:, -1, :] = 0.0
+        H[:, :, -1] = 0.0
+        H[:, -1, -1] = 1.0
+        self.H[rows, :t, :t] = H
 
     def solve(self, rows, rhs):
         """Solve ``K_A K_A^T z = rhs`` on each row's passive set."""
         top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))
-        slots = np.arange(top)
-        L = self.L[np.ix_(rows, slots, slots)]  # the slots past top are empty
         z = np.zeros_like(rhs)
-        z[:, :top] = _upper_solve(L, _lower_solve(L, rhs[:, :top], top), top)
+        if top:
+            H = self.H[rows, :top, :top]  # the slots past top are empty
+            z[:, :top] = np.matmul(H, rhs[:, :top, None])[..., 0]
         return z
 
     def append(self, rows, j, Xg, sg):
@@ -224,22 +209,33 @@ class _PassiveSets:
         (numerically) dependent on the passive set fails its row.
         """
         size = (self.A[rows] >= 0).sum(axis=1)
+        t = int(size.max(initial=0)) + 1  # slots in use after the update
         xj = self.X[j]
         sj = self.signs[j, rows]
-        cross = np.einsum("rad,rd->ra", Xg, xj) * sg * sj[:, None]
-        L = self.L[rows]
-        top = int(size.max(initial=0))
-        ell = _lower_solve(L, cross, top)
+        # (Xg may have been taken for more rows, with more slots: those are 0)
+        part = (np.einsum("rad,rd->ra", Xg, xj) * sg * sj[:, None])[:, :t]
+        cross = np.zeros((len(rows), t))  # 0 past size
+        cross[:, :part.shape[1]] = part
+        H = self.H[rows, :t, :t]
+        Hc = np.matmul(H, cross[..., None])[..., 0]  # 0 past size
         norm2 = np.einsum("rd,rd->r", xj, xj)
-        pivot = norm2 - np.einsum("ra,ra->r", ell, ell)
+        pivot = norm2 - np.einsum("ra,ra->r", cross, Hc)
         bad = pivot <= 1e-12 * norm2
-        cols = np.arange(L.shape[1])
-        # ell vanishes at and past each row's size (cross does)
-        L[np.arange(len(rows)), size] = np.where(cols < size[:, None], ell, 0.0)
-        L[np.arange(len(rows)), size, size] = np.sqrt(np.where(bad, 1.0, pivot))
-        self.L[rows] = L
+        pivot = np.where(bad, 1.0, pivot)
+        at = np.arange(len(rows))
+        H += Hc[:, :, None] * Hc[:, None, :] / pivot[:, None, None]
+        H[at, size, :] = -Hc / pivot[:, None]
+        H[at, :, size] = -Hc / pivot[:, None]
+        H[at, size, size] = 1.0 / pivot
+        self.H[rows, :t, :t] = H
         self.A[rows, size] = j
         self.failed[rows[bad]] = True
+
+
+#: Largest violation of a passive constraint's equality, relative to the
+#: largest ``|K v|``, that :func:`project_many` accepts before recomputing
+#: the inverse Gram matrix of the passive set.
+DRIFT = 1e-9
 
 
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
@@ -250,13 +246,16 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     problem ``min_{mu >= 0} ||v + K^T mu||`` (see the module docstring), run
     on all rows at once. Each row keeps a passive set of at most ``d``
     constraints, padded to ``d`` slots, with multipliers ``mu`` that solve
-    the least-squares problem on it and are positive, and the Cholesky factor
-    of the passive set's Gram matrix (:class:`_PassiveSets`). Every round
-    solves on the passive sets with the factors and does one product with
+    the least-squares problem on it and are positive, and the inverse of
+    the passive set's Gram matrix (:class:`_PassiveSets`). Every round
+    solves on the passive sets with the inverses and does one product with
     ``X``; per row it either adds the most violated constraint (when the
-    least-squares solution is positive; the factor gains a row) or moves
-    towards that solution until a multiplier vanishes and drops it (the
-    factor is recomputed). Unlike plain greedy exchanges this cannot cycle.
+    least-squares solution is positive; the inverse is bordered) or moves
+    towards that solution until a multiplier vanishes and drops it (a
+    rank-one correction of the inverse). Unlike plain greedy exchanges this
+    cannot cycle. The same product checks that the passive constraints
+    hold with equality; a row where rounding has made them fail has its
+    inverse recomputed and solves again.
     A row starts from its guess with the constraints of negative multipliers
     dropped. Rows that do not settle in ``rounds`` rounds (default
     ``6 d + 10``), or whose passive set degenerates, go through
@@ -282,9 +281,9 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         proximal steps zero these rows anyway, and the dual norms only
         need to know that they are small.
     factors : ndarray of shape (m, d, d) or None
-        The Cholesky factors of the guesses' Gram matrices, as this function
-        returns them (a row whose first entry is not finite is refactored).
-        None factors every guess.
+        The inverses of the guesses' Gram matrices, as this function returns
+        them (a row whose first entry is not finite is recomputed). None
+        computes every guess's.
 
     Returns
     -------
@@ -292,8 +291,9 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     active : ndarray of int of shape (m, d)
         The active constraints of each projection, padded with ``-1``.
     factors : ndarray of shape (m, d, d)
-        The Cholesky factor of each row's final passive set, NaN where the
-        row was settled by :func:`project` (to pass back with ``active``).
+        The inverse Gram matrix of each row's final passive set, NaN where
+        the row was settled by :func:`project` (to pass back with
+        ``active``).
     """
     n, d = X.shape
     m = V.shape[0]
@@ -310,6 +310,7 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     # rows whose multipliers solve the least squares on their passive set
     started = np.zeros(m, dtype=bool)
     done = passive.failed.copy()
+    fresh = np.zeros(m, dtype=bool)
     floor = (np.full(m, -1.0) if stop_below is None
              else np.broadcast_to(np.asarray(stop_below, dtype=float), (m,)))
     for _ in range(6 * d + 10 if rounds is None else rounds):
@@ -321,17 +322,29 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
+        if stop_below is not None and np.any(back):
+            # any multipliers mu >= 0 bound the projection's length: it is
+            # min_{mu >= 0} ||v + K^T mu|| (module docstring); the clipped
+            # least-squares ones often show that a row is short enough
+            rb = rows[back]
+            Xb, sb, _ = passive.signed_rows(rb)
+            Ub = V[rb] + np.einsum("rad,ra->rd", Xb, np.maximum(z[back], 0.0)[:, :sb.shape[1]] * sb)
+            short = np.einsum("rd,rd->r", Ub, Ub) <= floor[rb] * np.abs(floor[rb])
+            U[rb[short]] = Ub[short]
+            done[rb[short]] = True
+            back[np.flatnonzero(back)[short]] = False
+        back &= ~done[rows]
         if np.any(back):
             _drop(passive, mu, started, rows[back], z[back], neg[back], valid[back])
             done |= passive.failed
-        fwd = ~back & ~passive.failed[rows]
+        fwd = ~back & ~passive.failed[rows] & ~done[rows]
         if not np.any(fwd):
             continue
         rk, zk = rows[fwd], z[fwd]
         mu[rk] = zk
         started[rk] = True
         Xg, sg, _ = passive.signed_rows(rk)
-        Ur = V[rk] + np.einsum("rad,ra->rd", Xg, zk * sg)
+        Ur = V[rk] + np.einsum("rad,ra->rd", Xg, zk[:, :sg.shape[1]] * sg)
         # (a negative floor, the default, stops no row)
         small = np.einsum("rd,rd->r", Ur, Ur) <= floor[rk] * np.abs(floor[rk])
         U[rk[small]] = Ur[small]
@@ -341,6 +354,21 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         if not len(rk):
             continue
         KU = signs[:, rk] * (X @ Ur.T)  # (n, r)
+        # the passive constraints hold with equality, unless the updates of
+        # the inverse have drifted: then recompute it and solve again
+        Ar = A[rk]
+        at = np.where(Ar >= 0, Ar, 0), np.arange(len(rk))[:, None]
+        off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
+        drift = (off.max(axis=1, initial=0.0) > DRIFT * tols[rk] / rtol) & ~fresh[rk]
+        if np.any(drift):
+            # once per call: a fresh inverse is as good as it gets
+            fresh[rk[drift]] = True
+            passive.refactor(rk[drift])
+            done |= passive.failed
+            keep = ~drift
+            rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[:, keep]
+            if not len(rk):
+                continue
         j = np.argmin(KU, axis=0)
         feasible = KU[j, np.arange(len(rk))] >= -tols[rk]
         U[rk[feasible]] = Ur[feasible]
@@ -358,8 +386,8 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         U[r], active = project(V[r], K, None, rtol, steps=0)
         A[r] = -1
         A[r, :min(len(active), d)] = active[:d]
-        passive.L[r] = np.nan
-    return U, A, passive.L
+        passive.H[r] = np.nan
+    return U, A, passive.H
 
 
 def _drop(passive, mu, started, rb, z, neg, valid):
@@ -410,7 +438,7 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32, factors=None):
     chunk : int
         Blocks projected together.
     factors : ndarray of shape (k, B, d, d) or None
-        The guesses' Cholesky factors (see :func:`project_many`).
+        The guesses' inverse Gram matrices (see :func:`project_many`).
 
     Returns
     -------

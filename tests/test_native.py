@@ -139,9 +139,9 @@ def _passive_gram(X, signs, active, r):
 
 
 def test_batched_projection_factors_and_warm_start():
-    # the returned factors are the Cholesky factors of the final passive
-    # sets' Gram matrices, and a call started from them (and the active
-    # sets) on moved points agrees with a cold call
+    # the returned factors are the inverses of the final passive sets'
+    # Gram matrices, and a call started from them (and the active sets) on
+    # moved points agrees with a cold call
     rng = np.random.default_rng(4)
     n, d, m = 120, 8, 40
     X = rng.standard_normal((n, d))
@@ -152,22 +152,21 @@ def test_batched_projection_factors_and_warm_start():
     factored = np.isfinite(L[:, 0, 0])
     assert factored.mean() > 0.5
     for r in np.flatnonzero(factored):
-        np.testing.assert_allclose(L[r] @ L[r].T, _passive_gram(X, signs, active, r),
-                                   atol=1e-9 * n)
+        np.testing.assert_allclose(L[r] @ _passive_gram(X, signs, active, r),
+                                   np.eye(d), atol=1e-9)
     for moved in (V + 0.3 * rng.standard_normal(V.shape),
                   U + 0.1 * rng.standard_normal(V.shape)):
         cold, _, _ = project_many(X, signs, moved, None)
         warm, warm_active, warm_L = project_many(X, signs, moved, active, factors=L)
         np.testing.assert_allclose(warm, cold, atol=1e-9)
         for r in np.flatnonzero(np.isfinite(warm_L[:, 0, 0])):
-            np.testing.assert_allclose(warm_L[r] @ warm_L[r].T,
-                                       _passive_gram(X, signs, warm_active, r),
-                                       atol=1e-9 * n)
+            np.testing.assert_allclose(warm_L[r] @ _passive_gram(X, signs, warm_active, r),
+                                       np.eye(d), atol=1e-9)
 
 
 def test_factor_removal_equals_refactoring():
-    # removing one constraint by the rank-one update gives the factor of
-    # the remaining constraints, whichever slot goes
+    # removing one constraint by the rank-one update gives the inverse Gram
+    # matrix of the remaining constraints, whichever slot goes
     from skconvexnn._cones import _PassiveSets
     rng = np.random.default_rng(7)
     n, d, m = 60, 7, 12
@@ -183,8 +182,47 @@ def test_factor_removal_equals_refactoring():
     sets.remove(np.arange(m), slot)
     for r in range(m):
         rest = np.delete(A[r], slot[r])
-        expected = _PassiveSets(X, signs[:, [r]], np.append(rest, -1)[None]).L[0]
-        np.testing.assert_allclose(sets.L[r], expected, atol=1e-10)
+        expected = _PassiveSets(X, signs[:, [r]], np.append(rest, -1)[None]).H[0]
+        np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
+
+
+def test_inverse_bordering_equals_recomputing():
+    # adding a constraint by bordering the inverse Gram matrix gives the
+    # inverse of the larger passive set
+    from skconvexnn._cones import _PassiveSets
+    rng = np.random.default_rng(8)
+    n, d, m = 60, 7, 12
+    X = rng.standard_normal((n, d))
+    signs = np.sign(rng.standard_normal((n, m)))
+    A = np.full((m, d), -1)
+    new = np.empty(m, dtype=int)
+    for r in range(m):
+        rows = rng.choice(n, size=1 + r % (d - 1) + 1, replace=False)
+        A[r, :len(rows) - 1], new[r] = rows[:-1], rows[-1]
+    sets = _PassiveSets(X, signs, A.copy())
+    Xg, sg, _ = sets.signed_rows(np.arange(m))
+    sets.append(np.arange(m), new, Xg, sg)
+    assert not sets.failed.any()
+    for r in range(m):
+        expected = _PassiveSets(X, signs[:, [r]], sets.A[[r]].copy()).H[0]
+        np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
+
+
+def test_projection_repairs_drifted_inverses():
+    # inverses that have drifted (here: spoiled on purpose) are detected by
+    # the equalities of the passive constraints and recomputed: the
+    # projections stay exact
+    rng = np.random.default_rng(9)
+    n, d, m = 120, 8, 30
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal((d, m)))
+    V = 2 * rng.standard_normal((m, d))
+    exact, active, H = project_many(X, signs, V, None)
+    # scaled up, the multipliers overshoot: the passive constraints then
+    # hold strictly and nothing else would notice
+    spoiled = 1.001 * H
+    U, _, _ = project_many(X, signs, V, active, factors=spoiled)
+    np.testing.assert_allclose(U, exact, atol=1e-9)
 
 
 def test_batched_projection_of_polar_points_is_zero():
@@ -210,14 +248,20 @@ def test_early_stop_bounds_the_projection():
     exact = np.array([project(V[r], signs[:, r, None] * X)[0] for r in range(m)])
     lengths = np.linalg.norm(exact, axis=1)
     floor = np.median(lengths)
-    U, _, _ = project_many(X, signs, V, None, stop_below=floor)
-    got = np.linalg.norm(U, axis=1)
-    stopped = ~np.all(np.isclose(U, exact, atol=1e-9), axis=1)
-    assert stopped.any()
-    assert np.all(got[stopped] <= floor + 1e-12)
-    assert np.all(got[stopped] >= lengths[stopped] - 1e-9)
-    # every row whose projection is longer than the floor ran to the end
-    assert not np.any(stopped & (lengths > floor + 1e-9))
+    # started cold, and from wrong guesses (whose least-squares multipliers
+    # are partly negative: the clipped ones bound the length too)
+    guesses = np.full((m, d), -1)
+    for r in range(m):
+        guesses[r, :d - 1] = rng.choice(n, size=d - 1, replace=False)
+    for start in (None, guesses):
+        U, _, _ = project_many(X, signs, V, start, stop_below=floor)
+        got = np.linalg.norm(U, axis=1)
+        stopped = ~np.all(np.isclose(U, exact, atol=1e-9), axis=1)
+        assert stopped.any()
+        assert np.all(got[stopped] <= floor + 1e-12)
+        assert np.all(got[stopped] >= lengths[stopped] - 1e-9)
+        # every row whose projection is longer than the floor ran to the end
+        assert not np.any(stopped & (lengths > floor + 1e-9))
 
 
 def test_cone_prox_matches_exact_prox():
