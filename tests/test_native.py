@@ -460,8 +460,12 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     X_50 = rng.standard_normal((RELU_NATIVE_MIN_SAMPLES, 3))
     y_50 = np.maximum(X_50[:, 0], 0) + 0.1 * rng.standard_normal(len(X_50))
     labels_50 = np.sign(y_50 - np.median(y_50))
-    assert get_solver("auto", _program(X_50, y_50, "relu")).name == "admm"
-    wide = _program(X_50, y_50, "relu", n_gates=200)
+    # (the squared loss at a small beta: test_polish.py
+    # ::test_auto_sends_the_squared_relu_program_by_beta checks the larger
+    # ones)
+    small = dict(beta=1e-4)
+    assert get_solver("auto", _program(X_50, y_50, "relu", **small)).name == "admm"
+    wide = _program(X_50, y_50, "relu", n_gates=200, **small)
     assert wide.n_patterns > len(X_50)
     assert get_solver("auto", wide).name == "admm"
     program = _program(X_50, labels_50 > 0, "relu", loss=LogisticLoss())
@@ -561,13 +565,13 @@ class _SmoothL1(SquaredLoss):
         return None  # (not the squared loss's)
 
 
-def _program(X, y, activation, n_gates=10, loss=None):
+def _program(X, y, activation, n_gates=10, loss=None, beta=1e-2):
     X1 = np.column_stack([X, np.ones(len(X))])
     gates = sample_gates(n_gates, X1.shape[1], np.random.RandomState(0))
     patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)
     Y = np.asarray(y, float)
     return ConvexProgram(X=X1, patterns=patterns, Y=Y[:, None] if Y.ndim == 1 else Y,
-                         beta=1e-2, loss=SquaredLoss() if loss is None else loss,
+                         beta=beta, loss=SquaredLoss() if loss is None else loss,
                          activation=activation)
 
 

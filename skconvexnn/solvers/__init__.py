@@ -181,24 +181,25 @@ FISTA_MAX_CONDITION = 1e3
 
 #: The ReLU program with the squared loss goes to FISTA from this fraction
 #: of its beta_max up (see few_neurons).
-FISTA_MIN_BETA_RATIO = 0.02
+FISTA_MIN_BETA_RATIO = 0.003
 
 
 def few_neurons(program):
     """Whether ``program.beta`` is at least ``FISTA_MIN_BETA_RATIO`` times
     the program's beta_max (:func:`~skconvexnn._program.program_beta_max`).
 
-    There the optimum has few neurons, and FISTA identifies their face of
-    the cones early; its quasi-Newton polish on that face
-    (:class:`._polish.FacePolish`) then closes the gap in a few steps.
-    With many neurons (small beta) the face settles late and ADMM is
-    faster. Measured on the diabetes ReLU program (squared loss,
-    standardized target, 100 Gaussian gates, tol 1e-6, CPU seconds, one
-    BLAS thread, ``benchmarks/face_polish.py``), FISTA with its polish
-    against ADMM at fractions of beta_max: 0.3, 0.34 s against 4.61 s (6
-    neurons); 0.1, 0.75 against 4.05 (9); 0.03, 1.72 against 2.66 (22);
-    0.01, 5.18 against 2.26 (44). At 0.003 (91 neurons) FISTA had not
-    converged in 5,000 steps where ADMM took about 4 s. The cheap upper bound
+    There the optimum has few neurons, and FISTA (with its backtracked
+    step) identifies their face of the cones early; its quasi-Newton polish
+    on that face (:class:`._polish.FacePolish`) then closes the gap in a
+    few steps. With many neurons (small beta) the face settles late and
+    ADMM is faster. Measured on standardized data and target, 100
+    Gaussian gates, tol 1e-6, CPU seconds with one BLAS thread, FISTA
+    against ADMM at fractions of beta_max (the benchmarks page,
+    "Backtracking for the squared loss"): diabetes 0.01, 0.76 s against
+    1.47 s; 0.005, 1.93 against 2.10; 0.003, 3.42 against 4.00; 0.002,
+    5.30 against 3.17. The star98 table and ``make_friedman1(1000)`` favour
+    FISTA down to 0.002 (4.85 against 5.32 s and 3.51 against 5.87 s).
+    The cheap upper bound
     :func:`~skconvexnn._program.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.

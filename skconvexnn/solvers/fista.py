@@ -19,10 +19,15 @@ optimum after 20,000 steps. So ``L`` is a local estimate, lowered a little
 before every step and doubled (never above the global bound) until the
 sufficient-decrease condition of Beck and Teboulle's backtracking holds,
 with the momentum rule of Scheinberg, Goldfarb and Bai for a varying step.
-For the squared loss the curvature is constant, the global bound is used
-as before and no condition is checked. The momentum restarts when the step
-goes against the last progress (O'Donoghue and Candes's gradient restart),
-which recovers linear convergence on the strongly convex pieces.
+The squared loss has a constant curvature, but the global bound is
+pessimistic there too: it is the norm of the operator over every block,
+while the steps move few blocks, within their cones. With the local
+estimate the default regressor took 130 steps instead of 610 on the star98
+table and 140 instead of 500 on diabetes, to the same optimum (the
+benchmarks page, "Backtracking for the squared loss"). The momentum
+restarts when the step goes against the last progress (O'Donoghue and
+Candes's gradient restart), which recovers linear convergence on the
+strongly convex pieces.
 
 Once the face of the cones that the iterate lies on (its nonzero blocks and
 their tight constraints) has not changed between two checks, a
@@ -240,7 +245,6 @@ class FISTASolver(BaseSolver):
         # prediction is combined from the iterates', no product needed
         P = op.prediction(Z)
         ok = init is not None and certify(Z, P, 0)
-        adaptive = not loss.quadratic
         L_min = 1e-12 * L
         Zy, cy, Py, t = Z, c, P, 1.0
         sweeps = (_Sweeps(self.sweep_every, self.sweep_size * program.n_outputs, Z)
@@ -251,15 +255,15 @@ class FISTASolver(BaseSolver):
             n_iter += 1
             G = loss.gradient(Py + cy, Y, sw)
             grad_Z, grad_c = op.adjoint(G, columns=_columns(sweeps, n_iter)), G.sum(axis=0)
-            F_y = loss.value(Py + cy, Y, sw) if adaptive else 0.0
-            L_old, L = L, max(L * self.step_decrease, L_min) if adaptive else L
+            F_y = loss.value(Py + cy, Y, sw)
+            L_old, L = L, max(L * self.step_decrease, L_min)
             mask = (None if sweeps is None
                     else sweeps.mask(n_iter, Zy - grad_Z / L, beta / L))
             while True:
                 Z_new = prox(Zy - grad_Z / L, beta / L, mask)
                 c_new = cy - grad_c / L if fit_c else cy
                 P_new = op.prediction(Z_new)
-                if not adaptive or L >= L_max:
+                if L >= L_max:
                     break
                 dZ, dc = Z_new - Zy, c_new - cy
                 model = (F_y + np.vdot(grad_Z, dZ) + np.dot(grad_c, dc)
