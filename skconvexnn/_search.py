@@ -759,7 +759,8 @@ def search_arrangements(template, solve, n_arrangements, rng, tol=1e-6,
         # final active set, if that costs less than tol.
         result, solved_active = _drop_zero_blocks(program, result, solved_active, tol)
     gates = pool.gates[solved_active] if solved_active else pool.gates[:0]
-    result = dataclasses.replace(result, n_iter=n_iter,
+    # The solver's state belongs to one round's program, not this one.
+    result = dataclasses.replace(result, n_iter=n_iter, state=None,
                                  objective_curve=curve or result.objective_curve)
     return SearchResult(
         program=program_for(solved_active), result=result, gates=gates,

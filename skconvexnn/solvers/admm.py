@@ -44,7 +44,7 @@ certified (:class:`._blocks.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -53,10 +53,10 @@ from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
 from ._polish import FacePolish
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, SolverState
 from .cvxpy_backend import available_memory_bytes
 
-__all__ = ["ADMMSolver"]
+__all__ = ["ADMMSolver", "ADMMState"]
 
 #: Over-relaxation parameter (OSQP's default).
 RELAXATION = 1.6
@@ -328,10 +328,8 @@ class ADMMSolver(BaseSolver):
             sigma = 1.0
         scaled = replace(program, X=program.X / sigma, beta=program.beta / sigma)
         if init is not None:
-            state = getattr(init, "admm_state", None)
             init = replace(init, V=np.asarray(init.V, float) * sigma,
                            W=None if init.W is None else np.asarray(init.W, float) * sigma)
-            init.admm_state = state
         result = self._solve_scaled(scaled, init)
         result.V = result.V / sigma
         if result.W is not None:
@@ -394,9 +392,8 @@ class ADMMSolver(BaseSolver):
         result = SolverResult(
             V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
             n_iter=n_iter, converged=bool(ok), status="optimal" if ok else "max_iter",
-            objective_curve=curve, lower_bound=cert.bound,
+            objective_curve=curve, lower_bound=cert.bound, state=it.save(),
         )
-        result.admm_state = it.save()
         return result
 
     @staticmethod
@@ -418,6 +415,43 @@ class ADMMSolver(BaseSolver):
         return False
 
 
+@dataclass
+class ADMMState(SolverState):
+    """ADMM's point: what a warm start needs beyond the blocks.
+
+    ``q`` the loss split, ``p`` the stacked blocks (``V`` then ``W`` for
+    ReLU: ``stacked`` is 2, else 1), ``uq`` and ``up`` the scaled
+    multipliers, ``rho`` the penalty parameter and ``beta`` the program's.
+    """
+
+    q: np.ndarray
+    p: np.ndarray
+    uq: np.ndarray
+    up: np.ndarray
+    rho: float
+    beta: float
+    stacked: int = 1
+
+    def _mask(self, keep):
+        return np.concatenate([keep] * self.stacked)
+
+    def restrict(self, keep):
+        mask = self._mask(keep)
+        return replace(self, p=self.p[:, mask], up=self.up[:, mask])
+
+    def pad(self, keep):
+        mask = self._mask(keep)
+        p = np.zeros((self.p.shape[0], len(mask), self.p.shape[2]))
+        up = np.zeros_like(p)
+        p[:, mask], up[:, mask] = self.p, self.up
+        return replace(self, p=p, up=up)
+
+    def dual_points(self):
+        # The loss split is a prediction; -rho uq is minus a (sub)gradient
+        # of the loss at q, a dual point.
+        return [self.q], [-self.rho * self.uq]
+
+
 class _Iteration:
     """State of the ADMM iteration and one step of it."""
 
@@ -426,13 +460,14 @@ class _Iteration:
         op = self.op = BlockOperator(program)
         self.relu = op.cone_signs is not None
         k = program.n_outputs
-        state = getattr(init, "admm_state", None) if init is not None else None
-        if state is not None and state[1].shape == op.shape:
-            self.q, self.p, self.uq, self.up = (np.array(a) for a in state[:4])
-            self.rho = state[4]
+        state = None if init is None else init.state
+        if isinstance(state, ADMMState) and state.p.shape == op.shape:
+            self.q, self.p, self.uq, self.up = (
+                np.array(a) for a in (state.q, state.p, state.uq, state.up))
+            self.rho = state.rho
             # At a fixed point rho * up is beta times a subgradient of the
             # block norms: rescaled, it stays one for a new beta (a path).
-            self.up *= program.beta / state[5]
+            self.up *= program.beta / state.beta
         else:
             self.p = (np.zeros(op.shape) if init is None
                       else op.stack(np.asarray(init.V, float), init.W))
@@ -451,8 +486,9 @@ class _Iteration:
         self.cone = ConeProx(op)
 
     def save(self):
-        """``(q, p, uq, up, rho, beta)``, a warm start for a later solve."""
-        return (self.q, self.p, self.uq, self.up, self.rho, self.program.beta)
+        """The :class:`ADMMState` of this point, a warm start for a later solve."""
+        return ADMMState(self.q, self.p, self.uq, self.up, self.rho,
+                         self.program.beta, 2 if self.relu else 1)
 
     def get(self):
         """The state as one vector (for the acceleration)."""
