@@ -121,10 +121,11 @@ def _same_padding(size, kernel, stride):
 class ConvexConvMixin:
     """Images, patches and pooling for the convex CNN estimators.
 
-    The dense estimators' machinery (:class:`skconvexnn._base.ConvexReLUMixin`)
-    calls :meth:`_design` for the design matrix and its pooling and
-    :meth:`_set_weights` for the fitted weights; this mixin supplies the
-    patch matrix with its pooling, and filters shaped as images.
+    The dense estimators (:class:`skconvexnn._base.ConvexReLUMixin`) build
+    their program from :meth:`_training_rows` and :meth:`_design` (the design
+    matrix and its pooling) and set the weights by :meth:`_set_weights`; this
+    mixin supplies the image geometry, the patch matrix with its pooling, and
+    filters shaped as images.
     """
 
     _conv_constraints = {
@@ -176,9 +177,11 @@ class ConvexConvMixin:
         shape = X.shape[1:] + ((1,) if ndim == 3 else ())
         return X.reshape(X.shape[0], -1), shape
 
-    def _fit_network(self, X, Y, loss, sample_weight=None):
+    def _training_rows(self, X, Y, sample_weight):
+        # The geometry is part of the program the rows build (so that a
+        # path or a CV fit builds it too).
         self._set_geometry(X.shape[1])
-        return super()._fit_network(X, Y, loss, sample_weight)
+        return super()._training_rows(X, Y, sample_weight)
 
     def _set_geometry(self, n_features):
         """Image shape, filter size, stride and padding of this fit."""

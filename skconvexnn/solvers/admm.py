@@ -44,7 +44,7 @@ certified (:class:`._blocks.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -53,7 +53,8 @@ from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
 from ._polish import FacePolish
-from .base import BaseSolver, SolverResult, SolverState
+from .admm_state import ADMMState
+from .base import BaseSolver, SolverResult
 from .cvxpy_backend import available_memory_bytes
 
 __all__ = ["ADMMSolver", "ADMMState"]
@@ -413,43 +414,6 @@ class ADMMSolver(BaseSolver):
         cert.objective, cert.gap, cert.intercept, cert.exact = state
         curve.pop()
         return False
-
-
-@dataclass
-class ADMMState(SolverState):
-    """ADMM's point: what a warm start needs beyond the blocks.
-
-    ``q`` the loss split, ``p`` the stacked blocks (``V`` then ``W`` for
-    ReLU: ``stacked`` is 2, else 1), ``uq`` and ``up`` the scaled
-    multipliers, ``rho`` the penalty parameter and ``beta`` the program's.
-    """
-
-    q: np.ndarray
-    p: np.ndarray
-    uq: np.ndarray
-    up: np.ndarray
-    rho: float
-    beta: float
-    stacked: int = 1
-
-    def _mask(self, keep):
-        return np.concatenate([keep] * self.stacked)
-
-    def restrict(self, keep):
-        mask = self._mask(keep)
-        return replace(self, p=self.p[:, mask], up=self.up[:, mask])
-
-    def pad(self, keep):
-        mask = self._mask(keep)
-        p = np.zeros((self.p.shape[0], len(mask), self.p.shape[2]))
-        up = np.zeros_like(p)
-        p[:, mask], up[:, mask] = self.p, self.up
-        return replace(self, p=p, up=up)
-
-    def dual_points(self):
-        # The loss split is a prediction; -rho uq is minus a (sub)gradient
-        # of the loss at q, a dual point.
-        return [self.q], [-self.rho * self.uq]
 
 
 class _Iteration:
