@@ -1,4 +1,9 @@
-"""What every convex ReLU estimator shares: gates, program, solve, recovery."""
+"""What every convex ReLU estimator shares: parameters, gates, the program, the setter.
+
+The fit itself (solve, recovery, certificate, path, search) is
+:mod:`skconvexnn.fitting`'s; an estimator builds the program and sets the
+:class:`~skconvexnn.fitting.Fit` it gets back.
+"""
 
 import warnings
 from numbers import Integral, Real
@@ -91,12 +96,15 @@ def target_scaling(Y, sample_weight, fit_intercept, standardize=True):
 
 
 class ConvexReLUMixin(BaseEstimator):
-    """Shared parameters and fitting machinery of the convex ReLU estimators.
+    """Shared parameters, program building and fitted attributes of the estimators.
 
     Subclasses implement ``_training_data(X, y)``, which validates ``X``
     and ``y`` and returns ``X``, the targets encoded as an ``(n_samples,
     n_outputs)`` array and the loss, and pass them to :meth:`_fit_network`
-    (one beta) or :meth:`_fit_path` (a sequence of betas).
+    (one beta) or :meth:`_fit_path` (a sequence of betas). These build the
+    convex program, hand it to :mod:`skconvexnn.fitting` and set the
+    resulting fit by :meth:`_set_fit`, the only method that sets fitted
+    attributes.
     """
 
     _parameter_constraints = {

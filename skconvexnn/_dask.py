@@ -377,15 +377,15 @@ def fit_dask(estimator, X, y, sample_weight=None):
         value, _ = cp.certify(("zero",), c)
         result = SolverResult(V=V, W=None, intercept=c, n_iter=0,
                               objective_curve=[value])
-        return _set_network(estimator, cp, result, solver, exact=True)
+        return _set_chunked_fit(estimator, cp, result, solver, exact=True)
     init = getattr(estimator, "_solution", None) if estimator.warm_start else None
     if init is not None and (init.W is not None or init.V.shape != cp.zeros()[0].shape):
         init = None
     result = solver.solve(cp, init)
-    return _set_network(estimator, cp, result, solver)
+    return _set_chunked_fit(estimator, cp, result, solver)
 
 
-def _set_network(est, cp, result, solver, exact=False):
+def _set_chunked_fit(est, cp, result, solver, exact=False):
     """Certify ``result`` of the chunked program and set it through the estimator's
     one setter (as :func:`skconvexnn.fitting.certify` does in memory)."""
     gates = est.gates_
