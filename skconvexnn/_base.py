@@ -1,7 +1,11 @@
-"""What every convex ReLU estimator shares: gates, program, solve, recovery."""
+"""What every convex ReLU estimator shares: parameters, gates, the program, the setter.
+
+The fit itself (solve, recovery, certificate, path, search) is
+:mod:`skconvexnn.fitting`'s; an estimator builds the program and sets the
+:class:`~skconvexnn.fitting.Fit` it gets back.
+"""
 
 import warnings
-from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,31 +17,11 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from ._dask import dask_rows
-from ._progress import Progress
-from ._program import (
-    ACTIVATIONS,
-    ConvexProgram,
-    lower_bound,
-    program_beta_max,
-    zero_network_beta,
-)
-from ._screening import pattern_norms, solve_on_working_set
-from ._search import search_arrangements, search_report, seed_networks
+from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
-from .recovery import (
-    network_objective,
-    network_predict,
-    prune_network,
-    recover_best_network,
-)
-from .solvers import (
-    NATIVE_SOLVERS,
-    get_solver,
-    native_order,
-    solve_with_fallback,
-    solver_names,
-)
-from .solvers._blocks import trivial_result
+from .fitting import SolverOptions, fit_beta, fit_path, fit_search
+from .recovery import network_predict
+from .solvers import solver_names
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
@@ -112,12 +96,15 @@ def target_scaling(Y, sample_weight, fit_intercept, standardize=True):
 
 
 class ConvexReLUMixin(BaseEstimator):
-    """Shared parameters and fitting machinery of the convex ReLU estimators.
+    """Shared parameters, program building and fitted attributes of the estimators.
 
     Subclasses implement ``_training_data(X, y)``, which validates ``X``
     and ``y`` and returns ``X``, the targets encoded as an ``(n_samples,
     n_outputs)`` array and the loss, and pass them to :meth:`_fit_network`
-    (one beta) or :meth:`_fit_path` (a sequence of betas).
+    (one beta) or :meth:`_fit_path` (a sequence of betas). These build the
+    convex program, hand it to :mod:`skconvexnn.fitting` and set the
+    resulting fit by :meth:`_set_fit`, the only method that sets fitted
+    attributes.
     """
 
     _parameter_constraints = {
@@ -165,71 +152,56 @@ class ConvexReLUMixin(BaseEstimator):
             raise ValueError("arrangements contains NaN or infinite values.")
         return gates
 
+    def _options(self):
+        """The solver settings of this fit."""
+        return SolverOptions(self.solver, self.tol, self.max_iter, self.verbose)
+
+    def _searching(self):
+        return isinstance(self.arrangements, str) and self.arrangements == "search"
+
     def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
-        """Build and solve the convex program, recover and prune the network.
+        """Build the convex program at ``beta`` (default ``self.beta``) and fit it.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
-        validated arrays; ``beta`` defaults to ``self.beta``. Sets every
-        fitted attribute.
+        validated arrays. Sets every fitted attribute.
         """
-        beta = self.beta if beta is None else beta
+        beta = float(self.beta if beta is None else beta)
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
-            if isinstance(self.arrangements, str) and self.arrangements == "search":
-                empty = ConvexProgram(
+            if self._searching():
+                template = ConvexProgram(
                     X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
                     loss=loss, activation=self.activation,
                     fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
-                if beta >= zero_network_beta(empty, all_patterns=True):
-                    # No pattern at all can enter: the zero network is optimal.
-                    self._set_zero_network(empty, np.empty((0, X1.shape[1])))
-                    self.examined_gates_ = self.gates_
-                    return self
-                search = self._search(X1, Y, loss, s, float(beta), rng)
-                solver = search.solver or get_solver(self.solver, search.program,
-                                                     tol=self.tol)
-                # The certificate covers every examined pattern (user guide,
-                # "Arrangement search").
-                self._set_network(search.program, search.result, solver,
-                                  search.gates, search)
-                return self
-            program = self._program(X1, Y, loss, s, float(beta), rng, pool)
-            if beta >= zero_network_beta(program):
-                # At or above beta_max: no solve (a solver would only meet
-                # the overflow of a huge beta).
-                self._set_zero_network(program, self.gates_)
-                return self
-            init = getattr(self, "_solution", None) if self.warm_start else None
-            self._set_network(program, *self._solve(program, init), self.gates_)
+                fit = fit_search(template, self._options(), self.n_arrangements, rng,
+                                 self.max_patterns, warm=self._search_warm_start(X1))
+            else:
+                program, gates = self._program(X1, Y, loss, s, beta, rng, pool)
+                init = getattr(self, "_solution", None) if self.warm_start else None
+                fit = fit_beta(program, self._options(), gates, init)
+            self._set_fit(fit)
         return self
 
-    def _set_zero_network(self, program, gates):
-        """Set the fitted attributes of the network with no neuron.
-
-        It is optimal at ``program.beta`` (at or above beta_max).
-        """
-        solver = get_solver(self.solver, program, tol=self.tol)
-        return self._set_network(program, trivial_result(program), solver, gates,
-                                 exact=True)
+    def _search_warm_start(self, X1):
+        """``(gates, solution, examined gates)`` of the previous search, if reused."""
+        if (self.warm_start and getattr(self, "_gate_source", None) == self._gate_key()
+                and self.gates_.shape[1] == X1.shape[1]):
+            return self.gates_, self._solution, self.examined_gates_
+        return None
 
     def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit, certify=True):
         """Fit the network at each beta in turn, on the same patterns.
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
-        ``beta_max`` of the program (:func:`program_beta_max`); betas at or
-        above ``beta_max`` take the zero network without a solve, the others
-        are solved on working sets of patterns
-        (:func:`skconvexnn._screening.solve_on_working_set`), each warm
-        started from the previous solution. After each fit, ``on_fit(self)``
-        is called with every fitted attribute set for that beta; when it
-        returns a true value, the path stops there.
-
+        ``beta_max`` of the program (:func:`program_beta_max`); the fits are
+        those of :func:`skconvexnn.fitting.fit_path`. After each fit,
+        ``on_fit(self)`` is called with every fitted attribute set for that
+        beta; when it returns a true value, the path stops there.
         ``certify=False`` (the CV estimators' folds, which only predict)
         skips the lower bounds a native solver's converged flag already
         vouches for: ``lower_bound_`` is then the solver's own bound, or
-        ``-inf``, and ``duality_gap_`` may be infinite. Fits of other
-        solvers are certified as always.
+        ``-inf``, and ``duality_gap_`` may be infinite.
 
         Returns
         -------
@@ -238,45 +210,25 @@ class ConvexReLUMixin(BaseEstimator):
             stopped the path).
         beta_max : float
         """
+
+        def step(fit):
+            self._set_fit(fit)
+            return on_fit(self)
+
         with self._blas_limit(X):
-            program = self._path_program(X, Y, loss, sample_weight)
-            largest = program_beta_max(program)
-            betas = np.asarray(betas(largest), dtype=float)
-            # Start from the zero network, optimal at beta_max.
-            result, previous = trivial_result(program), largest
-            norms = pattern_norms(program, result)
-            progress = Progress("path", self.verbose, len(betas))
-            for step, beta in enumerate(betas, 1):
-                program = replace(program, beta=float(beta))
-                exact = beta >= largest
-                if exact:
-                    # The zero network is optimal: no solve needed (its
-                    # dual point is feasible, so the gap computed is zero).
-                    result = trivial_result(program)
-                    solver = get_solver(self.solver, program, tol=self.tol)
-                else:
-                    result, solver, norms = solve_on_working_set(
-                        program, self._solve, result, norms, previous,
-                        whole_bound=certify)
-                    previous = beta
-                self._set_network(program, result, solver, self.gates_, exact=exact,
-                                  certify=certify)
-                progress.update(step, self.objective_, self.duality_gap_,
-                                beta=float(beta))
-                if on_fit(self):
-                    betas = betas[:step]
-                    break
-            progress.close()
+            program, gates = self._path_program(X, Y, loss, sample_weight)
+            _, betas, largest = fit_path(program, betas, self._options(), gates,
+                                         bounds=certify, on_fit=step)
         return betas, largest
 
     def _beta_max(self, X, Y, loss, sample_weight=None):
         """``beta_max`` of the program a path on this data would solve."""
         with self._blas_limit(X):
-            return program_beta_max(self._path_program(X, Y, loss, sample_weight))
+            return program_beta_max(self._path_program(X, Y, loss, sample_weight)[0])
 
     def _path_program(self, X, Y, loss, sample_weight):
-        """The program shared by every beta of a path (``beta`` left at 1)."""
-        if isinstance(self.arrangements, str) and self.arrangements == "search":
+        """The program shared by every beta of a path (``beta`` at 1), its gates."""
+        if self._searching():
             raise ValueError(
                 "A beta path needs the same patterns at every beta, and "
                 "arrangements='search' chooses them for one beta. Use "
@@ -319,192 +271,53 @@ class ConvexReLUMixin(BaseEstimator):
         return X1, pool, Y, sw / sw.sum()
 
     def _program(self, X1, Y, loss, s, beta, rng, pool=None):
-        """The program over the patterns of this fit's gates (sets ``gates_``)."""
+        """The program over the patterns of this fit's gates, and those gates."""
         gates = self._make_gates(X1, rng)
-        patterns, self.gates_ = unique_patterns(patterns_from_gates(X1, gates), gates)
-        return ConvexProgram(
+        patterns, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
+        program = ConvexProgram(
             X=X1, patterns=patterns, Y=Y, beta=beta, loss=loss,
             activation=self.activation, fit_intercept=self.fit_intercept,
             sample_weight=s, pool=pool,
         )
+        return program, gates
 
-    def _solve(self, program, init):
-        solver = get_solver(self.solver, program, tol=self.tol,
-                            max_iter=self.max_iter, verbose=self.verbose)
-        return solve_with_fallback(solver, program, init, self.solver)
+    def _set_fit(self, fit):
+        """Set the fitted attributes of ``fit`` (:class:`skconvexnn.fitting.Fit`).
 
-    def _set_network(self, program, result, solver, gates, search=None, exact=False,
-                     certify=True):
-        """Recover and prune the network of ``result``; set the fitted attributes.
-
-        ``search`` is the arrangement search that produced ``program``, if any;
-        ``exact`` says that ``result`` is known optimal (the zero network at
-        or above beta_max), so that rounding in its bound is not polished.
-        The certificate decides convergence, not the solver's status: when
-        the relative gap of a cvxpy solve is above ``tol``, the program is
-        re-solved by a native solver warm started from it, the better network
-        is kept with the better of the two bounds, and a gap still above
-        ``tol`` raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
+        The one place that sets them: the optional ones of the previous fit
+        are deleted first, so that none outlives the fit that made it. Raises
+        the fit's :class:`~sklearn.exceptions.ConvergenceWarning`.
         """
         self._clear_fitted()
-        # A native solver's converged flag is its certificate (_converged):
-        # the bounds would only fill lower_bound_ (certify=False), and a
-        # certified bound over the whole program needs no recomputing (for
-        # the ReLU program that is a projection per block, 15 % of a digits
-        # fit).
-        proven = result.converged and solver.name in NATIVE_SOLVERS
-        own = (proven and search is None and result.lower_bound is not None
-               and np.isfinite(result.lower_bound))
-        bounds = not own if certify else not proven
-        net = self._certify(program, result, gates, search, bounds=bounds)
-        polish = None
-        if exact:
-            # Optimal by the dual test at beta_max (zero_network_beta).
-            net["bound"] = net["objective"]
-        if not exact and not self._converged(net, result, solver):
-            polish = self._polish(program, result, solver, gates, search)
-            if polish is not None:
-                result2, solver2, net2 = polish
-                bound = max(net["bound"], net2["bound"])
-                curve = [*result.objective_curve, *result2.objective_curve]
-                n_iter = int(result.n_iter) + int(result2.n_iter)
-                if net2["objective"] < net["objective"]:
-                    net, result, solver = net2, result2, solver2
-                net = {**net, "bound": bound, "curve": curve, "n_iter": n_iter}
-        U, A, G, c = net["network"]
-        self._set_weights(U, A, c)
-        self.n_neurons_ = len(U)
-        self.n_outputs_ = program.Y.shape[1]
-        self.gates_ = gates
+        self._set_weights(fit.U, fit.A, fit.c)
+        self.n_neurons_ = fit.n_neurons
+        self.n_outputs_ = fit.n_outputs
+        self.gates_ = fit.gates
         self._gate_source = self._gate_key()
-        if search is not None:
-            self.examined_gates_ = search.pool_gates
-            self.search_report_ = search_report(search)
-            self.search_seed_objective_ = self.search_report_["seed_objective"]
-        if G is not None:
-            self.neuron_gates_ = G
-        self.n_iter_ = int(net.get("n_iter", result.n_iter))
-        self.objective_ = float(net["objective"])
-        self.lower_bound_ = float(net["bound"])
-        self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
-        self.objective_curve_ = np.asarray(net.get("curve", result.objective_curve),
-                                           dtype=float)
-        self.solver_ = solver.name
-        self._solution = result
+        if fit.examined_gates is not None:
+            self.examined_gates_ = fit.examined_gates
+        if fit.search_report is not None:
+            self.search_report_ = fit.search_report
+            self.search_seed_objective_ = fit.search_report["seed_objective"]
+        if fit.G is not None:
+            self.neuron_gates_ = fit.G
+        self.n_iter_ = fit.n_iter
+        self.objective_ = fit.objective
+        self.lower_bound_ = fit.lower_bound
+        self.duality_gap_ = fit.duality_gap
+        self.objective_curve_ = fit.objective_curve
+        self.solver_ = fit.solver
+        self._solution = fit.solution
         self._check_finite()
-        if not exact and not self._converged(net, result, solver):
-            warnings.warn(self._convergence_advice(result, solver, polish),
-                          ConvergenceWarning)
-        if search is not None and not search.converged:
-            warnings.warn(
-                f"The arrangement search stopped ({search.reason}) after "
-                f"{search.n_rounds} solves with examined patterns still violating "
-                f"their dual constraint (by {search.max_violation:.3g} relative to "
-                "beta). Increase n_arrangements (more patterns per round) or "
-                f"max_patterns (now {self.max_patterns}); with a nonsmooth loss, "
-                "a stalled search may already be optimal.",
-                ConvergenceWarning,
-            )
+        for message in fit.warnings:
+            warnings.warn(message, ConvergenceWarning)
         if self.verbose:
             print(
-                f"[{type(self).__name__}] solver={solver.name} "
-                f"patterns={program.n_patterns} neurons={self.n_neurons_} "
+                f"[{type(self).__name__}] solver={fit.solver}{fit.where} "
+                f"patterns={fit.n_patterns} neurons={self.n_neurons_} "
                 f"objective={self.objective_:.6g} gap={self.duality_gap_:.3g}"
             )
         return self
-
-    def _certify(self, program, result, gates, search=None, bounds=True):
-        """The pruned network of ``result``, its objective and a lower bound.
-
-        ``bounds=False``: the bound is the solver's own (``-inf`` if none).
-        """
-        bound_program = program if search is None else search.pool_program
-        U, A, G, c = recover_best_network(program, result, gates)
-        groups = np.argmax(np.abs(A), axis=1) if len(A) else None
-        U, A, G = prune_network(program.X, U, A, G, groups=groups, pool=program.pool)
-        objective = float(network_objective(program, U, A, c, G))
-        # Both the network and the solver's raw blocks give dual points; the
-        # raw blocks are often the better one (dropping near-zero blocks moves
-        # the residual off the optimum), and either bound is valid.
-        # Native solvers prove their own bound (from their multipliers too);
-        # only the others need the stationarity refinement for kinked losses.
-        if not bounds:
-            return {"network": (U, A, G, c), "objective": objective,
-                    "bound": (-np.inf if result.lower_bound is None or search
-                              is not None else float(result.lower_bound))}
-        blocks = (result.V, result.W, result.intercept)
-        bound = max(
-            lower_bound(bound_program,
-                        network_predict(program.X, U, A, 0.0, G, program.pool)),
-            lower_bound(bound_program, program.predict(result.V, result.W),
-                        blocks=blocks if result.lower_bound is None
-                        and search is None else None),
-        )
-        # A solver's own bound covers the active patterns only.
-        if result.lower_bound is not None and search is None:
-            bound = max(bound, result.lower_bound)
-        return {"network": (U, A, G, c), "objective": objective,
-                "bound": float(bound)}
-
-    def _converged(self, net, result, solver):
-        """Whether the certificate of ``net`` is within ``tol`` (relative).
-
-        A native solver's own converged flag is its certificate; a cvxpy
-        status is not one ("optimal" solves were seen 87 % above their bound).
-        """
-        if result.converged and solver.name in NATIVE_SOLVERS:
-            return True
-        gap = net["objective"] - net["bound"]
-        return gap <= self.tol * max(abs(net["objective"]), np.finfo(float).tiny)
-
-    def _polish(self, program, result, solver, gates, search=None):
-        """Re-solve with a native solver warm started from a loose cvxpy solve.
-
-        Returns ``(result, solver, certified network)``, or None when the
-        solve was native already or no native solver handles the program.
-        """
-        if solver.name in NATIVE_SOLVERS:
-            return None
-        # The native solvers in the order "auto" tries them on this program.
-        for cls in native_order(program):
-            native = cls(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
-            try:
-                native.check_program(program)
-            except (ValueError, MemoryError):
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                polished = native.solve(program, init=result)
-            return polished, native, self._certify(program, polished, gates, search)
-        return None
-
-    def _convergence_advice(self, result, solver, polish):
-        """The ConvergenceWarning text: the gap reached and advice for this case."""
-        gap = self.duality_gap_ / max(abs(self.objective_), 1e-300)
-        head = (
-            f"The fit stopped with a relative duality gap of {gap:.3g} "
-            f"(absolute {self.duality_gap_:.3g}) above tol={self.tol}: solver "
-            f"{solver.name!r}, status {result.status!r}, {result.n_iter} "
-            f"iterations (max_iter={self.max_iter})"
-        )
-        if polish is not None:
-            head += (f", after a re-solve with {polish[1].name!r} warm started "
-                     f"from the {solver.name!r} solution")
-        if solver.name in NATIVE_SOLVERS:
-            advice = (
-                "Increase max_iter or tol, standardize X "
-                "(StandardScaler), or use a larger beta"
-            )
-        elif result.status == "user_limit":
-            advice = "Increase max_iter"
-        else:
-            advice = (
-                f"{solver.name!r} stopped at the limit of its numerical accuracy, "
-                "so a larger max_iter does not help. Standardize X "
-                "(StandardScaler), use a larger beta, or solver='admm' with a "
-                "larger max_iter"
-            )
-        return f"{head}. {advice}."
 
     def _clear_fitted(self):
         """Delete the fitted attributes that only some fits set.
@@ -515,28 +328,6 @@ class ConvexReLUMixin(BaseEstimator):
         """
         for name in OPTIONAL_FITTED_ATTRIBUTES:
             self.__dict__.pop(name, None)
-
-    def _search(self, X1, Y, loss, s, beta, rng):
-        """Run the cutting-plane arrangement search (:mod:`skconvexnn._search`)."""
-        template = ConvexProgram(
-            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
-            loss=loss, activation=self.activation,
-            fit_intercept=self.fit_intercept, sample_weight=s,
-        )
-        warm = (
-            self.warm_start
-            and getattr(self, "_gate_source", None) == self._gate_key()
-            and self.gates_.shape[1] == X1.shape[1]
-        )
-        seeds = None if warm else seed_networks(template, self.n_arrangements, rng)
-        return search_arrangements(
-            template, self._solve, self.n_arrangements, rng, tol=self.tol,
-            max_patterns=self.max_patterns,
-            init_gates=self.gates_ if warm else None,
-            init_result=self._solution if warm else None,
-            pool_gates=self.examined_gates_ if warm else None,
-            seeds=seeds, verbose=self.verbose,
-        )
 
     def _check_finite(self):
         arrays = [*self.coefs_, *self.intercepts_]

@@ -1,4 +1,4 @@
-"""Convex two-layer CNNs: patches, pooling and the CNN estimators.
+"""Convex two-layer CNNs: the CNN estimators (patches and pooling: ``_patches``).
 
 A two-layer CNN with ``m`` filters ``u_j`` (with biases) of size
 ``kh x kw x channels`` computes
@@ -13,21 +13,20 @@ dense two-layer network on the patch rows followed by ``Pool``. Patterns
 are arrangements of ``Xp``, so their number is exponential only in the
 filter size, and the convex program of the dense network applies with
 ``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (Ergen and Pilanci,
-ICLR 2021; user guide, "Convolutional networks"). The
-estimators here reuse the dense estimators' machinery through a pooled
+ICLR 2021; user guide, "Convolutional networks"): a pooled
 :class:`~skconvexnn._program.ConvexProgram`.
 """
 
 from numbers import Integral
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import add_ones
 from ._classification import ConvexReLUClassifier
+from ._patches import POOLINGS, filter_geometry, image_patches, pooling_matrix
 from ._regression import ConvexReLURegressor
 
 __all__ = [
@@ -37,94 +36,15 @@ __all__ = [
     "pooling_matrix",
 ]
 
-#: Pooling of the second layer: the weight of each patch in its sample's sum.
-POOLINGS = ("sum", "average")
-
-
-def image_patches(images, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0)):
-    """Patch matrix of a stack of images.
-
-    Parameters
-    ----------
-    images : ndarray of shape (n_samples, height, width, channels)
-    kernel_size : tuple of two ints
-        Filter height and width ``(kh, kw)``.
-    stride : tuple of two ints, default=(1, 1)
-    padding : tuple of four ints, default=(0, 0, 0, 0)
-        Zeros added at the top, bottom, left and right.
-
-    Returns
-    -------
-    patches : ndarray of shape (n_samples * n_patches, kh * kw * channels)
-        The patches of sample ``i`` are rows ``i * n_patches`` to
-        ``(i + 1) * n_patches - 1``, in row-major order of their positions;
-        each row is the patch flattened in ``(kh, kw, channels)`` order, the
-        order of the filters in ``coefs_[0]``.
-    n_patches : int
-        Patches per image.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skconvexnn._convolution import image_patches
-    >>> images = np.arange(9.0).reshape(1, 3, 3, 1)
-    >>> patches, K = image_patches(images, (2, 2))
-    >>> K, patches[0].tolist()
-    (4, [0.0, 1.0, 3.0, 4.0])
-    """
-    (kh, kw), (sh, sw) = kernel_size, stride
-    top, bottom, left, right = padding
-    if any(padding):
-        images = np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    n, _, _, channels = images.shape
-    windows = np.lib.stride_tricks.sliding_window_view(images, (kh, kw), axis=(1, 2))
-    # (n, rows, cols, channels, kh, kw) -> (n, rows, cols, kh, kw, channels)
-    windows = windows[:, ::sh, ::sw].transpose(0, 1, 2, 4, 5, 3)
-    n_patches = windows.shape[1] * windows.shape[2]
-    return windows.reshape(n * n_patches, kh * kw * channels), n_patches
-
-
-def pooling_matrix(n_samples, n_patches, pooling="average"):
-    """Sparse ``(n_samples, n_samples * n_patches)`` matrix pooling the patches.
-
-    Row ``i`` has ``1`` (``"sum"``) or ``1 / n_patches`` (``"average"``) on
-    the patches of sample ``i``.
-    """
-    weight = 1.0 if pooling == "sum" else 1.0 / n_patches
-    rows = np.repeat(np.arange(n_samples), n_patches)
-    values = np.full(n_samples * n_patches, weight)
-    return sparse.csr_matrix(
-        (values, (rows, np.arange(n_samples * n_patches))),
-        shape=(n_samples, n_samples * n_patches),
-    )
-
-
-def _pair(value, name):
-    """Two positive ints from an int or a sequence of two."""
-    if isinstance(value, Integral):
-        return int(value), int(value)
-    pair = tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, Integral) and v > 0 for v in pair):
-        raise ValueError(
-            f"{name} must be an int or a pair of positive ints; got {value!r}."
-        )
-    return int(pair[0]), int(pair[1])
-
-
-def _same_padding(size, kernel, stride):
-    """Zeros before and after so that ``ceil(size / stride)`` windows fit."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
 
 class ConvexConvMixin:
     """Images, patches and pooling for the convex CNN estimators.
 
-    The dense estimators' machinery (:class:`skconvexnn._base.ConvexReLUMixin`)
-    calls :meth:`_design` for the design matrix and its pooling and
-    :meth:`_set_weights` for the fitted weights; this mixin supplies the
-    patch matrix with its pooling, and filters shaped as images.
+    The dense estimators (:class:`skconvexnn._base.ConvexReLUMixin`) build
+    their program from :meth:`_training_rows` and :meth:`_design` (the design
+    matrix and its pooling) and set the weights by :meth:`_set_weights`; this
+    mixin supplies the image geometry, the patch matrix with its pooling, and
+    filters shaped as images.
     """
 
     _conv_constraints = {
@@ -176,9 +96,11 @@ class ConvexConvMixin:
         shape = X.shape[1:] + ((1,) if ndim == 3 else ())
         return X.reshape(X.shape[0], -1), shape
 
-    def _fit_network(self, X, Y, loss, sample_weight=None):
+    def _training_rows(self, X, Y, sample_weight):
+        # The geometry is part of the program the rows build (so that a
+        # path or a CV fit builds it too).
         self._set_geometry(X.shape[1])
-        return super()._fit_network(X, Y, loss, sample_weight)
+        return super()._training_rows(X, Y, sample_weight)
 
     def _set_geometry(self, n_features):
         """Image shape, filter size, stride and padding of this fit."""
@@ -208,28 +130,10 @@ class ConvexConvMixin:
         else:
             # Flat rows without image_shape: one-row images (1-D signals).
             shape = (1, n_features, 1)
-        height, width, _ = shape
-        kernel = _pair(self.kernel_size, "kernel_size")
-        if height == 1 and isinstance(self.kernel_size, Integral):
-            kernel = (1, kernel[1])  # a 1-D filter on one-row images
-        stride = _pair(self.stride, "stride")
-        if self.padding == "valid":
-            padding = (0, 0, 0, 0)
-        elif self.padding == "same":
-            padding = (*_same_padding(height, kernel[0], stride[0]),
-                       *_same_padding(width, kernel[1], stride[1]))
-        else:
-            padding = (self.padding,) * 4
-        padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
-        # A filter larger than the (padded) images is clipped to them, so
-        # that the defaults work on any input (one or two features too);
-        # kernel_size_ says which filter was used.
-        kernel = (min(kernel[0], padded[0]), min(kernel[1], padded[1]))
+        kernel, stride, padding, self.n_patches_ = filter_geometry(
+            shape, self.kernel_size, self.stride, self.padding)
         self.image_shape_ = shape
         self.kernel_size_ = kernel
-        self.n_patches_ = ((padded[0] - kernel[0]) // stride[0] + 1) * (
-            (padded[1] - kernel[1]) // stride[1] + 1
-        )
         self._stride, self._padding = stride, padding
 
     def _design(self, X):

@@ -40,15 +40,15 @@ What a dask ``X`` supports is in :data:`SUPPORTED`; anything else raises a
 import functools
 import hashlib
 import sys
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._dask_inputs import check_X, checked_weight_sum, checked_y, raw_stats
+from .fitting import Fit, SolverOptions
+from .fitting.certify import convergence_advice, converged
 from .losses import Loss, get_loss
 from .solvers.dask_program import (
     ChunkedProgram,
@@ -377,17 +377,17 @@ def fit_dask(estimator, X, y, sample_weight=None):
         value, _ = cp.certify(("zero",), c)
         result = SolverResult(V=V, W=None, intercept=c, n_iter=0,
                               objective_curve=[value])
-        return _set_network(estimator, cp, result, solver, exact=True)
+        return _set_chunked_fit(estimator, cp, result, solver, exact=True)
     init = getattr(estimator, "_solution", None) if estimator.warm_start else None
     if init is not None and (init.W is not None or init.V.shape != cp.zeros()[0].shape):
         init = None
     result = solver.solve(cp, init)
-    return _set_network(estimator, cp, result, solver)
+    return _set_chunked_fit(estimator, cp, result, solver)
 
 
-def _set_network(est, cp, result, solver, exact=False):
-    """As :meth:`ConvexReLUMixin._set_network`, on the chunked program."""
-    est._clear_fitted()
+def _set_chunked_fit(est, cp, result, solver, exact=False):
+    """Certify ``result`` of the chunked program and set it through the estimator's
+    one setter (as :func:`skconvexnn.fitting.certify` does in memory)."""
     gates = est.gates_
     U, A, G, c = recover_chunked(cp, result, gates)
     U, A, G = prune_chunked(cp, U, A, G)
@@ -401,27 +401,13 @@ def _set_network(est, cp, result, solver, exact=False):
             c_best = cp.optimal_intercept(("key", "Q"), stored)
             bounds.append(cp.certify(("key", "Q"), c_best, stored)[1])
         bound = float(max(bounds))
-    net = {"objective": objective, "bound": bound}
-    est._set_weights(U, A, c)
-    est.n_neurons_ = len(U)
-    est.n_outputs_ = cp.n_outputs
-    est.gates_ = gates
-    est._gate_source = est._gate_key()
-    est.neuron_gates_ = G
-    est.n_iter_ = int(result.n_iter)
-    est.objective_ = objective
-    est.lower_bound_ = bound
-    est.duality_gap_ = max(objective - bound, 0.0)
-    est.objective_curve_ = np.asarray(result.objective_curve, dtype=float)
-    est.solver_ = solver.name
-    est._solution = result
-    est._check_finite()
-    if not exact and not est._converged(net, result, solver):
-        warnings.warn(est._convergence_advice(result, solver, None), ConvergenceWarning)
-    if est.verbose:
-        print(
-            f"[{type(est).__name__}] solver={solver.name} (dask, {len(cp.chunks)} "
-            f"chunks) patterns={cp.n_patterns} neurons={est.n_neurons_} "
-            f"objective={est.objective_:.6g} gap={est.duality_gap_:.3g}"
-        )
-    return est
+    options = SolverOptions(est.solver, est.tol, est.max_iter, est.verbose)
+    messages = ()
+    if not exact and not converged(objective, bound, result, solver, est.tol):
+        messages = (convergence_advice(objective, bound, result, solver, options),)
+    return est._set_fit(Fit(
+        U=U, A=A, G=G, c=c, gates=gates, n_outputs=cp.n_outputs,
+        objective=objective, lower_bound=bound, n_iter=int(result.n_iter),
+        objective_curve=np.asarray(result.objective_curve, dtype=float),
+        solver=solver.name, solution=result, n_patterns=cp.n_patterns,
+        warnings=messages, where=f" (dask, {len(cp.chunks)} chunks)"))

@@ -279,17 +279,15 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     est = path_estimator(estimator)
     X, Y, loss = est._training_data(X, y, sample_weight)
     fits = []
-
-    def grid(largest):
-        if betas is None:
-            return beta_grid(largest, n_betas, beta_ratio)
-        return sorted_betas(betas)
-
-    def keep(fitted):
-        # A shallow copy: the arrays of each fit are new, the gates shared.
-        snapshot = copy.copy(fitted)
-        snapshot.__dict__.pop("_solution", None)
-        fits.append(snapshot)
-
-    grid_used, largest = est._fit_path(X, Y, loss, sample_weight, grid, keep)
+    grid = (sorted_betas(betas) if betas is not None
+            else lambda largest: beta_grid(largest, n_betas, beta_ratio))
+    grid_used, largest = est._fit_path(X, Y, loss, sample_weight, grid,
+                                       lambda fitted: fits.append(_snapshot(fitted)))
     return BetaPath(betas=grid_used, beta_max=largest, estimators=fits)
+
+
+def _snapshot(fitted):
+    """A shallow copy of a fitted estimator: its arrays are its own, the gates shared."""
+    snapshot = copy.copy(fitted)
+    snapshot.__dict__.pop("_solution", None)
+    return snapshot

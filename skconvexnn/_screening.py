@@ -42,25 +42,16 @@ def _active(result):
     return np.any([np.any(B != 0, axis=(0, 2)) for B in blocks], axis=0)
 
 
-def _block_mask(keep, result):
-    """``keep`` over ADMM's stacked blocks (``V`` then ``W`` for ReLU)."""
-    return keep if result.W is None else np.concatenate([keep, keep])
-
-
 def _restrict(result, keep):
     """Warm start for the working set ``keep`` from whole-program blocks.
 
-    ADMM's state ``(q, p, uq, up, rho, beta)`` is kept in the layout of the
-    whole program, so that it carries over to any working set.
+    The solver's state (:attr:`SolverResult.state`) is kept in the layout
+    of the whole program, so that it carries over to any working set.
     """
     W = None if result.W is None else result.W[:, keep]
-    sub = SolverResult(V=result.V[:, keep], W=W, intercept=result.intercept)
-    state = getattr(result, "admm_state", None)
-    if state is not None:
-        mask = _block_mask(keep, result)
-        q, p, uq, up, *rest = state
-        sub.admm_state = (q, p[:, mask], uq, up[:, mask], *rest)
-    return sub
+    state = None if result.state is None else result.state.restrict(keep)
+    return SolverResult(V=result.V[:, keep], W=W, intercept=result.intercept,
+                        state=state)
 
 
 def _pad(result, keep, program):
@@ -73,32 +64,24 @@ def _pad(result, keep, program):
     V[:, keep] = result.V
     if W is not None:
         W[:, keep] = result.W
-    padded = replace(result, V=V, W=W, lower_bound=None)
-    state = getattr(result, "admm_state", None)
-    if state is not None:
-        mask = _block_mask(keep, padded)
-        q, p, uq, up, *rest = state
-        p_all = np.zeros((p.shape[0], len(mask), p.shape[2]))
-        up_all = np.zeros_like(p_all)
-        p_all[:, mask], up_all[:, mask] = p, up
-        padded.admm_state = (q, p_all, uq, up_all, *rest)
-    return padded
+    state = None if result.state is None else result.state.pad(keep)
+    return replace(result, V=V, W=W, lower_bound=None, state=state)
 
 
 def _whole_bound(program, result):
-    """Lower bound over all patterns from ADMM's last points, if there are any.
+    """Lower bound over all patterns from the solver's last points, if it kept any.
 
-    The dual points the solver certified with (its loss split ``q``, its
-    multipliers ``-rho uq``, and the prediction of its blocks, which is the
-    one that certified a polished solve), now scaled to be feasible for
-    every pattern.
+    The dual points the solver certified with (for ADMM its loss split and
+    its multipliers, :meth:`~skconvexnn.solvers.base.SolverState.dual_points`)
+    and the prediction of its blocks (the one that certified a polished
+    solve), now scaled to be feasible for every pattern.
     """
-    state = getattr(result, "admm_state", None)
-    if state is None:
+    if result.state is None:
         return None
-    q, _, uq, _, rho, _ = state
+    predictions, duals = result.state.dual_points()
     blocks = program.predict(result.V, result.W)
-    return max(lower_bound(program, q), lower_bound(program, dual=-rho * uq),
+    return max(*(lower_bound(program, P) for P in predictions),
+               *(lower_bound(program, dual=L) for L in duals),
                lower_bound(program, blocks))
 
 

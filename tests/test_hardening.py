@@ -280,16 +280,16 @@ def test_loose_cvxpy_solve_is_closed_or_warned():
     other = clone(est)
     Xv, Y, loss = other._training_data(X, y)
     X1, pool, Y, s = other._training_rows(Xv, Y, None)
-    program = other._program(X1, Y, loss, s, 1e-8, np.random.RandomState(0), pool)
+    program, _ = other._program(X1, Y, loss, s, 1e-8, np.random.RandomState(0), pool)
     raw = CvxpySolver("clarabel", tol=est.tol).solve(program)
     assert est.objective_ <= program.objective(raw.V, raw.W, raw.intercept) + 1e-12
 
 
 def test_convergence_advice_fits_clarabel_status(monkeypatch):
-    from skconvexnn._base import ConvexReLUMixin
+    from skconvexnn.fitting import certify
 
     # No native re-solve: the gap of a Clarabel solve on unscaled data stays.
-    monkeypatch.setattr(ConvexReLUMixin, "_polish", lambda self, *a, **k: None)
+    monkeypatch.setattr(certify, "_polish", lambda *a, **k: None)
     rng = np.random.RandomState(0)
     X = rng.standard_normal((40, 3))
     y = np.maximum(X @ [1.0, -1.0, 0.5], 0)
@@ -362,7 +362,7 @@ def test_zero_network_beta_is_sufficient(activation):
                                random_state=0)
     Xv, Y, loss = est._training_data(X, y)
     X1, pool, Y, s = est._training_rows(Xv, Y, None)
-    program = est._program(X1, Y, loss, s, 1.0, np.random.RandomState(0), pool)
+    program, _ = est._program(X1, Y, loss, s, 1.0, np.random.RandomState(0), pool)
     cheap = zero_network_beta(program)
     assert program_beta_max(program) <= cheap * (1 + 1e-12)
     assert zero_network_beta(program, all_patterns=True) >= cheap

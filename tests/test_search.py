@@ -11,10 +11,11 @@ from skconvexnn._base import add_ones
 from skconvexnn._cones import project
 from skconvexnn._nonconvex import train_networks
 from skconvexnn._program import ConvexProgram, dual_norms
-from skconvexnn._search import local_ascent, search_arrangements
+from skconvexnn.fitting import SolverOptions
+from skconvexnn.fitting.candidates import local_ascent
+from skconvexnn.fitting.search import search_arrangements
 from skconvexnn.arrangements import enumerate_gates, patterns_from_gates
 from skconvexnn.losses import SquaredLoss
-from skconvexnn.solvers import get_solver
 
 
 @pytest.fixture
@@ -200,14 +201,11 @@ def test_seeded_search_is_never_worse_than_its_seed(kinked, activation, max_iter
     seed = min(_independent_objective(X1, y, beta, net) for net in nets)
     assert seed == pytest.approx(min(net.objective for net in nets), rel=1e-12)
 
-    def solve(program, init):
-        # max_iter=1: a solver stopped far from the optimum of the program.
-        solver = get_solver("admm", program, tol=1e-6, max_iter=max_iter)
-        return solver.solve(program, init), solver
-
+    # max_iter=1: a solver stopped far from the optimum of the program.
+    options = SolverOptions("admm", tol=1e-6, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        search = search_arrangements(template, solve, 10, rng, seeds=nets)
+        search = search_arrangements(template, options, 10, rng, seeds=nets)
     res = search.result
     final = search.program.objective(res.V, res.W, res.intercept)
     assert search.seed_objective <= seed * (1 + 1e-9)

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._program import program_beta_max, zero_network_beta
+from ._blocks import trivial_result
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
@@ -31,6 +32,7 @@ __all__ = [
     "FISTA_MIN_BETA_RATIO",
     "few_neurons",
     "solve_with_fallback",
+    "trivial_result",
 ]
 
 #: cvxpy solver tried when the default one fails (user guide, "Choosing a solver").

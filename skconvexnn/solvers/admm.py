@@ -53,10 +53,11 @@ from .._progress import Progress
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
 from ._polish import FacePolish
+from .admm_state import ADMMState
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import available_memory_bytes
 
-__all__ = ["ADMMSolver"]
+__all__ = ["ADMMSolver", "ADMMState"]
 
 #: Over-relaxation parameter (OSQP's default).
 RELAXATION = 1.6
@@ -328,10 +329,8 @@ class ADMMSolver(BaseSolver):
             sigma = 1.0
         scaled = replace(program, X=program.X / sigma, beta=program.beta / sigma)
         if init is not None:
-            state = getattr(init, "admm_state", None)
             init = replace(init, V=np.asarray(init.V, float) * sigma,
                            W=None if init.W is None else np.asarray(init.W, float) * sigma)
-            init.admm_state = state
         result = self._solve_scaled(scaled, init)
         result.V = result.V / sigma
         if result.W is not None:
@@ -394,9 +393,8 @@ class ADMMSolver(BaseSolver):
         result = SolverResult(
             V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
             n_iter=n_iter, converged=bool(ok), status="optimal" if ok else "max_iter",
-            objective_curve=curve, lower_bound=cert.bound,
+            objective_curve=curve, lower_bound=cert.bound, state=it.save(),
         )
-        result.admm_state = it.save()
         return result
 
     @staticmethod
@@ -426,13 +424,14 @@ class _Iteration:
         op = self.op = BlockOperator(program)
         self.relu = op.cone_signs is not None
         k = program.n_outputs
-        state = getattr(init, "admm_state", None) if init is not None else None
-        if state is not None and state[1].shape == op.shape:
-            self.q, self.p, self.uq, self.up = (np.array(a) for a in state[:4])
-            self.rho = state[4]
+        state = None if init is None else init.state
+        if isinstance(state, ADMMState) and state.p.shape == op.shape:
+            self.q, self.p, self.uq, self.up = (
+                np.array(a) for a in (state.q, state.p, state.uq, state.up))
+            self.rho = state.rho
             # At a fixed point rho * up is beta times a subgradient of the
             # block norms: rescaled, it stays one for a new beta (a path).
-            self.up *= program.beta / state[5]
+            self.up *= program.beta / state.beta
         else:
             self.p = (np.zeros(op.shape) if init is None
                       else op.stack(np.asarray(init.V, float), init.W))
@@ -451,8 +450,9 @@ class _Iteration:
         self.cone = ConeProx(op)
 
     def save(self):
-        """``(q, p, uq, up, rho, beta)``, a warm start for a later solve."""
-        return (self.q, self.p, self.uq, self.up, self.rho, self.program.beta)
+        """The :class:`ADMMState` of this point, a warm start for a later solve."""
+        return ADMMState(self.q, self.p, self.uq, self.up, self.rho,
+                         self.program.beta, 2 if self.relu else 1)
 
     def get(self):
         """The state as one vector (for the acceleration)."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["BaseSolver", "SolverResult", "blas_threads"]
+__all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads"]
 
 
 def blas_threads(n_samples, n_features, n_patterns):
@@ -17,6 +17,35 @@ def blas_threads(n_samples, n_features, n_patterns):
     ones keep the default (None).
     """
     return 1 if n_samples * n_features * n_patterns < 5e6 else None
+
+
+class SolverState:
+    """A solver's internal state, kept to warm start a later solve.
+
+    Opaque to everything but the solver that made it (ADMM's split
+    variables and multipliers, :class:`~skconvexnn.solvers.admm.ADMMState`);
+    the rest of the package only moves it between the blocks of a program
+    and those of a working set of its patterns (user guide, "Tuning beta").
+    """
+
+    def restrict(self, keep):
+        """The state of the program over the patterns ``keep`` (a boolean mask)."""
+        raise NotImplementedError
+
+    def pad(self, keep):
+        """The state of the whole program from one over the patterns ``keep``.
+
+        The blocks of the patterns left out are zero.
+        """
+        raise NotImplementedError
+
+    def dual_points(self):
+        """``(predictions, duals)`` the solver certified with, for lower bounds.
+
+        Lists of arrays of shape (n_samples, n_outputs): predictions whose
+        loss gradients are dual points, and dual points as they are.
+        """
+        return [], []
 
 
 @dataclass
@@ -39,6 +68,10 @@ class SolverResult:
         Objective after each iteration (native solvers) or the final value.
     lower_bound : float or None
         A lower bound the solver proved, if any.
+    state : SolverState or None
+        What the solver needs to resume from this point (a warm start of a
+        later solve of the same solver); None when it needs nothing more
+        than the blocks.
     """
 
     V: np.ndarray
@@ -49,6 +82,7 @@ class SolverResult:
     status: str = "optimal"
     objective_curve: list = field(default_factory=list)
     lower_bound: float = None
+    state: SolverState = None
 
 
 class BaseSolver:

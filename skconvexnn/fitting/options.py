@@ -1,0 +1,41 @@
+"""Which solver a fit uses, and how far it solves: the estimators' settings."""
+
+from dataclasses import dataclass
+
+from ..solvers import get_solver, solve_with_fallback
+
+__all__ = ["SolverOptions"]
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """The ``solver``, ``tol``, ``max_iter`` and ``verbose`` of a fit.
+
+    Parameters
+    ----------
+    solver : str, default="auto"
+        A name accepted by :func:`~skconvexnn.solvers.get_solver`.
+    tol : float, default=1e-6
+        Relative duality gap at which a fit is certified.
+    max_iter : int, default=10_000
+    verbose : int, default=0
+    """
+
+    solver: str = "auto"
+    tol: float = 1e-6
+    max_iter: int = 10_000
+    verbose: int = 0
+
+    def named(self, program):
+        """The solver ``solver`` names for ``program`` (for fits without a solve)."""
+        return get_solver(self.solver, program, tol=self.tol)
+
+    def solve(self, program, init=None):
+        """Solve ``program`` (warm started from ``init``); ``(result, solver)``.
+
+        With ``solver="auto"`` a failed cvxpy solve is retried with SCS
+        (:func:`~skconvexnn.solvers.solve_with_fallback`).
+        """
+        solver = get_solver(self.solver, program, tol=self.tol,
+                            max_iter=self.max_iter, verbose=self.verbose)
+        return solve_with_fallback(solver, program, init, self.solver)

@@ -1,0 +1,46 @@
+"""ADMM's point between two solves: what a warm start needs beyond the blocks."""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .base import SolverState
+
+__all__ = ["ADMMState"]
+
+
+@dataclass
+class ADMMState(SolverState):
+    """ADMM's point: what a warm start needs beyond the blocks.
+
+    ``q`` the loss split, ``p`` the stacked blocks (``V`` then ``W`` for
+    ReLU: ``stacked`` is 2, else 1), ``uq`` and ``up`` the scaled
+    multipliers, ``rho`` the penalty parameter and ``beta`` the program's.
+    """
+
+    q: np.ndarray
+    p: np.ndarray
+    uq: np.ndarray
+    up: np.ndarray
+    rho: float
+    beta: float
+    stacked: int = 1
+
+    def _mask(self, keep):
+        return np.concatenate([keep] * self.stacked)
+
+    def restrict(self, keep):
+        mask = self._mask(keep)
+        return replace(self, p=self.p[:, mask], up=self.up[:, mask])
+
+    def pad(self, keep):
+        mask = self._mask(keep)
+        p = np.zeros((self.p.shape[0], len(mask), self.p.shape[2]))
+        up = np.zeros_like(p)
+        p[:, mask], up[:, mask] = self.p, self.up
+        return replace(self, p=p, up=up)
+
+    def dual_points(self):
+        # The loss split is a prediction; -rho uq is minus a (sub)gradient
+        # of the loss at q, a dual point.
+        return [self.q], [-self.rho * self.uq]
