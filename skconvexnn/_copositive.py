@@ -2,18 +2,18 @@
 
 import warnings
 from dataclasses import replace
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from ._base import ConvexReLUMixin, MultiOutputRegressorMixin, add_ones
-from .arrangements import patterns_from_gates, sample_gates, unique_patterns
+from ._base import add_ones
+from ._copositive_base import CopositiveRegressorBase
+from .arrangements import sample_gates
 from .recovery import prune_network
 from .solvers.shared_units import (
     ConePCAOracle,
@@ -21,7 +21,6 @@ from .solvers.shared_units import (
     SharedUnitsResult,
     estimate_relaxation_size,
     frank_wolfe,
-    shared_objective,
     solve_relaxation,
     svd_closed_form,
     train_shared,
@@ -45,9 +44,7 @@ DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
                     "scalar": 10_000}
 
 
-class CopositiveMultiOutputRegressor(
-    MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin
-):
+class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
 
     r"""Vector-output two-layer ReLU network with shared hidden units.
 
@@ -251,12 +248,8 @@ class CopositiveMultiOutputRegressor(
     """
 
     _parameter_constraints = {
-        **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
-           if key != "activation"},
+        **CopositiveRegressorBase._parameter_constraints,
         "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
-        "arrangements": [StrOptions({"gaussian", "exhaustive", "search"}), "array-like"],
-        "tol": [Interval(Real, 0, None, closed="neither"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,
@@ -315,55 +308,6 @@ class CopositiveMultiOutputRegressor(
         self._gate_source = (self._gate_key(), X1.shape[1])
         self._set_result(X1, Y, beta, res)
         return self
-
-    def _patterns(self, X1, rng):
-        if (self.warm_start and getattr(self, "_gate_source", None)
-                == (self._gate_key(), X1.shape[1]) and self._gate_key() is not None):
-            gates = self._sampled_gates
-        else:
-            gates = self._make_gates(X1, rng)
-        return unique_patterns(patterns_from_gates(X1, gates), gates)
-
-    def _set_result(self, X1, Y, beta, res):
-        """Fitted attributes of the network of ``res`` (a SharedUnitsResult).
-
-        ``objective_`` is recomputed from the network; ``certified_`` is the
-        relative test of the gap against ``_tol``. A ConvergenceWarning
-        follows when it fails, unless the fit warned already (``_warned``).
-        """
-        U, A, c = res.U, res.A, np.asarray(res.intercept, dtype=float)
-        d = X1.shape[1] - self.fit_intercept
-        self.coefs_ = [U[:, :d].T.copy(), A]
-        self.intercepts_ = [U[:, d].copy() if self.fit_intercept else np.zeros(len(U)),
-                            c]
-        self.n_neurons_ = len(U)
-        self.n_outputs_ = Y.shape[1]
-        self.n_iter_ = res.n_iter
-        self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
-        self.lower_bound_ = float(res.lower_bound)
-        # Every method returns a network whose neurons lie in the cones of
-        # the patterns in gates_, which the bound covers: the gap is >= 0 up
-        # to rounding, and certified_ is a relative test.
-        self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
-        tiny = np.finfo(float).tiny
-        self.certified_ = bool(np.isfinite(self.lower_bound_) and self.duality_gap_
-                               <= self._tol * max(abs(self.objective_), tiny))
-        if not self.certified_ and not self._warned:
-            gap = self.duality_gap_ / max(abs(self.objective_), tiny)
-            why = (" The oracle was approximate: the bound is proven but loose; "
-                   "the fit stopped on its estimated gap."
-                   if getattr(self, "oracle_", None) == "approximate" else "")
-            warnings.warn(
-                f"method={self.method_!r}: relative gap {gap:.3g} to the proven "
-                f"lower bound > tol={self._tol}.{why} Increase max_iter, or use "
-                "fewer features (the exact oracle needs a small rank).",
-                ConvergenceWarning,
-            )
-        self._check_finite()
-        if self.verbose:
-            print(f"[{type(self).__name__}] method={self.method_} neurons="
-                  f"{self.n_neurons_} objective={self.objective_:.6g} "
-                  f"bound={self.lower_bound_:.6g} certified={self.certified_}")
 
     def _set_method(self, method):
         self.method_ = method
