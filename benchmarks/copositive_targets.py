@@ -34,8 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skconvexnn import CopositiveMultiOutputRegressor
-from skconvexnn._copositive import shared_objective
-from skconvexnn.solvers.frank_wolfe import train_shared
+from skconvexnn.solvers.shared_units import shared_objective, train_shared
 
 CASES = ("linnerud", "make_regression", "large")
 TARGET_SECONDS = {"linnerud": 5, "make_regression": 30, "large": 120}

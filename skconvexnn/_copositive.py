@@ -1,45 +1,34 @@
 """CopositiveMultiOutputRegressor: shared hidden units for several outputs."""
 
 import warnings
-from numbers import Integral, Real
+from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import nnls
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from threadpoolctl import threadpool_limits
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
+from threadpoolctl import threadpool_limits
 
-from ._base import (
-    ConvexReLUMixin,
-    MultiOutputRegressorMixin,
-    add_ones,
-)
-from .arrangements import patterns_from_gates, sample_gates, unique_patterns
+from ._base import add_ones
+from ._copositive_base import CopositiveRegressorBase
+from .arrangements import sample_gates
 from .recovery import prune_network
-from .solvers.closed_form import svd_closed_form
-from .solvers.frank_wolfe import (
+from .solvers.shared_units import (
     ConePCAOracle,
     PatternPool,
-    cone_dual_norm_bound,
-    dual_point_bound,
-    frank_wolfe,
-    train_shared,
-)
-from .solvers.copositive_relaxation import (
+    SharedUnitsResult,
     estimate_relaxation_size,
-    factor_lifted_block,
-    relaxation_dual_bound,
+    frank_wolfe,
     solve_relaxation,
+    svd_closed_form,
+    train_shared,
+    zero_network,
 )
 
 __all__ = ["CopositiveMultiOutputRegressor"]
 
-#: Frank-Wolfe iterations at most when it polishes the relaxation's network
-#: (the paper's setting is certified in 38).
-POLISH_MAX_ITER = 50
 #: ``method="auto"`` uses the relaxation up to this many samples ...
 AUTO_MAX_SAMPLES_RELAXATION = 20
 #: ... while its estimated memory stays below this many bytes (n = 10,
@@ -55,24 +44,8 @@ DEFAULT_MAX_ITER = {"relaxation": 10_000, "frank_wolfe": 1000, "svd": 1,
                     "scalar": 10_000}
 
 
-def shared_objective(X1, Y, beta, U, A, c):
-    """Training objective (user guide, scaling of beta) of the shared-unit network."""
-    P = np.maximum(X1 @ U.T, 0.0) @ A + c
-    n = X1.shape[0]
-    return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
 
-
-def project_on_cone(u, K):
-    """Euclidean projection of ``u`` onto ``{v : K v >= 0}`` (Moreau, via NNLS)."""
-    if (K @ u).min(initial=0.0) >= 0:
-        return u
-    mu, _ = nnls(K.T, -u, maxiter=50 * K.shape[0])
-    return u + K.T @ mu
-
-
-class CopositiveMultiOutputRegressor(
-    MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin
-):
     r"""Vector-output two-layer ReLU network with shared hidden units.
 
     The network is :math:`F(x) = \sum_j (x^\top u_j + b_j)_+ a_j^\top + c`
@@ -275,12 +248,8 @@ class CopositiveMultiOutputRegressor(
     """
 
     _parameter_constraints = {
-        **{key: value for key, value in ConvexReLUMixin._parameter_constraints.items()
-           if key != "activation"},
+        **CopositiveRegressorBase._parameter_constraints,
         "method": [StrOptions({"auto", "relaxation", "frank_wolfe", "svd", "scalar"})],
-        "arrangements": [StrOptions({"gaussian", "exhaustive", "search"}), "array-like"],
-        "tol": [Interval(Real, 0, None, closed="neither"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,
@@ -330,62 +299,14 @@ class CopositiveMultiOutputRegressor(
         rng = check_random_state(self.random_state)
         if method == "svd":
             self._set_method(method)
-            U, A, c = self._fit_svd(X1, Y, beta)
-            bound = None
+            res = self._fit_svd(X1, Y, beta)
         elif method == "scalar":
             self._set_method(method)
-            U, A, c, bound = self._fit_scalar(X, X1, Y, beta, rng, search)
+            res = self._fit_scalar(X, X1, Y, beta, rng, search)
         else:
-            patterns, gates, init = self._initial_pool(X1, Y, beta, rng, search)
-            self.gates_ = gates
-            oracle = None
-            if patterns.shape[1]:
-                oracle = ConePCAOracle(X1, patterns, random_state=rng.randint(2**31))
-            if method == "auto":
-                method = self._auto_method(X1, Y, patterns, oracle)
-            self._set_method(method)
-            zero = self._zero_network(X1, Y, beta, patterns, oracle)
-            if zero is not None:
-                U, A, c, bound = zero
-            elif method == "frank_wolfe":
-                U, A, c, bound = self._fit_frank_wolfe(
-                    X1, Y, beta, patterns, oracle, rng, init=init,
-                    gates=gates if search else None)
-            else:
-                U, A, c, bound = self._fit_relaxation(X1, Y, beta, patterns, oracle, rng)
+            res = self._fit_copositive(X1, Y, beta, rng, search, method)
         self._gate_source = (self._gate_key(), X1.shape[1])
-        d = X.shape[1]
-        self.coefs_ = [U[:, :d].T.copy(), A]
-        self.intercepts_ = [U[:, d].copy() if self.fit_intercept else np.zeros(len(U)),
-                            np.asarray(c, dtype=float)]
-        self.n_neurons_ = len(U)
-        self.n_outputs_ = Y.shape[1]
-        self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
-        self.lower_bound_ = self.objective_ if bound is None else float(bound)
-        # Every method returns a network whose neurons lie in the cones of
-        # the patterns in gates_, which the bound covers: the gap is >= 0 up
-        # to rounding, and certified_ is a relative test.
-        self.duality_gap_ = max(self.objective_ - self.lower_bound_, 0.0)
-        self.certified_ = bool(
-            np.isfinite(self.lower_bound_)
-            and self.duality_gap_ <= self._tol * max(abs(self.objective_),
-                                                     np.finfo(float).tiny))
-        if not self.certified_ and not self._warned:
-            gap = self.duality_gap_ / max(abs(self.objective_), np.finfo(float).tiny)
-            why = (" The oracle was approximate: the bound is proven but loose; "
-                   "the fit stopped on its estimated gap."
-                   if getattr(self, "oracle_", None) == "approximate" else "")
-            warnings.warn(
-                f"method={method!r}: relative gap {gap:.3g} to the proven lower "
-                f"bound > tol={self._tol}.{why} Increase max_iter, or use fewer "
-                "features (the exact oracle needs a small rank).",
-                ConvergenceWarning,
-            )
-        self._check_finite()
-        if self.verbose:
-            print(f"[{type(self).__name__}] method={self.method_} neurons="
-                  f"{self.n_neurons_} objective={self.objective_:.6g} "
-                  f"bound={self.lower_bound_:.6g} certified={self.certified_}")
+        self._set_result(X1, Y, beta, res)
         return self
 
     def _set_method(self, method):
@@ -444,29 +365,24 @@ class CopositiveMultiOutputRegressor(
         init = (U[ok], A[ok], pats[ok]) if ok.any() else None
         return pool.patterns, pool.gates, init
 
-    def _zero_network(self, X1, Y, beta, patterns, oracle):
-        """The zero network when beta is at least beta_max, else None.
-
-        ``beta_max`` is the dual norm of the centred targets over ``n``
-        (the oracle value at ``-Y_c / n``); the spectral norm bounds it from
-        above when the oracle is not exact. At or above it the dual point
-        ``-Y_c / n`` is feasible and proves the zero network optimal.
-        """
-        k = Y.shape[1]
-        c = Y.mean(axis=0) if self.fit_intercept else np.zeros(k)
-        Yc = Y - c
-        n = len(Y)
-        if patterns.shape[1] == 0:
-            lam = 0.0
-        elif oracle is not None and oracle.exact:
-            lam = float(oracle(Yc / n)[0][0])
-        else:
-            lam = cone_dual_norm_bound(Yc / n, X1, patterns)
-        if beta < lam:
-            return None
-        self.n_iter_ = 0
-        U, A = np.zeros((0, X1.shape[1])), np.zeros((0, k))
-        return U, A, c, dual_point_bound(Yc, Yc, beta, lam)
+    def _fit_copositive(self, X1, Y, beta, rng, search, method):
+        """The copositive program on the initial pool: zero network,
+        Frank-Wolfe or the relaxation."""
+        patterns, gates, init = self._initial_pool(X1, Y, beta, rng, search)
+        self.gates_ = gates
+        oracle = None
+        if patterns.shape[1]:
+            oracle = ConePCAOracle(X1, patterns, random_state=rng.randint(2**31))
+        if method == "auto":
+            method = self._auto_method(X1, Y, patterns, oracle)
+        self._set_method(method)
+        res = zero_network(X1, patterns, Y, beta, self.fit_intercept, oracle)
+        if res is not None:
+            return res
+        if method == "frank_wolfe":
+            return self._fit_frank_wolfe(X1, Y, beta, patterns, oracle, rng, init=init,
+                                         gates=gates if search else None)
+        return self._fit_relaxation(X1, Y, beta, patterns, oracle, rng)
 
     def _fit_svd(self, X1, Y, beta):
         if self.fit_intercept:
@@ -474,47 +390,30 @@ class CopositiveMultiOutputRegressor(
                 "method='svd' needs fit_intercept=False: a design matrix with a "
                 "column of ones cannot satisfy X X^T = I."
             )
-        U, A = svd_closed_form(X1, Y, beta)
-        self.gates_ = U.copy()
-        self.n_iter_ = 0
-        return U, A, np.zeros(Y.shape[1])
+        res = svd_closed_form(X1, Y, beta)
+        self.gates_ = res.U.copy()
+        return res
 
-    def _patterns(self, X1, rng):
-        if (self.warm_start and getattr(self, "_gate_source", None)
-                == (self._gate_key(), X1.shape[1]) and self._gate_key() is not None):
-            gates = self._sampled_gates
-        else:
-            gates = self._make_gates(X1, rng)
-        return unique_patterns(patterns_from_gates(X1, gates), gates)
-
-    def _frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None, max_iter=None,
-                     gates=None):
-        # Small dense products: BLAS threads cost more than they save.
-        with threadpool_limits(limits=1, user_api="blas"):
-            res = frank_wolfe(X1, patterns, Y, beta, self.fit_intercept, tol=self._tol,
-                              max_iter=max_iter or self._max_iter,
-                              random_state=rng.randint(2**31), verbose=self.verbose,
-                              init=init, oracle=oracle, gates=gates,
-                              search=gates is not None,
-                              core=getattr(self, "_n_gaussian", None))
+    def _pruned(self, X1, res):
+        """``res`` with its network pruned (same output and penalty); sets
+        the attributes of Frank-Wolfe's run."""
         self.objective_curve_ = np.asarray(res.objective_curve)
         self.oracle_ = "exact" if res.exact else "approximate"
+        U, A, _ = prune_network(X1, res.U, res.A)
+        return replace(res, U=U, A=A)
+
+    def _fit_frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None,
+                         gates=None):
+        res = frank_wolfe(X1, patterns, Y, beta, self.fit_intercept, tol=self._tol,
+                          max_iter=self._max_iter, random_state=rng.randint(2**31),
+                          verbose=self.verbose, init=init, oracle=oracle, gates=gates,
+                          search=gates is not None, core=self._n_gaussian)
+        res = self._pruned(X1, res)
         if gates is not None:
             # The pool grew: the bound covers the final patterns.
             self.gates_ = res.gates
-        # Atom t is the neuron (sqrt(w) u_t, a_t / sqrt(w)), w = ||a_t||: same
-        # output, and its weight decay equals the atomic norm beta * w.
-        w = np.sqrt(np.linalg.norm(res.A, axis=1))[:, None]
-        U, A, _ = prune_network(X1, res.U * w, res.A / w)
-        return res, U, A
-
-    def _fit_frank_wolfe(self, X1, Y, beta, patterns, oracle, rng, init=None, gates=None):
-        res, U, A = self._frank_wolfe(X1, Y, beta, patterns, oracle, rng, init=init,
-                                      gates=gates)
-        self.n_iter_ = res.n_iter
-        if gates is not None:
             self.n_local_moves_ = res.n_local
-            self._search_state = (self.gates_, U, A)
+            self._search_state = (self.gates_, res.U, res.A)
         if not res.converged:
             gap = (res.objective - res.estimated_bound) / max(res.objective, 1e-300)
             warnings.warn(
@@ -524,7 +423,7 @@ class CopositiveMultiOutputRegressor(
                 ConvergenceWarning,
             )
             self._warned = True
-        return U, A, res.c, res.lower_bound
+        return res
 
     def _fit_scalar(self, X, X1, Y, beta, rng, search):
         """One output: the ReLU program of ConvexReLURegressor (see Notes)."""
@@ -551,63 +450,23 @@ class CopositiveMultiOutputRegressor(
         # The bound covers the examined pool of a search, the given gates
         # otherwise.
         self.gates_ = getattr(reg, "examined_gates_", reg.gates_)
-        self.n_iter_ = reg.n_iter_
         self.objective_curve_ = reg.objective_curve_
         self.solver_ = reg.solver_
         self._warned = True  # ConvexReLURegressor warns on its own gap
         W1, W2 = reg.coefs_
         U = np.column_stack([W1.T, reg.intercepts_[0]]) if self.fit_intercept else W1.T
-        return U, W2, reg.intercepts_[1], reg.lower_bound_
+        return SharedUnitsResult(
+            U=U, A=W2, intercept=reg.intercepts_[1], objective=reg.objective_,
+            lower_bound=reg.lower_bound_, estimated_bound=reg.lower_bound_,
+            n_iter=reg.n_iter_, objective_curve=list(reg.objective_curve_))
 
     def _fit_relaxation(self, X1, Y, beta, patterns, oracle, rng):
-        n, d1 = X1.shape
-        Z, c, value, status, n_iter, multipliers = solve_relaxation(
-            X1, patterns, Y, beta, self.fit_intercept,
-            solver=self.solver, tol=self._tol, max_iter=self._max_iter,
-            verbose=self.verbose)
-        self.relaxation_value_ = value
-        self.relaxation_status_ = status
-        if status != "optimal":
-            warnings.warn(
-                f"The solver of the copositive relaxation ended with status "
-                f"{status!r} after {n_iter} iterations (tol={self._tol}). "
-                "lower_bound_ is recomputed from a verified dual point and stays "
-                "a bound, but may be loose; try solver='clarabel' or a larger "
-                "max_iter.",
-                ConvergenceWarning,
-            )
-            self._warned = True
-        # Proven bound: the relaxation's residual made dual feasible.
-        Yc = Y - Y.mean(axis=0) if self.fit_intercept else Y
-        fit = np.einsum("np,nd,pdk->nk", patterns, X1, Z[:, :d1, d1:])
-        R = Yc - (fit - fit.mean(axis=0) if self.fit_intercept else fit)
-        bound, _ = relaxation_dual_bound(X1, patterns, Yc, beta, R, multipliers, oracle)
-        # Recovery: rank-one terms of each block, projected on their cone
-        # where the factorization is not cone-feasible, so that every neuron
-        # keeps its pattern; then Frank-Wolfe from them with the same oracle.
-        U0, A0, pats0, exact = [], [], [], True
-        traces = np.trace(Z, axis1=1, axis2=2)
-        # Blocks carrying a negligible share of the penalty are solver noise.
-        for i in np.flatnonzero(traces > 1e-6 * max(traces.sum(), 1e-300)):
-            K = (2.0 * patterns[:, i] - 1.0)[:, None] * X1
-            W, ok = factor_lifted_block(Z[i], K, d1, random_state=rng.randint(2**31))
-            exact &= ok
-            for w in W.T:
-                u = w[:d1] if ok else project_on_cone(w[:d1], K)
-                norm = np.linalg.norm(u)
-                if norm > 1e-8 * np.sqrt(traces[i]):
-                    U0.append(u / norm)
-                    A0.append(norm * w[d1:])
-                    pats0.append(i)
-        self.factorization_exact_ = bool(exact)
-        k = Y.shape[1]
-        init = (np.reshape(U0, (-1, d1)), np.reshape(A0, (-1, k)), np.array(pats0, int))
-        if not exact:
-            # Projected terms are near-duplicates that slow Frank-Wolfe down
-            # (paper setting: not certified after 200 iterations from them,
-            # certified in 38 from scratch); start from scratch instead.
-            init = None
-        res, U, A = self._frank_wolfe(X1, Y, beta, patterns, oracle, rng, init=init,
-                                      max_iter=POLISH_MAX_ITER)
-        self.n_iter_ = n_iter + res.n_iter
-        return U, A, res.c, max(bound, res.lower_bound)
+        res = solve_relaxation(X1, patterns, Y, beta, self.fit_intercept,
+                               solver=self.solver, tol=self._tol,
+                               max_iter=self._max_iter, verbose=self.verbose,
+                               oracle=oracle, random_state=rng)
+        self.relaxation_value_ = res.relaxation_value
+        self.relaxation_status_ = res.relaxation_status
+        self.factorization_exact_ = res.factorization_exact
+        self._warned = res.relaxation_status != "optimal"  # it warned
+        return self._pruned(X1, res)

@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._base import ConvexReLUMixin
+from ._copositive_base import CopositiveRegressorBase
 
 __all__ = ["BetaPath", "beta_max", "beta_grid", "convex_relu_path"]
 
@@ -95,7 +96,7 @@ def path_estimator(estimator):
 _COMMON_PARAMS = {
     "X": ["array-like"],
     "y": ["array-like"],
-    "estimator": [ConvexReLUMixin, None],
+    "estimator": [ConvexReLUMixin, CopositiveRegressorBase, None],
     "sample_weight": ["array-like", None],
 }
 

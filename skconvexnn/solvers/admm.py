@@ -50,6 +50,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
 from .._progress import Progress
+from ._anderson_core import Anderson
 from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
                       screen_estimate, trivial_result)
 from ._polish import FacePolish
@@ -363,7 +364,7 @@ class ADMMSolver(BaseSolver):
 
         progress = Progress(self.name, self.verbose, self.max_iter)
         ok = init is not None and certify(0)
-        accel = _Anderson(self.memory)
+        accel = Anderson(self.memory)
         polish = FacePolish(op) if self.polish and program.loss.smooth else None
         n_iter = 0
         while not ok and n_iter < self.max_iter:
@@ -385,7 +386,7 @@ class ADMMSolver(BaseSolver):
                     # fixed point of ADMM (seen with over-relaxation on
                     # repeated rows: stuck 250 times above the optimum).
                     # Plain ADMM converges for any convex program.
-                    accel = _Anderson(0)
+                    accel = Anderson(0)
         if not curve or n_iter % self.check_every or not cert.exact:
             ok = certify(n_iter, final=True) or ok
         progress.close()
@@ -509,56 +510,6 @@ class _Iteration:
                 self.uq, self.up = self.uq / f, self.up / f
                 return True
         return False
-
-
-class _Anderson:
-    """Type-II Anderson acceleration of a fixed-point iteration, safeguarded.
-
-    After each plain step ``x -> f(x)`` the next point is the combination of
-    the last ``memory`` steps that minimizes the linearized residual. The
-    extrapolated point is kept only while the residual ``f(x) - x`` keeps
-    decreasing; otherwise the history is cleared and the plain step taken.
-    """
-
-    def __init__(self, memory):
-        self.memory = memory
-        self.reset()
-
-    def reset(self):
-        self.dx, self.dg = [], []
-        self.last = None
-        self.best = np.inf
-
-    def update(self, x, fx):
-        if self.memory <= 0:
-            return fx
-        g = fx - x
-        size = float(np.sqrt(np.vdot(g, g)))
-        if size > 2.0 * self.best:  # the extrapolation went astray
-            self.reset()
-            self.best = size
-            return fx
-        self.best = min(self.best, size)
-        if self.last is not None:
-            x0, g0 = self.last
-            self.dx.append(x - x0)
-            self.dg.append(g - g0)
-            if len(self.dx) > self.memory:
-                self.dx.pop(0)
-                self.dg.pop(0)
-        self.last = (x, g)
-        if not self.dx:
-            return fx
-        DG = np.stack(self.dg, axis=1)
-        gram = DG.T @ DG
-        gram[np.diag_indices_from(gram)] += 1e-10 * np.trace(gram) + 1e-300
-        try:
-            coef = np.linalg.solve(gram, DG.T @ g)
-        except np.linalg.LinAlgError:
-            self.reset()
-            return fx
-        DX = np.stack(self.dx, axis=1)
-        return fx - (DX + DG) @ coef
 
 
 def _stalled(curve, checks):

@@ -6,9 +6,10 @@ The program is the group lasso of :mod:`.fista`,
 
 The proximal gradient map ``T(x) = prox(x - grad F(x) / L)`` (step ``1 / L``
 as in FISTA, blocks soft-thresholded, intercept unpenalized) is iterated
-with type-II Anderson acceleration: the next point is the combination of
-the last ``memory + 1`` values ``g_j = T(x_j)`` whose residuals ``g_j - x_j``
-combine to the smallest norm. Near the optimum the support is fixed and
+with type-II Anderson acceleration (:mod:`._anderson_core`, shared with
+ADMM): the next point is the combination of the last ``memory + 1``
+values ``g_j = T(x_j)`` whose residuals ``g_j - x_j`` combine to the
+smallest norm. Near the optimum the support is fixed and
 ``T`` is smooth, so Anderson acts like a Krylov method (GMRES) on its
 linearization and uses the spread of the spectrum, which FISTA's single
 step ``1 / L`` cannot.
@@ -35,6 +36,7 @@ the same combination of the ``g``'s predictions, which are computed anyway
 
 import numpy as np
 
+from ._anderson_core import Anderson
 from ._blocks import block_norms, group_soft_threshold, trivial_result
 from .fista import FISTASolver
 
@@ -75,30 +77,26 @@ class AndersonSolver(FISTASolver):
         ok = init is not None and certify(Z, pred, 0)
         # safe point (last g), its prediction and objective
         safe = (Z, c, pred, objective(pred, Z, c))
-        points, residuals, preds = [], [], []
+        accel = Anderson(self.memory)
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
             if n_iter > 1 and objective(pred, Z, c) > safe[3]:
                 Z, c, pred = safe[:3]
-                points, residuals, preds = [], [], []
+                accel.reset()
             G = loss.gradient(pred + c, Y, sw)
             gZ = group_soft_threshold(Z - op.adjoint(G) / L, beta / L)
             gc = c - G.sum(axis=0) / L if fit_c else c
             g_pred = op.prediction(gZ)
             safe = (gZ, gc, g_pred, objective(g_pred, gZ, gc))
-            points.append(np.concatenate([gZ.ravel(), gc]))
-            residuals.append(points[-1] - np.concatenate([Z.ravel(), c]))
-            preds.append(g_pred)
-            if len(points) > self.memory + 1:
-                del points[0], residuals[0], preds[0]
-            theta = _anderson_weights(residuals)
+            point = np.concatenate([gZ.ravel(), gc])
+            theta = accel.push(point, point - np.concatenate([Z.ravel(), c]), g_pred)
             if theta is None:
                 Z, c, pred = gZ, gc, g_pred
             else:
-                x = points[-1] - theta @ np.diff(points, axis=0)
+                x = accel.extrapolate(theta, accel.values)
                 Z, c = x[:-len(gc)].reshape(op.shape), x[-len(gc):]
-                pred = preds[-1] - np.tensordot(theta, np.diff(preds, axis=0), axes=1)
+                pred = accel.extrapolate(theta, accel.extras)
             if n_iter % self.check_every == 0:
                 ok = certify(gZ, g_pred, n_iter)
         Z, c, pred = safe[:3]
@@ -106,21 +104,3 @@ class AndersonSolver(FISTASolver):
             ok = certify(Z, pred, n_iter, final=True) or ok
         return self._result(op, Z, n_iter, ok, cert, curve)
 
-
-def _anderson_weights(residuals):
-    """``theta`` minimizing ``||f_m - sum_j theta_j (f_{j+1} - f_j)||``.
-
-    ``f`` are the residuals, oldest first; None with fewer than two.
-    """
-    if len(residuals) < 2:
-        return None
-    F = np.asarray(residuals)
-    dF = np.diff(F, axis=0)
-    A = dF @ dF.T
-    # a relative ridge keeps the system solvable when differences align
-    A[np.diag_indices_from(A)] += 1e-10 * max(np.trace(A), 1e-300) / len(A)
-    try:
-        theta = np.linalg.solve(A, dF @ F[-1])
-    except np.linalg.LinAlgError:
-        return None
-    return theta if np.all(np.isfinite(theta)) else None

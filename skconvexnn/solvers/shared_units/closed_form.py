@@ -17,6 +17,8 @@ case). Neurons: ``u_j = sqrt(s_j) X^T p_j``, ``a_j = sqrt(s_j) q_j``.
 
 import numpy as np
 
+from .result import SharedUnitsResult, shared_objective
+
 __all__ = ["is_whitened", "svd_closed_form"]
 
 
@@ -27,7 +29,13 @@ def is_whitened(X, rtol=1e-8):
 
 
 def svd_closed_form(X, Y, beta, rtol=1e-8):
-    """Neurons ``(U, A)`` of the closed-form optimum (no output intercept).
+    """The closed-form optimum (no output intercept).
+
+    Returns
+    -------
+    SharedUnitsResult
+        Its neurons, with ``lower_bound`` equal to ``objective`` (the
+        optimum).
 
     Raises
     ------
@@ -68,4 +76,8 @@ def svd_closed_form(X, Y, beta, rtol=1e-8):
     root = np.sqrt(s)
     U = (X.T @ np.maximum(left, 0.0) * root).T
     A = right_t * root[:, None]
-    return U, A
+    c = np.zeros(Y.shape[1])
+    objective = float(shared_objective(X, Y, beta, U, A, c))
+    return SharedUnitsResult(U=U, A=A, intercept=c, objective=objective,
+                             lower_bound=objective, estimated_bound=objective,
+                             exact=True, n_iter=0)
