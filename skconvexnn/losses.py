@@ -320,6 +320,11 @@ class LogisticLoss(Loss):
                 return c
             H = self.hessian(P + c, Y, s).sum(axis=0)
             step = -np.linalg.lstsq(H, g, rcond=1e-12)[0]
+            if -(g @ step) <= 1e-15 * max(1.0, abs(value)):
+                # the predicted decrease is below the rounding of the value,
+                # where no line search can confirm it: the Newton step
+                # (quadratic convergence) is the last one
+                return c + step
             t = 1.0
             while t > 1e-10:  # backtracking on sufficient decrease
                 trial = self.value(P + c + t * step, Y, s)
