@@ -10,9 +10,9 @@ one; a step sends ``Z`` to the chunks and brings back ``X^T D_i G`` (the
 gradient's blocks), the summed gradient and a few loss values per chunk.
 
 Same method as in memory: step ``1 / L`` from a power iteration on the
-chunked operator (``loss.curvature`` times its squared norm), for a
-non-quadratic loss a local ``L`` lowered before each step and doubled
-until the sufficient-decrease condition holds, the momentum of Scheinberg,
+chunked operator (``loss.curvature`` times its squared norm), for every
+loss a local ``L`` lowered before each step and doubled (never above that
+bound) until the sufficient-decrease condition holds, the momentum of Scheinberg,
 Goldfarb and Bai, O'Donoghue and Candes's gradient restart, and a
 certificate every ``check_every`` steps: the network of the blocks with
 its best intercept, and the lower bound of its dual point (chunked). The
@@ -56,7 +56,7 @@ def _trial(ch, Z, loss, c):
     return {**ch, "Pn": Pn}, loss.value(Pn + c, ch["Y"], ch["s"])
 
 
-def _advance(ch, Z, w, loss, cy, adaptive):
+def _advance(ch, Z, w, loss, cy):
     """Move to the new point (``Z``, or the stored trial) and take the gradient.
 
     ``P <- Pn``, ``Py <- Pn + w (Pn - P)``; the gradient ``G`` of the loss
@@ -67,9 +67,8 @@ def _advance(ch, Z, w, loss, cy, adaptive):
     Py = Pn + w * (Pn - ch["P"])
     Y, s = ch["Y"], ch["s"]
     G = loss.gradient(Py + cy, Y, s)
-    out = {"adjoint": chunk_adjoint(ch, G), "gsum": G.sum(axis=0), "sP": s @ Pn}
-    if adaptive:
-        out["value"] = loss.value(Py + cy, Y, s)
+    out = {"adjoint": chunk_adjoint(ch, G), "gsum": G.sum(axis=0), "sP": s @ Pn,
+           "value": loss.value(Py + cy, Y, s)}
     return {**ch, "P": Pn, "Pn": Pn}, out
 
 
@@ -145,9 +144,8 @@ class DaskFISTASolver(BaseSolver):
                 abs(obj), np.finfo(float).tiny)
 
         chunks = cp.chunks.map(_start, Z)
-        adaptive = not loss.quadratic
         # the first gradient, at the starting point (no extrapolation)
-        grad = add_chunk_stats(chunks.step(_advance, None, 0.0, loss, c, adaptive))
+        grad = add_chunk_stats(chunks.step(_advance, None, 0.0, loss, c))
         ok = init is not None and certify(chunks, Z, grad["sP"], 0)
         L_min = 1e-12 * L
         Zy, cy, t = Z, c, 1.0
@@ -155,13 +153,13 @@ class DaskFISTASolver(BaseSolver):
         while not ok and n_iter < self.max_iter:
             n_iter += 1
             grad_Z, grad_c = grad["adjoint"], grad["gsum"]
-            F_y = grad["value"] if adaptive else 0.0
-            L_old, L = L, max(L * self.step_decrease, L_min) if adaptive else L
+            F_y = grad["value"]
+            L_old, L = L, max(L * self.step_decrease, L_min)
             while True:
                 Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
                 c_new = cy - grad_c / L if fit_c else cy
                 trial = None
-                if not adaptive or L >= L_max:
+                if L >= L_max:
                     break
                 value = float(sum(chunks.step(_trial, Z_new, loss, c_new)))
                 trial = True
@@ -179,7 +177,7 @@ class DaskFISTASolver(BaseSolver):
             Zy, cy = Z_new + w * step_Z, c_new + w * step_c
             # the stored trial's prediction, or the new point's (fused)
             new = None if trial else Z_new
-            grad = add_chunk_stats(chunks.step(_advance, new, w, loss, cy, adaptive))
+            grad = add_chunk_stats(chunks.step(_advance, new, w, loss, cy))
             Z, c, t = Z_new, c_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(chunks, Z, grad["sP"], n_iter)
