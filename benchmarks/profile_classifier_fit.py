@@ -1,25 +1,29 @@
-"""One ConvexReLUClassifier fit on the standardized digits, profiled.
+"""One ConvexReLUClassifier fit on standardized data (digits by default), timed.
 
 The 70/30 split of benchmarks/classifiers.py (random_state=0), features
-standardized on the training part. The argument is the estimator's keyword
-arguments as Python source; prints the solver, iterations, wall and CPU time,
-objective, relative gap, neurons and test accuracy. Examples (from the
-repository root)::
+standardized on the training part. The first argument is the estimator's
+keyword arguments as Python source, the optional second one the dataset
+(digits, breast_cancer, wine or iris); prints the solver, iterations, wall
+and CPU time, objective, relative gap, neurons and test accuracy. Examples
+(from the repository root)::
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benchmarks/profile_classifier_fit.py \
         "n_arrangements=20, activation='gated_relu', solver='fista', beta=1e-4"
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benchmarks/profile_classifier_fit.py ""
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benchmarks/profile_classifier_fit.py "" wine
 """
 import sys, time, warnings
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.exceptions import ConvergenceWarning
 from skconvexnn import ConvexReLUClassifier
 
 kw = eval("dict(" + sys.argv[1] + ")")
-X, y = load_digits(return_X_y=True)
+LOADERS = dict(digits=load_digits, breast_cancer=load_breast_cancer, wine=load_wine,
+               iris=load_iris)
+X, y = LOADERS[sys.argv[2] if len(sys.argv) > 2 else "digits"](return_X_y=True)
 Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0)
 sc = StandardScaler().fit(Xtr); Xtr, Xte = sc.transform(Xtr), sc.transform(Xte)
 est = ConvexReLUClassifier(random_state=0, **kw)
