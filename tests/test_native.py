@@ -8,8 +8,9 @@ from scipy.optimize import nnls
 from sklearn.exceptions import ConvergenceWarning
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
-from skconvexnn._cones import cone_norms, project, project_many
-from skconvexnn._program import ConvexProgram, program_beta_max
+from skconvexnn.program.cones import cone_norms, project, project_many
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
 from skconvexnn.solvers import (
@@ -167,7 +168,7 @@ def test_batched_projection_factors_and_warm_start():
 def test_factor_removal_equals_refactoring():
     # removing one constraint by the rank-one update gives the inverse Gram
     # matrix of the remaining constraints, whichever slot goes
-    from skconvexnn._cones import _PassiveSets
+    from skconvexnn.program.cones import _PassiveSets
     rng = np.random.default_rng(7)
     n, d, m = 60, 7, 12
     X = rng.standard_normal((n, d))
@@ -189,7 +190,7 @@ def test_factor_removal_equals_refactoring():
 def test_inverse_bordering_equals_recomputing():
     # adding a constraint by bordering the inverse Gram matrix gives the
     # inverse of the larger passive set
-    from skconvexnn._cones import _PassiveSets
+    from skconvexnn.program.cones import _PassiveSets
     rng = np.random.default_rng(8)
     n, d, m = 60, 7, 12
     X = rng.standard_normal((n, d))
@@ -267,9 +268,11 @@ def test_early_stop_bounds_the_projection():
 def test_cone_prox_matches_exact_prox():
     # the prox with its shortcuts (half-space test, early stops) equals
     # projecting every block exactly, then shrinking
-    from skconvexnn._program import ConvexProgram, program_beta_max
+    from skconvexnn.program import ConvexProgram
+    from skconvexnn.program.dual import program_beta_max
     from skconvexnn.losses import SquaredLoss
-    from skconvexnn.solvers._blocks import BlockOperator, ConeProx, group_soft_threshold
+    from skconvexnn.program.operator import BlockOperator
+    from skconvexnn.program.penalties import ConeProx, group_soft_threshold
 
     rng = np.random.default_rng(7)
     n, d, P = 60, 5, 25
@@ -638,7 +641,7 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
     # (A^T C A + I) z = r solved through the B d x B d factor (more samples
     # than block coordinates) and through the n x n one (Woodbury): the
     # same solution, and the same ADMM fit
-    from skconvexnn.solvers._blocks import BlockOperator
+    from skconvexnn.program import BlockOperator
     X, y = _data(n=300, d=3, seed=4)
     Y = y if k == 1 else np.column_stack([y, np.abs(y)])
     program = _program(X, Y, activation, n_gates=8)
@@ -751,7 +754,8 @@ def test_verbose_shows_objective_and_a_proven_gap(capsys, solver, activation):
 def test_quadratic_dual_scaling_in_closed_form(monkeypatch):
     # the bound's best scaling of a dual point, in closed form for a
     # quadratic loss, equals the bounded scalar search it replaces
-    from skconvexnn._program import ConvexProgram, _scaled_bound
+    from skconvexnn.program import ConvexProgram
+    from skconvexnn.program.dual import _scaled_bound
     from skconvexnn.losses import SquaredLoss
 
     rng = np.random.default_rng(8)

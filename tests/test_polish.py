@@ -5,12 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from skconvexnn._program import ConvexProgram, program_beta_max
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.solvers import (FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
                                 few_neurons, get_solver)
-from skconvexnn.solvers._blocks import BlockOperator, Certificate, ConeProx
+from skconvexnn.program import BlockOperator, Certificate
+from skconvexnn.program.penalties import ConeProx
 from skconvexnn.solvers._polish import FacePolish
 
 

@@ -26,7 +26,7 @@ from math import ceil
 
 import numpy as np
 
-from .._program import zero_network_beta
+from ..program.dual import zero_network_beta
 from ..recovery import prune_weights
 from ..solvers import SolverResult, trivial_result
 from .candidates import best_violations, select_patterns

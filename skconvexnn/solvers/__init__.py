@@ -9,8 +9,8 @@ import warnings
 
 import numpy as np
 
-from .._program import program_beta_max, zero_network_beta
-from ._blocks import trivial_result
+from ..program.dual import program_beta_max, zero_network_beta
+from .base import trivial_result
 from .base import BaseSolver, SolverResult
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
@@ -188,7 +188,7 @@ FISTA_MIN_BETA_RATIO = 0.003
 
 def few_neurons(program):
     """Whether ``program.beta`` is at least ``FISTA_MIN_BETA_RATIO`` times
-    the program's beta_max (:func:`~skconvexnn._program.program_beta_max`).
+    the program's beta_max (:func:`~skconvexnn.program.dual.program_beta_max`).
 
     There the optimum has few neurons, and FISTA (with its backtracked
     step) identifies their face of the cones early; its quasi-Newton polish
@@ -202,7 +202,7 @@ def few_neurons(program):
     5.30 against 3.17. The star98 table and ``make_friedman1(1000)`` favour
     FISTA down to 0.002 (4.85 against 5.32 s and 3.51 against 5.87 s).
     The cheap upper bound
-    :func:`~skconvexnn._program.zero_network_beta` of beta_max decides
+    :func:`~skconvexnn.program.dual.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.
     """

@@ -25,7 +25,7 @@ Anderson-accelerated) alternates:
 * for ``p``, block soft-thresholding, after the projection onto ``C_b`` for
   ReLU (for a convex cone, the prox of ``beta ||.||`` plus its indicator is
   the shrunk projection). Projections are warm-started from the previous
-  active sets (:func:`skconvexnn._cones.project_many`), so the blocks are
+  active sets (:func:`skconvexnn.program.cones.project_many`), so the blocks are
   always cone-feasible and their network is exactly the program's
   prediction.
 
@@ -40,7 +40,7 @@ iterations).
 The penalty parameter is rebalanced from the primal and dual residuals (as
 OSQP does); one parameter weighs both splits, so the factorization stays
 valid. Every ``check_every`` iterations the network of the blocks ``p`` is
-certified (:class:`._blocks.Certificate`) and the solver stops when the
+certified (:class:`~skconvexnn.program.dual.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
@@ -51,11 +51,12 @@ from scipy.linalg import cho_factor, cho_solve
 
 from .._progress import Progress
 from ._anderson_core import Anderson
-from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
-                      screen_estimate, trivial_result)
+from ..program.dual import Certificate, screen_estimate
+from ..program.operator import BlockOperator
+from ..program.penalties import ConeProx, group_soft_threshold
 from ._polish import FacePolish
 from .admm_state import ADMMState
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, trivial_result
 from .cvxpy_backend import available_memory_bytes
 
 __all__ = ["ADMMSolver", "ADMMState"]

@@ -37,7 +37,8 @@ the same combination of the ``g``'s predictions, which are computed anyway
 import numpy as np
 
 from ._anderson_core import Anderson
-from ._blocks import block_norms, group_soft_threshold, trivial_result
+from ..program.penalties import block_norms, group_soft_threshold
+from .base import trivial_result
 from .fista import FISTASolver
 
 __all__ = ["AndersonSolver"]

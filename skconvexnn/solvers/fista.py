@@ -45,10 +45,11 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 import numpy as np
 
 from .._progress import Progress
-from ._blocks import (BlockOperator, Certificate, ConeProx, block_norms,
-                      screen_estimate, trivial_result)
+from ..program.dual import Certificate, screen_estimate
+from ..program.operator import BlockOperator
+from ..program.penalties import ConeProx, block_norms
 from ._polish import FacePolish
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, trivial_result
 
 __all__ = ["FISTASolver"]
 
@@ -180,7 +181,7 @@ class FISTASolver(BaseSolver):
     def _start(self, program, init):
         """What a proximal gradient solve starts from.
 
-        Returns the operator, the proximal map (:class:`._blocks.ConeProx`),
+        Returns the operator, the proximal map (:class:`~skconvexnn.program.penalties.ConeProx`),
         the step constant ``L`` and its cap, the first point ``(Z, c)``
         (``init``, a warm start, or zeros; for ReLU the ``v`` and ``w``
         blocks stacked), the certificate, ``certify(Z, prediction, it,
