@@ -21,6 +21,7 @@ from skconvexnn.solvers import (
     AndersonSolver,
     FISTASolver,
     admm,
+    admm_linear,
     design_condition,
     get_solver,
 )
@@ -595,7 +596,7 @@ def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
 def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
     X_50, y_50 = _data(n=RELU_NATIVE_MIN_SAMPLES)
     # (a beta of many neurons: ADMM, with conjugate gradients here)
@@ -624,8 +625,8 @@ def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activatio
     program.fit_intercept = fit_intercept
     direct = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)  # no B d factorization either
-    assert ADMMSolver.least_squares(program, 1) is admm._IterativeLeastSquares
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)  # no B d factorization either
+    assert ADMMSolver.least_squares(program, 1) is admm_linear.IterativeLeastSquares
     iterative = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert direct.converged and iterative.converged
     objective = program.objective(iterative.V, iterative.W, iterative.intercept)
@@ -647,10 +648,10 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
     program = _program(X, Y, activation, n_gates=8)
     program.fit_intercept = fit_intercept
     op = BlockOperator(program)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._PrimalLeastSquares
+    assert ADMMSolver.least_squares(program, op.n_blocks) is admm_linear.PrimalLeastSquares
     R = np.random.default_rng(0).standard_normal(op.shape)
-    z_block = admm._PrimalLeastSquares(op, fit_intercept).solve(R)[0]
-    z_sample = admm._LeastSquares(op, fit_intercept).solve(R)[0]
+    z_block = admm_linear.PrimalLeastSquares(op, fit_intercept).solve(R)[0]
+    z_sample = admm_linear.WoodburyLeastSquares(op, fit_intercept).solve(R)[0]
     np.testing.assert_allclose(z_block, z_sample, rtol=0, atol=1e-10 * np.abs(z_sample).max())
     # and the system itself: (A^T C A + I) z = R
     A_z = op.prediction(z_block)
@@ -658,8 +659,8 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
         A_z = A_z - A_z.mean(axis=0)
     np.testing.assert_allclose(op.adjoint(A_z) + z_block, R, atol=1e-9)
     block = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._LeastSquares
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
+    assert ADMMSolver.least_squares(program, op.n_blocks) is admm_linear.WoodburyLeastSquares
     sample = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert block.converged and sample.converged
     assert program.objective(block.V, block.W, block.intercept) == pytest.approx(

@@ -140,7 +140,8 @@ class ConvexProgram:
         The output intercept is refitted to ``prediction`` (a prediction
         without intercept) when there is one, then the loss gives its
         :meth:`~skconvexnn.losses.Loss.dual_point` there, unscaled:
-        :func:`~skconvexnn.program.dual.lower_bound` scales it into the dual constraints.
+        :func:`~skconvexnn.program.dual.lower_bound` scales it into the dual
+        constraints.
         """
         loss, Y, s = self.loss, self.Y, self.sample_weight
         P = prediction

@@ -10,8 +10,7 @@ import warnings
 import numpy as np
 
 from ..program.dual import program_beta_max, zero_network_beta
-from .base import trivial_result
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, trivial_result
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
 __all__ = [
