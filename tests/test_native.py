@@ -273,7 +273,7 @@ def test_cone_prox_matches_exact_prox():
     from skconvexnn.program.dual import program_beta_max
     from skconvexnn.losses import SquaredLoss
     from skconvexnn.program.operator import BlockOperator
-    from skconvexnn.program.penalties import ConeProx, group_soft_threshold
+    from skconvexnn.program.penalties import ConeGroupNorm, group_soft_threshold
 
     rng = np.random.default_rng(7)
     n, d, P = 60, 5, 25
@@ -287,7 +287,7 @@ def test_cone_prox_matches_exact_prox():
         expected = np.array([[project(B[t, b], op.cone_signs[:, b, None] * X)[0]
                               for b in range(op.n_blocks)] for t in range(2)])
         expected = group_soft_threshold(expected, thresh)
-        got = ConeProx(op)(B.copy(), thresh)
+        got = ConeGroupNorm(op).prox(B.copy(), thresh)
         np.testing.assert_allclose(got, expected, atol=1e-9)
 
 

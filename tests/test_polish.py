@@ -12,7 +12,6 @@ from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.solvers import (FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
                                 few_neurons, get_solver)
 from skconvexnn.program import BlockOperator, Certificate
-from skconvexnn.program.penalties import ConeProx
 from skconvexnn.solvers._polish import FacePolish
 
 
@@ -60,7 +59,7 @@ def _relative_gap(op, Z):
     """Certified relative gap of the network of ``Z`` (exact bound), and its
     best output intercept."""
     cert = Certificate(op.program, 1e-14)
-    cert(op.network(op.products(Z)), Z, ConeProx(op).max_dual_norm, final=True)
+    cert(op.network(op.products(Z)), Z, op.program.group_norm(op).max_dual_norm, final=True)
     return cert.gap / cert.objective, cert.intercept
 
 

@@ -12,13 +12,16 @@
 
 from .dual import Certificate, lower_bound, program_beta_max, zero_network_beta
 from .operator import BlockOperator
+from .penalties import ConeGroupNorm, GroupNorm
 from .program import ACTIVATIONS, ConvexProgram
 
 __all__ = [
     "ACTIVATIONS",
     "BlockOperator",
     "Certificate",
+    "ConeGroupNorm",
     "ConvexProgram",
+    "GroupNorm",
     "lower_bound",
     "program_beta_max",
     "zero_network_beta",

@@ -322,21 +322,6 @@ def lower_bound(program, prediction=None, blocks=None, max_dual_norm=None, dual=
     return best
 
 
-def screen_estimate(op, Z, Lam):
-    """``max_b g_b . z_b / ||z_b||`` over the nonzero (cone-feasible) blocks.
-
-    A lower estimate of the largest cone-constrained dual norm of ``Lam``,
-    exact at the optimum (see :class:`Certificate`); ``g_b`` are the blocks
-    of ``op.adjoint(Lam)``.
-    """
-    norms = block_norms(Z)
-    live = norms > 0
-    if not live.any():
-        return 0.0
-    G = op.adjoint(Lam)
-    return float(np.max(np.einsum("kbd,kbd->kb", G, Z)[live] / norms[live]))
-
-
 class Certificate:
     """Objective, lower bound and relative gap of the network of a point.
 

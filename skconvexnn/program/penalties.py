@@ -1,8 +1,10 @@
 """The penalties of the convex program: group norms over the pattern blocks.
 
-The gated ReLU program penalizes ``beta * sum_b ||z_b||``; the ReLU program
-adds the indicator of each block's cone ``{u : (2 D_b - I) X u >= 0}``
-(user guide, "The convex program").
+The gated ReLU program penalizes ``beta * sum_b ||z_b||`` (:class:`GroupNorm`);
+the ReLU program adds the indicator of each block's cone ``{u : (2 D_b -
+I) X u >= 0}`` (:class:`ConeGroupNorm`; Pilanci and Ergen, ICML 2020; user
+guide, "The convex program"). Each gives its value, its prox and its dual
+norm, so that a solver written for one serves both.
 """
 
 import numpy as np
@@ -22,31 +24,82 @@ def group_soft_threshold(Z, thresh):
     return Z * scale[:, :, None]
 
 
-#: Largest memory, in bytes, of the projections' Cholesky factors that
-#: :class:`ConeProx` keeps between calls.
-FACTOR_MEMORY = 2**28
+class GroupNorm:
+    """``sum_b ||z_b||`` over the blocks of a :class:`~.operator.BlockOperator`.
 
-
-class ConeProx:
-    """Prox of ``thresh * ||z_b||`` plus the indicator of each block's cone.
-
-    For a convex cone the prox of a norm plus the cone's indicator is the
-    projection onto the cone, then block soft-thresholding. The projections
-    (:func:`skconvexnn.program.cones.project_many`) start from each block's active
-    constraints at its last projection, kept in :attr:`active`; for gated
-    ReLU (no cones) this is plain block soft-thresholding.
+    The penalty of the gated ReLU program (times beta): no constraint, the
+    prox is block soft-thresholding and the dual norm of ``Lam`` is
+    ``max_b ||X^T D_b Lam_t||``.
     """
+
+    #: Whether the blocks are constrained to cones.
+    cones = False
 
     def __init__(self, op):
         self.op = op
-        #: Active constraints of every block's last projection (ReLU).
+
+    def value(self, Z):
+        """``sum_b ||z_b||``."""
+        return float(block_norms(Z).sum())
+
+    def project(self, B, thresh, mask=None):
+        """``B`` with the blocks outside the working set ``mask`` set to zero.
+
+        No constraint to project onto; see :meth:`ConeGroupNorm.project`.
+        """
+        if mask is not None:
+            B[~mask] = 0.0
+        return B
+
+    def prox(self, B, thresh, mask=None):
+        """Prox of ``thresh`` times the penalty at ``B`` (a temporary: it may
+        be overwritten).
+
+        With ``mask``, the prox of the program restricted to the working
+        set of blocks ``mask`` (the others are zero).
+        """
+        return group_soft_threshold(self.project(B, thresh, mask), thresh)
+
+    __call__ = prox
+
+    def max_dual_norm(self, Lam):
+        """Largest dual norm of ``Lam`` over the blocks (exact)."""
+        return float(block_norms(self.op.adjoint(Lam)).max(initial=0.0))
+
+    def screen(self, Z):
+        """A cheap lower estimate of :meth:`max_dual_norm`, or None when the
+        exact value costs no more (see :class:`~.dual.Certificate`)."""
+        return None
+
+
+#: Largest memory, in bytes, of the projections' Cholesky factors that
+#: :class:`ConeGroupNorm` keeps between calls.
+FACTOR_MEMORY = 2**28
+
+
+class ConeGroupNorm(GroupNorm):
+    """``sum_b ||z_b||`` plus the indicator of each block's cone.
+
+    The penalty of the ReLU program (times beta). For a convex cone the prox
+    of a norm plus the cone's indicator is the projection onto the cone,
+    then block soft-thresholding. The projections
+    (:func:`skconvexnn.program.cones.project_many`) start from each block's
+    active constraints at its last projection, kept in :attr:`active`. The
+    dual norm of a block is the length of the projection of its gradient
+    onto the cone (:func:`~skconvexnn.program.cones.cone_norms`).
+    """
+
+    cones = True
+
+    def __init__(self, op):
+        super().__init__(op)
+        #: Active constraints of every block's last projection.
         self.active = np.full(op.shape, -1, dtype=np.intp)
         #: Cholesky factors of their Gram matrices (NaN: not computed),
         #: kept when they fit in FACTOR_MEMORY bytes, else None.
         d = op.shape[-1]
         self.factors = (np.full((*op.shape, d), np.nan)
-                        if op.cone_signs is not None and self.active.size * d * 8 <= FACTOR_MEMORY
-                        else None)
+                        if self.active.size * d * 8 <= FACTOR_MEMORY else None)
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
     def project(self, B, thresh, mask=None):
@@ -92,27 +145,32 @@ class ConeProx:
                 self.factors[ts, bs] = L
         return B
 
-    def __call__(self, B, thresh, mask=None):
-        """The prox at ``B``; ``B`` (a temporary in the solvers) is overwritten.
-
-        With ``mask``, the prox of the program restricted to the working
-        set of blocks ``mask`` (the others are zero).
-        """
-        if self.op.cone_signs is not None:
-            B = self.project(B, thresh, mask)
-        elif mask is not None:
-            B[~mask] = 0.0
-        return group_soft_threshold(B, thresh)
-
     def max_dual_norm(self, Lam):
         """Largest dual norm of ``Lam`` over the blocks (exact).
 
-        Cone-constrained norms for ReLU, started from the active sets of
-        the blocks' last projections.
+        Cone-constrained norms, started from the active sets of the blocks'
+        last projections.
         """
         op = self.op
         G = op.adjoint(Lam)
-        if op.cone_signs is not None:
-            return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active,
-                                    factors=self.factors).max())
-        return float(block_norms(G).max(initial=0.0))
+        return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active,
+                                factors=self.factors).max())
+
+    def screen(self, Z):
+        """``screen(Lam)``: :func:`screen_estimate` at the blocks ``Z``."""
+        return lambda Lam: screen_estimate(self.op, Z, Lam)
+
+
+def screen_estimate(op, Z, Lam):
+    """``max_b g_b . z_b / ||z_b||`` over the nonzero (cone-feasible) blocks.
+
+    A lower estimate of the largest cone-constrained dual norm of ``Lam``,
+    exact at the optimum (see :class:`~.dual.Certificate`); ``g_b`` are the
+    blocks of ``op.adjoint(Lam)``.
+    """
+    norms = block_norms(Z)
+    live = norms > 0
+    if not live.any():
+        return 0.0
+    G = op.adjoint(Lam)
+    return float(np.max(np.einsum("kbd,kbd->kb", G, Z)[live] / norms[live]))

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .penalties import ConeGroupNorm, GroupNorm
+
 ACTIVATIONS = ("relu", "gated_relu")
 
 
@@ -107,6 +109,18 @@ class ConvexProgram:
     @property
     def cone_constrained(self):
         return self.activation == "relu"
+
+    @property
+    def n_blocks(self):
+        """Blocks of the native solvers: the ``v_i``, and the ``w_i`` for ReLU."""
+        return self.n_patterns * (2 if self.cone_constrained else 1)
+
+    def group_norm(self, op):
+        """The penalty over the blocks of ``op`` (a
+        :class:`~skconvexnn.program.BlockOperator` of this program), without
+        beta: :class:`~.penalties.ConeGroupNorm` for ReLU,
+        :class:`~.penalties.GroupNorm` for gated ReLU."""
+        return (ConeGroupNorm if self.cone_constrained else GroupNorm)(op)
 
     def zeros(self):
         """All-zero blocks ``(V, W)`` of the right shapes."""

@@ -2,11 +2,12 @@
 :mod:`skconvexnn.program`. Kept so that existing imports keep working.
 """
 
-from ..program.dual import Certificate, screen_estimate
+from ..program.dual import Certificate
 from ..program.operator import BlockOperator, signed_adjoint, signed_prediction
-from ..program.penalties import ConeProx, block_norms, group_soft_threshold
+from ..program.penalties import (ConeGroupNorm, GroupNorm, block_norms,
+                                 group_soft_threshold, screen_estimate)
 from .base import trivial_result
 
-__all__ = ["BlockOperator", "Certificate", "ConeProx", "block_norms",
-           "group_soft_threshold", "screen_estimate", "signed_adjoint",
-           "signed_prediction", "trivial_result"]
+__all__ = ["BlockOperator", "Certificate", "ConeGroupNorm", "GroupNorm",
+           "block_norms", "group_soft_threshold", "screen_estimate",
+           "signed_adjoint", "signed_prediction", "trivial_result"]

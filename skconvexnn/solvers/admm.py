@@ -50,9 +50,8 @@ import numpy as np
 
 from .._progress import Progress
 from ._anderson_core import Anderson
-from ..program.dual import Certificate, screen_estimate
+from ..program.dual import Certificate
 from ..program.operator import BlockOperator
-from ..program.penalties import ConeProx, group_soft_threshold
 from ._polish import FacePolish
 from .admm_state import ADMMState
 from .base import BaseSolver, SolverResult, trivial_result
@@ -126,13 +125,13 @@ class ADMMSolver(BaseSolver):
     @classmethod
     def direct(cls, program):
         """Whether the least-squares steps use a factorization (not CG)."""
-        blocks = program.n_patterns * (2 if program.cone_constrained else 1)
+        blocks = program.n_blocks
         return cls.least_squares(program, blocks) is not IterativeLeastSquares
 
     def check_program(self, program):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
-        blocks = program.n_patterns * (2 if program.cone_constrained else 1)
+        blocks = program.n_blocks
         # a few n x B products and patterns (per row: per patch for a CNN),
         # and the factor of the least-squares steps (n x n or B d x B d)
         kind = self.least_squares(program, blocks)
@@ -171,12 +170,9 @@ class ADMMSolver(BaseSolver):
 
     def _solve_scaled(self, program, init):
         it = _Iteration(program, init)
-        op, relu = it.op, it.relu
+        op = it.op
         cert = Certificate(program, self.tol)
         curve = []
-
-        def screen(Lam):
-            return screen_estimate(op, it.p, Lam)
 
         def certify(n_iter, final=False):
             # q (the loss split) and the multipliers give further dual
@@ -186,9 +182,9 @@ class ADMMSolver(BaseSolver):
             # with verbose, an exact bound every tenth check, so that the
             # gap shown is a proven one
             final = final or (self.verbose and len(curve) % 10 == 0)
-            done = cert(op.network(op.products(it.p)), it.p, it.cone.max_dual_norm,
+            done = cert(op.network(op.products(it.p)), it.p, it.penalty.max_dual_norm,
                         extra=(it.q,), duals=(-it.rho * it.uq,),
-                        screen=screen if relu else None, final=final)
+                        screen=it.penalty.screen(it.p), final=final)
             curve.append(cert.objective)
             progress.update(n_iter, cert.objective, cert.gap, rho=it.rho)
             return done
@@ -254,7 +250,6 @@ class _Iteration:
     def __init__(self, program, init):
         self.program = program
         op = self.op = BlockOperator(program)
-        self.relu = op.cone_signs is not None
         k = program.n_outputs
         state = None if init is None else init.state
         if isinstance(state, ADMMState) and state.p.shape == op.shape:
@@ -279,12 +274,12 @@ class _Iteration:
         self.threshold = 5.0
         # rho stays within these factors of its start
         self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
-        self.cone = ConeProx(op)
+        self.penalty = program.group_norm(op)
 
     def save(self):
         """The :class:`ADMMState` of this point, a warm start for a later solve."""
         return ADMMState(self.q, self.p, self.uq, self.up, self.rho,
-                         self.program.beta, 2 if self.relu else 1)
+                         self.program.beta, self.op.n_blocks // self.op.n_patterns)
 
     def get(self):
         """The state as one vector (for the acceleration)."""
@@ -311,11 +306,7 @@ class _Iteration:
         ph = alpha * z + (1 - alpha) * self.p
         self.q_old, self.p_old, self.z = self.q, self.p, z
         self.q = prog.loss.prox(qh + self.uq, prog.Y, prog.sample_weight, self.rho)
-        w = ph + self.up
-        if self.relu:
-            # prox of beta ||.|| + indicator of the cone: shrink the projection
-            w = self.cone.project(w.copy(), prog.beta / self.rho)
-        self.p = group_soft_threshold(w, prog.beta / self.rho)
+        self.p = self.penalty.prox(ph + self.up, prog.beta / self.rho)
         self.uq = self.uq + qh - self.q
         self.up = self.up + ph - self.p
 
