@@ -12,7 +12,6 @@ loss gradient), hence a lower bound: :func:`lower_bound` computes it, and
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .cones import cone_norms
 from .penalties import block_norms
 
 
@@ -44,15 +43,8 @@ def dual_norms(program, Lam, threshold=None, chunk=32):
     Lam = program.unpooled(Lam)
     # G[t, i] = X^T D_i Pool^T Lam_t
     G = np.stack([(D * Lam[:, t, None]).T @ X for t in range(Lam.shape[1])])
-    if not program.cone_constrained:
-        return np.linalg.norm(G, axis=2)
     floor = program.beta if threshold is None else threshold
-    signs = 2.0 * D - 1.0
-    # v blocks see +g, w blocks -g, under the same cone
-    both = cone_norms(X, np.hstack([signs, signs]), np.concatenate([G, -G], axis=1),
-                      floor, chunk=chunk)
-    P = D.shape[1]
-    return np.stack([both[:, :P], both[:, P:]])
+    return program.group_norm.pattern_dual_norms(X, D, G, floor, chunk)
 
 
 def program_beta_max(program):

@@ -15,6 +15,18 @@ per sample and the adjoint spreads each sample's value over its patches
 import numpy as np
 
 
+def block_products(X, Z):
+    """``X z_tb`` for every output and block of ``Z`` (k, B, d): shape (n, k, B)."""
+    k, B, d = Z.shape
+    Zt = np.ascontiguousarray(Z.reshape(k * B, d).T)
+    return (X @ Zt).reshape(X.shape[0], k, B)
+
+
+def signed_sum(XZ, signed):
+    """``sum_b signed_jb (X z_tb)_j`` from :func:`block_products`: shape (n, k)."""
+    return np.einsum("nkb,nb->nk", XZ, signed)
+
+
 def signed_prediction(X, signed, Z):
     """Row ``j``: ``x_j . (sum_b signed_jb z_tb)``, shape (n, k).
 
@@ -88,13 +100,11 @@ class BlockOperator:
 
     def products(self, Z):
         """``X z_tb`` for every output and block: shape (n, k, B)."""
-        k, B, d = Z.shape
-        Zt = np.ascontiguousarray(Z.reshape(k * B, d).T)
-        return (self.X @ Zt).reshape(self.X.shape[0], k, B)
+        return block_products(self.X, Z)
 
     def predict(self, XZ):
         """``Pool sum_b sigma_b D_b X z_tb`` from :meth:`products`: shape (n, k)."""
-        return self.program.pooled(np.einsum("nkb,nb->nk", XZ, self.signed))
+        return self.program.pooled(signed_sum(XZ, self.signed))
 
     def prediction(self, Z):
         """``predict(products(Z))`` without the ``(n, k, B)`` products.

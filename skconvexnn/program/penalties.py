@@ -34,9 +34,21 @@ class GroupNorm:
 
     #: Whether the blocks are constrained to cones.
     cones = False
+    #: Blocks per pattern: the ``v_i``.
+    blocks_per_pattern = 1
 
     def __init__(self, op):
         self.op = op
+
+    @staticmethod
+    def pattern_dual_norms(X, patterns, G, floor=0.0, chunk=32):
+        """Dual norms of the gradients ``G[t, i] = X^T D_i Lam_t`` of the
+        patterns, shape (n_outputs, n_patterns): their lengths.
+
+        ``floor`` and ``chunk`` are for
+        :meth:`ConeGroupNorm.pattern_dual_norms`.
+        """
+        return np.linalg.norm(G, axis=2)
 
     def value(self, Z):
         """``sum_b ||z_b||``."""
@@ -90,6 +102,8 @@ class ConeGroupNorm(GroupNorm):
     """
 
     cones = True
+    #: Blocks per pattern: the ``v_i`` and the ``w_i``.
+    blocks_per_pattern = 2
 
     def __init__(self, op):
         super().__init__(op)
@@ -144,6 +158,23 @@ class ConeGroupNorm(GroupNorm):
             if cached:
                 self.factors[ts, bs] = L
         return B
+
+    @staticmethod
+    def pattern_dual_norms(X, patterns, G, floor=0.0, chunk=32):
+        """Dual norms of the gradients ``G[t, i] = X^T D_i Lam_t`` of the
+        patterns, shape (2, n_outputs, n_patterns): first the ``v`` blocks
+        (``+g``), then the ``w`` blocks (``-g``), under the same cone.
+
+        The norms ``max {g.u : ||u|| <= 1, K u >= 0} = ||P_K(g)||``
+        (:func:`~skconvexnn.program.cones.cone_norms`, ``chunk`` blocks
+        projected together): the largest is exact when it is above
+        ``floor`` (see :func:`~skconvexnn.program.dual.dual_norms`).
+        """
+        signs = 2.0 * patterns - 1.0
+        both = cone_norms(X, np.hstack([signs, signs]),
+                          np.concatenate([G, -G], axis=1), floor, chunk=chunk)
+        P = patterns.shape[1]
+        return np.stack([both[:, :P], both[:, P:]])
 
     def max_dual_norm(self, Lam):
         """Largest dual norm of ``Lam`` over the blocks (exact).

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .operator import block_products, signed_sum
 from .penalties import ConeGroupNorm, GroupNorm
 
 ACTIVATIONS = ("relu", "gated_relu")
@@ -111,16 +112,20 @@ class ConvexProgram:
         return self.activation == "relu"
 
     @property
+    def group_norm(self):
+        """The penalty of the program, without beta (a class):
+        :class:`~.penalties.ConeGroupNorm` for ReLU,
+        :class:`~.penalties.GroupNorm` for gated ReLU.
+
+        ``program.group_norm(op)`` is the penalty over the blocks of ``op``,
+        a :class:`~skconvexnn.program.BlockOperator` of this program.
+        """
+        return ConeGroupNorm if self.cone_constrained else GroupNorm
+
+    @property
     def n_blocks(self):
         """Blocks of the native solvers: the ``v_i``, and the ``w_i`` for ReLU."""
-        return self.n_patterns * (2 if self.cone_constrained else 1)
-
-    def group_norm(self, op):
-        """The penalty over the blocks of ``op`` (a
-        :class:`~skconvexnn.program.BlockOperator` of this program), without
-        beta: :class:`~.penalties.ConeGroupNorm` for ReLU,
-        :class:`~.penalties.GroupNorm` for gated ReLU."""
-        return (ConeGroupNorm if self.cone_constrained else GroupNorm)(op)
+        return self.n_patterns * self.group_norm.blocks_per_pattern
 
     def zeros(self):
         """All-zero blocks ``(V, W)`` of the right shapes."""
@@ -133,10 +138,9 @@ class ConvexProgram:
 
     def predict(self, V, W, intercept=None):
         """Predictions ``sum_i D_i X z_ti + c_t``, shape (n_samples, n_outputs)."""
-        Z = self.combined(V, W)
-        k, P, d = Z.shape
-        XZ = (self.X @ Z.reshape(k * P, d).T).reshape(self.n_rows, k, P)
-        out = self.pooled(np.einsum("nkp,np->nk", XZ, self.patterns))
+        # one block per pattern, V - W (the sum is linear in the blocks)
+        XZ = block_products(self.X, self.combined(V, W))
+        out = self.pooled(signed_sum(XZ, self.patterns))
         if intercept is not None:
             out += intercept
         return out
@@ -175,8 +179,7 @@ class ConvexProgram:
         S = 2.0 * self.patterns - 1.0
         worst = 0.0
         for B in (V, W):
-            k, P, d = B.shape
-            XB = (self.X @ B.reshape(k * P, d).T).reshape(self.n_rows, k, P)
+            XB = block_products(self.X, B)
             scale = np.abs(XB).max() if XB.size else 0.0
             if scale > 0:
                 worst = max(worst, float(np.max(-S[:, None, :] * XB)) / scale)
