@@ -648,7 +648,8 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
     program = _program(X, Y, activation, n_gates=8)
     program.fit_intercept = fit_intercept
     op = BlockOperator(program)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm_linear.PrimalLeastSquares
+    primal = admm_linear.PrimalLeastSquares
+    assert ADMMSolver.least_squares(program, op.n_blocks) is primal
     R = np.random.default_rng(0).standard_normal(op.shape)
     z_block = admm_linear.PrimalLeastSquares(op, fit_intercept).solve(R)[0]
     z_sample = admm_linear.WoodburyLeastSquares(op, fit_intercept).solve(R)[0]
@@ -660,7 +661,8 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
     np.testing.assert_allclose(op.adjoint(A_z) + z_block, R, atol=1e-9)
     block = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm_linear.WoodburyLeastSquares
+    woodbury = admm_linear.WoodburyLeastSquares
+    assert ADMMSolver.least_squares(program, op.n_blocks) is woodbury
     sample = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert block.converged and sample.converged
     assert program.objective(block.V, block.W, block.intercept) == pytest.approx(

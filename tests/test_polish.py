@@ -59,7 +59,8 @@ def _relative_gap(op, Z):
     """Certified relative gap of the network of ``Z`` (exact bound), and its
     best output intercept."""
     cert = Certificate(op.program, 1e-14)
-    cert(op.network(op.products(Z)), Z, op.program.group_norm(op).max_dual_norm, final=True)
+    penalty = op.program.group_norm(op)
+    cert(op.network(op.products(Z)), Z, penalty.max_dual_norm, final=True)
     return cert.gap / cert.objective, cert.intercept
 
 

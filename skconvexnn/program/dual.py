@@ -317,10 +317,10 @@ def lower_bound(program, prediction=None, blocks=None, max_dual_norm=None, dual=
 class Certificate:
     """Objective, lower bound and relative gap of the network of a point.
 
-    Every call evaluates the network of the blocks (:meth:`BlockOperator.network`)
-    with its best output intercept, and the lower bound of
-    :func:`skconvexnn.program.dual.lower_bound` at its prediction; the best bound
-    seen is kept. The stopping rule is ``objective - bound <= tol *
+    Every call evaluates the network of the blocks
+    (:meth:`~.operator.BlockOperator.network`) with its best output
+    intercept, and the lower bound of :func:`lower_bound` at its prediction;
+    the best bound seen is kept. The stopping rule is ``objective - bound <= tol *
     |objective|``, the rule the estimators state.
 
     The exact bound needs the largest dual norm, which for the ReLU program

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads", "trivial_result"]
+__all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads",
+           "trivial_result"]
 
 
 def blas_threads(n_samples, n_features, n_patterns):
