@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.preprocessing import StandardScaler
 
-from skconvexnn._program import ConvexProgram
+from skconvexnn.program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import ADMMSolver, CvxpySolver, FISTASolver

@@ -31,7 +31,7 @@ from sklearn.datasets import load_iris
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from relu_solvers import dataset, make_program  # noqa: E402
 
-from skconvexnn._program import program_beta_max  # noqa: E402
+from skconvexnn.program.dual import program_beta_max  # noqa: E402
 from skconvexnn.losses import LogisticLoss  # noqa: E402
 from skconvexnn.solvers import ADMMSolver, FISTASolver  # noqa: E402
 

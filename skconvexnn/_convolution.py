@@ -14,7 +14,7 @@ are arrangements of ``Xp``, so their number is exponential only in the
 filter size, and the convex program of the dense network applies with
 ``Pool sum_i D_i Xp (v_i - w_i)`` as prediction (Ergen and Pilanci,
 ICLR 2021; user guide, "Convolutional networks"): a pooled
-:class:`~skconvexnn._program.ConvexProgram`.
+:class:`~skconvexnn.program.ConvexProgram`.
 """
 
 from numbers import Integral

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._program import dual_norms, lower_bound
+from .program.dual import dual_norms, lower_bound
 from .solvers.base import SolverResult
 
 
@@ -26,7 +26,7 @@ def pattern_norms(program, result):
     The dual point is the negative loss gradient after the output intercept
     is refitted, as for the lower bound. For ReLU, patterns whose free norm
     is at most ``beta`` report it (an upper bound), and some above it may
-    too (see :func:`skconvexnn._program.dual_norms`): an overestimate only
+    too (see :func:`skconvexnn.program.dual.dual_norms`): an overestimate only
     keeps a pattern in the working set.
     """
     Lam = program.dual_point(program.predict(result.V, result.W))

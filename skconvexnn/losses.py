@@ -135,7 +135,7 @@ class Loss:
         loss. Where the loss is differentiable that is one value
         (``low == high == -gradient``, the default); at a kink it is an
         interval, which the certificate may search (see
-        :func:`skconvexnn._program.lower_bound`).
+        :func:`skconvexnn.program.dual.lower_bound`).
         """
         Lam = -self.gradient(P, Y, s)
         return Lam, Lam

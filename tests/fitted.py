@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
 from skconvexnn._base import add_ones
-from skconvexnn._program import ConvexProgram
+from skconvexnn.program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn.losses import Loss, get_loss
 

@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from skconvexnn import ConvexReLUClassifier
 from skconvexnn._base import add_ones
 from skconvexnn._classification import encode_targets
-from skconvexnn._program import ConvexProgram, lower_bound
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import lower_bound
 from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn.losses import HingeLoss, LogisticLoss, SquaredLoss, get_loss
 from skconvexnn.solvers import cvxpy_backend

@@ -354,7 +354,7 @@ def test_huge_beta_gives_the_zero_network_without_a_solve(monkeypatch, activatio
 def test_zero_network_beta_is_sufficient(activation):
     # Just above the cheap value the solver, run anyway, finds nothing better;
     # the exact beta_max is never above it.
-    from skconvexnn._program import program_beta_max, zero_network_beta
+    from skconvexnn.program.dual import program_beta_max, zero_network_beta
     from skconvexnn.solvers import CvxpySolver
 
     X, y = _separable()

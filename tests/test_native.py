@@ -8,8 +8,9 @@ from scipy.optimize import nnls
 from sklearn.exceptions import ConvergenceWarning
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
-from skconvexnn._cones import cone_norms, project, project_many
-from skconvexnn._program import ConvexProgram, program_beta_max
+from skconvexnn.program.cones import cone_norms, project, project_many
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
 from skconvexnn.solvers import (
@@ -20,6 +21,7 @@ from skconvexnn.solvers import (
     AndersonSolver,
     FISTASolver,
     admm,
+    admm_linear,
     design_condition,
     get_solver,
 )
@@ -193,7 +195,7 @@ def test_batched_projection_factors_and_warm_start():
 def test_factor_removal_equals_refactoring():
     # removing one constraint by the rank-one update gives the inverse Gram
     # matrix of the remaining constraints, whichever slot goes
-    from skconvexnn._cones import _PassiveSets
+    from skconvexnn.program.cones import _PassiveSets
     rng = np.random.default_rng(7)
     n, d, m = 60, 7, 12
     X = rng.standard_normal((n, d))
@@ -215,7 +217,7 @@ def test_factor_removal_equals_refactoring():
 def test_inverse_bordering_equals_recomputing():
     # adding a constraint by bordering the inverse Gram matrix gives the
     # inverse of the larger passive set
-    from skconvexnn._cones import _PassiveSets
+    from skconvexnn.program.cones import _PassiveSets
     rng = np.random.default_rng(8)
     n, d, m = 60, 7, 12
     X = rng.standard_normal((n, d))
@@ -293,9 +295,11 @@ def test_early_stop_bounds_the_projection():
 def test_cone_prox_matches_exact_prox():
     # the prox with its shortcuts (half-space test, early stops) equals
     # projecting every block exactly, then shrinking
-    from skconvexnn._program import ConvexProgram, program_beta_max
+    from skconvexnn.program import ConvexProgram
+    from skconvexnn.program.dual import program_beta_max
     from skconvexnn.losses import SquaredLoss
-    from skconvexnn.solvers._blocks import BlockOperator, ConeProx, group_soft_threshold
+    from skconvexnn.program.operator import BlockOperator
+    from skconvexnn.program.penalties import ConeGroupNorm, group_soft_threshold
 
     rng = np.random.default_rng(7)
     n, d, P = 60, 5, 25
@@ -309,7 +313,7 @@ def test_cone_prox_matches_exact_prox():
         expected = np.array([[project(B[t, b], op.cone_signs[:, b, None] * X)[0]
                               for b in range(op.n_blocks)] for t in range(2)])
         expected = group_soft_threshold(expected, thresh)
-        got = ConeProx(op)(B.copy(), thresh)
+        got = ConeGroupNorm(op).prox(B.copy(), thresh)
         np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
@@ -618,7 +622,7 @@ def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
 def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
     X_50, y_50 = _data(n=RELU_NATIVE_MIN_SAMPLES)
     # (a beta of many neurons: ADMM, with conjugate gradients here)
@@ -647,8 +651,8 @@ def test_admm_conjugate_gradients_match_the_factorization(monkeypatch, activatio
     program.fit_intercept = fit_intercept
     direct = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)  # no B d factorization either
-    assert ADMMSolver.least_squares(program, 1) is admm._IterativeLeastSquares
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)  # no B d factorization either
+    assert ADMMSolver.least_squares(program, 1) is admm_linear.IterativeLeastSquares
     iterative = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert direct.converged and iterative.converged
     objective = program.objective(iterative.V, iterative.W, iterative.intercept)
@@ -664,16 +668,17 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
     # (A^T C A + I) z = r solved through the B d x B d factor (more samples
     # than block coordinates) and through the n x n one (Woodbury): the
     # same solution, and the same ADMM fit
-    from skconvexnn.solvers._blocks import BlockOperator
+    from skconvexnn.program import BlockOperator
     X, y = _data(n=300, d=3, seed=4)
     Y = y if k == 1 else np.column_stack([y, np.abs(y)])
     program = _program(X, Y, activation, n_gates=8)
     program.fit_intercept = fit_intercept
     op = BlockOperator(program)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._PrimalLeastSquares
+    primal = admm_linear.PrimalLeastSquares
+    assert ADMMSolver.least_squares(program, op.n_blocks) is primal
     R = np.random.default_rng(0).standard_normal(op.shape)
-    z_block = admm._PrimalLeastSquares(op, fit_intercept).solve(R)[0]
-    z_sample = admm._LeastSquares(op, fit_intercept).solve(R)[0]
+    z_block = admm_linear.PrimalLeastSquares(op, fit_intercept).solve(R)[0]
+    z_sample = admm_linear.WoodburyLeastSquares(op, fit_intercept).solve(R)[0]
     np.testing.assert_allclose(z_block, z_sample, rtol=0, atol=1e-10 * np.abs(z_sample).max())
     # and the system itself: (A^T C A + I) z = R
     A_z = op.prediction(z_block)
@@ -681,8 +686,9 @@ def test_admm_block_factorization_matches_the_sample_one(monkeypatch, activation
         A_z = A_z - A_z.mean(axis=0)
     np.testing.assert_allclose(op.adjoint(A_z) + z_block, R, atol=1e-9)
     block = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
-    monkeypatch.setattr(admm, "MAX_PRIMAL", 0)
-    assert ADMMSolver.least_squares(program, op.n_blocks) is admm._LeastSquares
+    monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
+    woodbury = admm_linear.WoodburyLeastSquares
+    assert ADMMSolver.least_squares(program, op.n_blocks) is woodbury
     sample = ADMMSolver(tol=1e-7, max_iter=20_000).solve(program)
     assert block.converged and sample.converged
     assert program.objective(block.V, block.W, block.intercept) == pytest.approx(
@@ -777,7 +783,8 @@ def test_verbose_shows_objective_and_a_proven_gap(capsys, solver, activation):
 def test_quadratic_dual_scaling_in_closed_form(monkeypatch):
     # the bound's best scaling of a dual point, in closed form for a
     # quadratic loss, equals the bounded scalar search it replaces
-    from skconvexnn._program import ConvexProgram, _scaled_bound
+    from skconvexnn.program import ConvexProgram
+    from skconvexnn.program.dual import _scaled_bound
     from skconvexnn.losses import SquaredLoss
 
     rng = np.random.default_rng(8)

@@ -5,12 +5,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from skconvexnn._program import ConvexProgram, program_beta_max
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.solvers import (FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
                                 few_neurons, get_solver)
-from skconvexnn.solvers._blocks import BlockOperator, Certificate, ConeProx
+from skconvexnn.program import BlockOperator, Certificate
 from skconvexnn.solvers._polish import FacePolish
 
 
@@ -58,7 +59,8 @@ def _relative_gap(op, Z):
     """Certified relative gap of the network of ``Z`` (exact bound), and its
     best output intercept."""
     cert = Certificate(op.program, 1e-14)
-    cert(op.network(op.products(Z)), Z, ConeProx(op).max_dual_norm, final=True)
+    penalty = op.program.group_norm(op)
+    cert(op.network(op.products(Z)), Z, penalty.max_dual_norm, final=True)
     return cert.gap / cert.objective, cert.intercept
 
 

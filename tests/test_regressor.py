@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor
 from skconvexnn._base import add_ones
-from skconvexnn._program import ConvexProgram
+from skconvexnn.program import ConvexProgram
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.recovery import network_objective, prune_network
 

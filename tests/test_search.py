@@ -8,9 +8,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn._base import add_ones
-from skconvexnn._cones import project
+from skconvexnn.program.cones import project
 from skconvexnn._nonconvex import train_networks
-from skconvexnn._program import ConvexProgram, dual_norms
+from skconvexnn.program import ConvexProgram
+from skconvexnn.program.dual import dual_norms
 from skconvexnn.fitting import SolverOptions
 from skconvexnn.fitting.candidates import local_ascent
 from skconvexnn.fitting.search import search_arrangements

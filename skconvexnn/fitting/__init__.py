@@ -1,7 +1,7 @@
 """From a convex program to a fitted network: solve, recover, certify.
 
 Nothing here sees an estimator. The estimators validate their data, build
-the :class:`~skconvexnn._program.ConvexProgram` (user guide, "The convex
+the :class:`~skconvexnn.program.ConvexProgram` (user guide, "The convex
 program") and set the :class:`Fit` these functions return:
 
 - :func:`~skconvexnn.fitting.certify.certify`: a solver's result to a fit (recovery, pruning, lower

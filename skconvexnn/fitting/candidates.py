@@ -14,7 +14,7 @@ from math import ceil
 import numpy as np
 from scipy.special import expit
 
-from .._cones import project
+from ..program.cones import project
 from ..arrangements import patterns_from_gates
 
 __all__ = ["PatternPool", "ascent_values", "best_violations", "local_ascent",

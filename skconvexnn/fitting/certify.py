@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._program import lower_bound
+from ..program.dual import lower_bound
 from ..recovery import (
     network_objective,
     network_predict,

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._program import program_beta_max, zero_network_beta
+from ..program.dual import program_beta_max, zero_network_beta
 from .._progress import Progress
 from .._screening import pattern_norms, solve_on_working_set
 from ..solvers import trivial_result
@@ -37,7 +37,7 @@ def fit_path(program, betas, options, gates, *, screening=True, init=None,
         (:func:`skconvexnn._screening.solve_on_working_set`), from the zero
         network at the exact beta_max. ``False``: solve every beta on all
         the patterns, from ``init``; the zero network is taken from the
-        cheap bound :func:`~skconvexnn._program.zero_network_beta` up.
+        cheap bound :func:`~skconvexnn.program.dual.zero_network_beta` up.
     init : SolverResult, optional
         Warm start of the first solve (``screening=False`` only).
     bounds : bool, default=True

@@ -26,7 +26,8 @@ from math import ceil
 
 import numpy as np
 
-from .._program import zero_network_beta
+from ..program.dual import zero_network_beta
+from ..program.operator import BlockOperator
 from ..recovery import prune_weights
 from ..solvers import SolverResult, trivial_result
 from .candidates import best_violations, select_patterns
@@ -169,25 +170,19 @@ def compact(program, result):
     :func:`~skconvexnn.recovery.prune_weights` moves the weights along null
     directions of the ``q_b`` until some are zero, changing neither.
     """
-    X, D = program.X, program.patterns
-    sides = [result.V.copy()] + ([result.W.copy()] if result.W is not None else [])
+    op = BlockOperator(program)
+    Z = op.stack(result.V, result.W).copy()
+    XZ = op.products(Z)
     for t in range(program.n_outputs):
-        Q, w, where = [], [], []
-        for side, B in enumerate(sides):
-            norms = np.linalg.norm(B[t], axis=1)
-            live = np.flatnonzero(norms > 0)
-            sign = 1.0 - 2.0 * side
-            Q.append(sign * (D[:, live] * (X @ B[t, live].T)).T / norms[live, None])
-            w.append(norms[live])
-            where += [(side, i) for i in live]
-        if not where:
+        norms = np.linalg.norm(Z[t], axis=1)
+        live = np.flatnonzero(norms > 0)
+        if not len(live):
             continue
-        w = np.concatenate(w)
-        new_w = prune_weights(np.vstack(Q), w)
-        for (side, i), old, new in zip(where, w, new_w):
-            sides[side][t, i] *= new / old
-    return dataclasses.replace(result, V=sides[0],
-                               W=sides[1] if len(sides) > 1 else None)
+        w = norms[live]
+        Q = (op.signed[:, live] * XZ[:, t, live]).T / w[:, None]
+        Z[t, live] *= (prune_weights(Q, w) / w)[:, None]
+    V, W = op.split(Z)
+    return dataclasses.replace(result, V=V, W=W)
 
 
 def search_report(search):

@@ -9,9 +9,8 @@ import warnings
 
 import numpy as np
 
-from .._program import program_beta_max, zero_network_beta
-from ._blocks import trivial_result
-from .base import BaseSolver, SolverResult
+from ..program.dual import program_beta_max, zero_network_beta
+from .base import BaseSolver, SolverResult, trivial_result
 from .cvxpy_backend import CVXPY_SOLVERS, CvxpySolver, SolverFailedError
 
 __all__ = [
@@ -188,7 +187,7 @@ FISTA_MIN_BETA_RATIO = 0.01
 
 def few_neurons(program):
     """Whether ``program.beta`` is at least ``FISTA_MIN_BETA_RATIO`` times
-    the program's beta_max (:func:`~skconvexnn._program.program_beta_max`).
+    the program's beta_max (:func:`~skconvexnn.program.dual.program_beta_max`).
 
     There the optimum has few neurons, and FISTA (with its backtracked
     step) identifies their face of the cones early; its quasi-Newton polish
@@ -205,7 +204,7 @@ def few_neurons(program):
     against 2.10, star98 2.27 against 3.03, friedman1 1.85 against 7.55,
     but the synthetic data 42.2 against 17.9.
     The cheap upper bound
-    :func:`~skconvexnn._program.zero_network_beta` of beta_max decides
+    :func:`~skconvexnn.program.dual.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.
     """

@@ -27,7 +27,7 @@ wrong face costs time, never correctness.
 import numpy as np
 from scipy.optimize import minimize
 
-from ._blocks import block_norms
+from ..program.penalties import block_norms
 
 __all__ = ["FacePolish"]
 

@@ -18,14 +18,14 @@ Anderson-accelerated) alternates:
   matrix is ``I + C Pool ((X X^T) o (S S^T)) Pool^T C``, still ``n x n``);
   when the samples outnumber the ``B d`` block coordinates, or beyond
   ``max_samples`` samples, the ``B d x B d`` matrix is factored instead
-  (:class:`_PrimalLeastSquares`), and conjugate gradients are left for data
-  too large for both;
+  (:mod:`.admm_linear`), and conjugate gradients are left for data too
+  large for both;
 * the proximal operator of the loss (:meth:`skconvexnn.losses.Loss.prox`,
   separable over samples) for ``q``;
 * for ``p``, block soft-thresholding, after the projection onto ``C_b`` for
   ReLU (for a convex cone, the prox of ``beta ||.||`` plus its indicator is
   the shrunk projection). Projections are warm-started from the previous
-  active sets (:func:`skconvexnn._cones.project_many`), so the blocks are
+  active sets (:func:`skconvexnn.program.cones.project_many`), so the blocks are
   always cone-feasible and their network is exactly the program's
   prediction.
 
@@ -40,200 +40,29 @@ iterations).
 The penalty parameter is rebalanced from the primal and dual residuals (as
 OSQP does); one parameter weighs both splits, so the factorization stays
 valid. Every ``check_every`` iterations the network of the blocks ``p`` is
-certified (:class:`._blocks.Certificate`) and the solver stops when the
+certified (:class:`~skconvexnn.program.dual.Certificate`) and the solver stops when the
 relative duality gap is at most ``tol``.
 """
 
 from dataclasses import replace
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from .._progress import Progress
 from ._anderson_core import Anderson
-from ._blocks import (BlockOperator, Certificate, ConeProx, group_soft_threshold,
-                      screen_estimate, trivial_result)
+from ..program.dual import Certificate
+from ..program.operator import BlockOperator
 from ._polish import FacePolish
 from .admm_state import ADMMState
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, trivial_result
+from .admm_linear import (IterativeLeastSquares, PrimalLeastSquares,
+                          WoodburyLeastSquares)
 from .cvxpy_backend import available_memory_bytes
 
 __all__ = ["ADMMSolver", "ADMMState"]
 
 #: Over-relaxation parameter (OSQP's default).
 RELAXATION = 1.6
-
-
-class _LeastSquares:
-    """Solves ``(A^T C A + I) z = r`` by the Woodbury identity."""
-
-    def __init__(self, op, fit_intercept):
-        self.op = op
-        self.centered = fit_intercept
-        X, pool = op.X, op.program.pool
-        if pool is None:
-            G = (X @ X.T) * (op.signed @ op.signed.T)
-        else:
-            # Pool ((X X^T) o (S S^T)) Pool^T = sum_b M_b M_b^T with
-            # M_b = Pool (s_b o X): n x n although X has a row per patch (a
-            # CNN); blocks are taken a chunk at a time to bound the memory.
-            G = np.zeros((pool.shape[0],) * 2)
-            n_rows, d = X.shape
-            chunk = max(1, int(2e7 // (n_rows * d)))
-            for start in range(0, op.n_blocks, chunk):
-                S = op.signed[:, start:start + chunk]
-                M = pool @ (S[:, :, None] * X[:, None, :]).reshape(n_rows, -1)
-                G += M @ M.T
-        if fit_intercept:
-            G = self.center(self.center(G).T)
-        G[np.diag_indices(len(G))] += 1.0
-        self.factor = cho_factor(G, lower=True, check_finite=False)
-
-    def center(self, M):
-        """``C M``: columns centred when there is an output intercept."""
-        return M - M.mean(axis=0) if self.centered else M
-
-    def solve(self, R):
-        """``z`` and its products ``X z_b`` for the right side ``R`` (k, B, d)."""
-        op = self.op
-        Aa = op.prediction(R)
-        w = self.center(cho_solve(self.factor, self.center(Aa), check_finite=False))
-        z = R - op.adjoint(w)
-        return z, op.products(z)
-
-
-class _PrimalLeastSquares(_LeastSquares):
-    """Solves ``(A^T C A + I) z = r`` with a Cholesky factor of that matrix.
-
-    ``A^T C A + I`` has the size ``m = B d`` of the blocks (every output
-    has the same), against the ``n x n`` of the Woodbury form: the cheaper
-    one when the samples outnumber the block coordinates, and the only
-    factorization left beyond ``ADMMSolver.max_samples`` samples (the ReLU
-    program of 50,000 samples in 20 dimensions with 100 gates: ``m =
-    4,200``). ``A^T A`` is accumulated over chunks of rows of ``A =
-    [sigma_b D_b X]_b``; with an output intercept, ``C`` subtracts the
-    rank-one ``A^T 1 1^T A / n``. Not for a pooled program (a CNN).
-    """
-
-    def __init__(self, op, fit_intercept):
-        self.op = op
-        self.centered = fit_intercept
-        X, S = op.X, op.signed
-        n, d = X.shape
-        m = op.n_blocks * d
-        H = np.zeros((m, m))
-        ones = np.zeros(m)  # A^T 1
-        chunk = max(1, int(2e7 // m))
-        for start in range(0, n, chunk):
-            rows = slice(start, start + chunk)
-            A = (S[rows, :, None] * X[rows, None, :]).reshape(-1, m)
-            H += A.T @ A
-            ones += A.sum(axis=0)
-        if fit_intercept:
-            H -= np.outer(ones, ones) / n
-        H[np.diag_indices(m)] += 1.0
-        self.factor = cho_factor(H, lower=True, check_finite=False)
-
-    @staticmethod
-    def suits(program, n_blocks, max_samples):
-        """Whether this factorization is the one for ``program``.
-
-        Unpooled, ``m = B d`` at most ``MAX_PRIMAL``, and either beyond
-        ``max_samples`` samples or with fewer setup flops (``n m^2 +
-        m^3 / 3``) than the ``n x n`` form's (``n^2 (d + B) + n^3 / 3``).
-        """
-        if program.pool is not None:
-            return False
-        n, d = program.X.shape
-        m = n_blocks * d
-        if m > MAX_PRIMAL or 8 * m * m > available_memory_bytes() // 4:
-            return False
-        return n > max_samples or n * m * m + m ** 3 / 3 < n * n * (d + n_blocks) + n ** 3 / 3
-
-    def solve(self, R):
-        k, B, d = R.shape
-        z = cho_solve(self.factor, R.reshape(k, B * d).T, check_finite=False)
-        z = np.ascontiguousarray(z.T).reshape(R.shape)
-        return z, self.op.products(z)
-
-
-#: Largest size ``B d`` of the blocks for :class:`_PrimalLeastSquares`
-#: (its factor takes ``8 (B d)^2`` bytes: 512 MiB).
-MAX_PRIMAL = 8000
-
-
-class _IterativeLeastSquares(_LeastSquares):
-    """Solves ``(A^T C A + I) z = r`` by conjugate gradients, Nystrom-preconditioned.
-
-    For data too large for the ``n x n`` factor. ``H = A^T C A`` acts on
-    each output's blocks alike, so one randomized Nystrom approximation
-    ``H ~ U diag(lam) U^T`` of rank ``rank`` (Tropp, Yurtsever, Udell and
-    Cevher's stable construction, from ``rank`` products with ``H``)
-    serves every output. The preconditioner inverts it exactly on the span
-    of ``U`` and scales the rest by ``lam_min + 1``, so the eigenvalues CG
-    sees are clustered near 1 apart from the tail of ``H`` (Frangella,
-    Tropp and Udell's Nystrom PCG). Each CG iteration is one prediction and
-    one adjoint; every solve starts from the previous solution, since
-    consecutive ADMM right sides differ little. Memory grows linearly in
-    ``n``.
-    """
-
-    #: Relative residual at which a solve stops, and its iteration cap.
-    rtol = 1e-9
-    max_cg = 100
-
-    def __init__(self, op, fit_intercept, rank=100, seed=0):
-        self.op = op
-        self.centered = fit_intercept
-        k, B, d = op.shape
-        m = B * d
-        r = min(rank, m)
-        rng = np.random.default_rng(seed)
-        Omega, _ = np.linalg.qr(rng.standard_normal((m, r)))
-        Y = self.gram(Omega.T.reshape(r, B, d)).reshape(r, m).T
-        nu = np.sqrt(m) * np.finfo(float).eps * np.linalg.norm(Y, 2)
-        Y = Y + nu * Omega
-        C = np.linalg.cholesky(Omega.T @ Y)
-        F = np.linalg.solve(C, Y.T).T  # Y C^{-T}
-        U, sv, _ = np.linalg.svd(F, full_matrices=False)
-        self.U = U
-        self.lam = np.maximum(sv ** 2 - nu, 0.0)
-        self.last = None
-
-    def gram(self, Z):
-        """``A^T C A Z`` for blocks of shape (k, B, d)."""
-        return self.op.adjoint(self.center(self.op.prediction(Z)))
-
-    def precondition(self, R):
-        k, B, d = R.shape
-        flat = R.reshape(k, B * d)
-        coef = flat @ self.U
-        scale = (self.lam[-1] + 1.0) / (self.lam + 1.0)
-        out = flat + (coef * (scale - 1.0)) @ self.U.T
-        return out.reshape(R.shape)
-
-    def solve(self, R):
-        z = np.zeros_like(R) if self.last is None or self.last.shape != R.shape \
-            else self.last.copy()
-        res = R - (self.gram(z) + z)
-        y = self.precondition(res)
-        p = y.copy()
-        ry = np.einsum("kbd,kbd->k", res, y)
-        goal = self.rtol ** 2 * np.maximum(np.einsum("kbd,kbd->k", R, R), 1e-300)
-        for _ in range(self.max_cg):
-            if np.all(np.einsum("kbd,kbd->k", res, res) <= goal):
-                break
-            Hp = self.gram(p) + p
-            curv = np.einsum("kbd,kbd->k", p, Hp)
-            alpha = np.where(curv > 0, ry / np.where(curv > 0, curv, 1.0), 0.0)
-            z = z + alpha[:, None, None] * p
-            res = res - alpha[:, None, None] * Hp
-            y = self.precondition(res)
-            ry_new = np.einsum("kbd,kbd->k", res, y)
-            p = y + (ry_new / np.where(ry > 0, ry, 1.0))[:, None, None] * p
-            ry = ry_new
-        self.last = z
-        return z, self.op.products(z)
 
 
 class ADMMSolver(BaseSolver):
@@ -286,27 +115,28 @@ class ADMMSolver(BaseSolver):
     @classmethod
     def least_squares(cls, program, n_blocks):
         """The class that solves the least-squares steps of ``program``:
-        the ``B d`` factorization where it suits (:class:`_PrimalLeastSquares`),
-        else the ``n x n`` one, else conjugate gradients."""
-        if _PrimalLeastSquares.suits(program, n_blocks, cls.max_samples):
-            return _PrimalLeastSquares
-        return _LeastSquares if cls.woodbury(program) else _IterativeLeastSquares
+        the ``B d`` factorization where it suits
+        (:class:`~.admm_linear.PrimalLeastSquares`), else the ``n x n`` one,
+        else conjugate gradients."""
+        if PrimalLeastSquares.suits(program, n_blocks, cls.max_samples):
+            return PrimalLeastSquares
+        return WoodburyLeastSquares if cls.woodbury(program) else IterativeLeastSquares
 
     @classmethod
     def direct(cls, program):
         """Whether the least-squares steps use a factorization (not CG)."""
-        blocks = program.n_patterns * (2 if program.cone_constrained else 1)
-        return cls.least_squares(program, blocks) is not _IterativeLeastSquares
+        blocks = program.n_blocks
+        return cls.least_squares(program, blocks) is not IterativeLeastSquares
 
     def check_program(self, program):
         super().check_program(program)
         n, k = program.n_samples, program.n_outputs
-        blocks = program.n_patterns * (2 if program.cone_constrained else 1)
+        blocks = program.n_blocks
         # a few n x B products and patterns (per row: per patch for a CNN),
         # and the factor of the least-squares steps (n x n or B d x B d)
         kind = self.least_squares(program, blocks)
-        factor = {_LeastSquares: 4 * n * n,
-                  _PrimalLeastSquares: 2 * (blocks * program.n_features) ** 2}
+        factor = {WoodburyLeastSquares: 4 * n * n,
+                  PrimalLeastSquares: 2 * (blocks * program.n_features) ** 2}
         need = 8 * (6 * program.n_rows * k * blocks + factor.get(kind, 0))
         limit = available_memory_bytes() // 2
         if need > limit:
@@ -340,12 +170,9 @@ class ADMMSolver(BaseSolver):
 
     def _solve_scaled(self, program, init):
         it = _Iteration(program, init)
-        op, relu = it.op, it.relu
+        op = it.op
         cert = Certificate(program, self.tol)
         curve = []
-
-        def screen(Lam):
-            return screen_estimate(op, it.p, Lam)
 
         def certify(n_iter, final=False):
             # q (the loss split) and the multipliers give further dual
@@ -355,9 +182,9 @@ class ADMMSolver(BaseSolver):
             # with verbose, an exact bound every tenth check, so that the
             # gap shown is a proven one
             final = final or (self.verbose and len(curve) % 10 == 0)
-            done = cert(op.network(op.products(it.p)), it.p, it.cone.max_dual_norm,
+            done = cert(op.network(op.products(it.p)), it.p, it.penalty.max_dual_norm,
                         extra=(it.q,), duals=(-it.rho * it.uq,),
-                        screen=screen if relu else None, final=final)
+                        screen=it.penalty.screen(it.p), final=final)
             curve.append(cert.objective)
             progress.update(n_iter, cert.objective, cert.gap, rho=it.rho)
             return done
@@ -423,7 +250,6 @@ class _Iteration:
     def __init__(self, program, init):
         self.program = program
         op = self.op = BlockOperator(program)
-        self.relu = op.cone_signs is not None
         k = program.n_outputs
         state = None if init is None else init.state
         if isinstance(state, ADMMState) and state.p.shape == op.shape:
@@ -448,12 +274,12 @@ class _Iteration:
         self.threshold = 5.0
         # rho stays within these factors of its start
         self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
-        self.cone = ConeProx(op)
+        self.penalty = program.group_norm(op)
 
     def save(self):
         """The :class:`ADMMState` of this point, a warm start for a later solve."""
         return ADMMState(self.q, self.p, self.uq, self.up, self.rho,
-                         self.program.beta, 2 if self.relu else 1)
+                         self.program.beta, self.op.n_blocks // self.op.n_patterns)
 
     def get(self):
         """The state as one vector (for the acceleration)."""
@@ -480,11 +306,7 @@ class _Iteration:
         ph = alpha * z + (1 - alpha) * self.p
         self.q_old, self.p_old, self.z = self.q, self.p, z
         self.q = prog.loss.prox(qh + self.uq, prog.Y, prog.sample_weight, self.rho)
-        w = ph + self.up
-        if self.relu:
-            # prox of beta ||.|| + indicator of the cone: shrink the projection
-            w = self.cone.project(w.copy(), prog.beta / self.rho)
-        self.p = group_soft_threshold(w, prog.beta / self.rho)
+        self.p = self.penalty.prox(ph + self.up, prog.beta / self.rho)
         self.uq = self.uq + qh - self.q
         self.up = self.up + ph - self.p
 

@@ -37,7 +37,7 @@ the same combination of the ``g``'s predictions, which are computed anyway
 import numpy as np
 
 from ._anderson_core import Anderson
-from ._blocks import block_norms, group_soft_threshold, trivial_result
+from .base import trivial_result
 from .fista import FISTASolver
 
 __all__ = ["AndersonSolver"]
@@ -68,11 +68,11 @@ class AndersonSolver(FISTASolver):
             return trivial_result(program)
         loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
         fit_c = program.fit_intercept
-        op, _, (L, _), Z, c, cert, certify, curve = self._start(program, init)
+        op, prox, (L, _), Z, c, cert, certify, curve = self._start(program, init)
         pred = op.prediction(Z)
 
         def objective(pred, Z, c):
-            return loss.value(pred + c, Y, sw) + beta * float(block_norms(Z).sum())
+            return loss.value(pred + c, Y, sw) + beta * prox.value(Z)
 
         ok = init is not None and certify(Z, pred, 0)
         # safe point (last g), its prediction and objective
@@ -85,7 +85,7 @@ class AndersonSolver(FISTASolver):
                 Z, c, pred = safe[:3]
                 accel.reset()
             G = loss.gradient(pred + c, Y, sw)
-            gZ = group_soft_threshold(Z - op.adjoint(G) / L, beta / L)
+            gZ = prox(Z - op.adjoint(G) / L, beta / L)
             gc = c - G.sum(axis=0) / L if fit_c else c
             g_pred = op.prediction(gZ)
             safe = (gZ, gc, g_pred, objective(g_pred, gZ, gc))

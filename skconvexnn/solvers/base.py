@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads"]
+__all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads",
+           "trivial_result"]
 
 
 def blas_threads(n_samples, n_features, n_patterns):
@@ -148,3 +149,13 @@ class BaseSolver:
 
     def _solve(self, program, init):
         raise NotImplementedError
+
+
+def trivial_result(program):
+    """Solution of a program without patterns: the intercept alone."""
+    V, W = program.zeros()
+    zero = np.zeros(program.Y.shape)
+    c = (program.loss.optimal_intercept(zero, program.Y, program.sample_weight)
+         if program.fit_intercept else np.zeros(program.n_outputs))
+    return SolverResult(V=V, W=W, intercept=c, n_iter=0,
+                        objective_curve=[program.objective(V, W, c)])

@@ -29,7 +29,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..losses import SquaredLoss
-from ._blocks import block_norms, group_soft_threshold
+from ..program.penalties import block_norms, group_soft_threshold
 from .base import BaseSolver, SolverResult
 from .dask_program import add_chunk_stats, chunk_adjoint, chunk_prediction
 

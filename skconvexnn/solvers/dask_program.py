@@ -3,9 +3,9 @@
 What the chunked fit of :mod:`skconvexnn._dask` needs from the data, each
 piece running on the row chunks (a dask actor per chunk on a distributed
 cluster): the prediction ``sum_i D_i X v_i`` and the adjoint ``X^T D_i r``
-(as :class:`~skconvexnn.solvers._blocks.BlockOperator` computes them in
+(as :class:`~skconvexnn.program.BlockOperator` computes them in
 memory), the loss's value, gradient and output intercept, the lower bound
-of :func:`skconvexnn._program.lower_bound` (its dual norms and dual
+of :func:`skconvexnn.program.dual.lower_bound` (its dual norms and dual
 function), and the recovery and pruning of
 :mod:`skconvexnn.recovery` (user guide, "Recovering the network, and
 pruning"; "Running on dask"). Only arrays of the size of the blocks, or a
@@ -25,7 +25,8 @@ from ..recovery import (
     prune_weights,
     recover_neurons,
 )
-from ._blocks import block_norms, signed_adjoint, signed_prediction
+from ..program.operator import signed_adjoint, signed_prediction
+from ..program.penalties import block_norms
 
 __all__ = ["ChunkedProgram", "Chunks", "prune_chunked", "recover_chunked"]
 
@@ -212,7 +213,7 @@ def add_chunk_stats(parts):
 class ChunkedProgram:
     """The gated program on row chunks, with the reductions a solver needs.
 
-    The counterpart of :class:`~skconvexnn._program.ConvexProgram` for
+    The counterpart of :class:`~skconvexnn.program.ConvexProgram` for
     chunked data: ``chunks`` hold ``X`` (design matrix), ``D`` (patterns),
     ``Y`` (targets), ``s`` (weights summing to one over all chunks).
     """
@@ -315,7 +316,7 @@ class ChunkedProgram:
     def certify(self, source, c, chunks=None):
         """Loss value at ``P + c`` and the lower bound of its dual point.
 
-        The chunked :func:`skconvexnn._program.lower_bound` of a gated
+        The chunked :func:`skconvexnn.program.dual.lower_bound` of a gated
         program at the prediction ``P`` of ``source`` whose optimal
         intercept is ``c``: the dual point ``Lam`` (negative gradient, made
         to sum to zero with an intercept), scaled into the dual feasible
@@ -356,7 +357,7 @@ class ChunkedProgram:
         return value + 0.5 * self.beta * (np.sum(U**2) + np.sum(A**2))
 
     def zero_network_beta(self):
-        """:func:`skconvexnn._program.zero_network_beta`, chunked."""
+        """:func:`skconvexnn.program.dual.zero_network_beta`, chunked."""
         c = self.optimal_intercept(("zero",))
         return self._dual_norm(self.stats(("zero",), c, ("adjoint",)))[1], c
 

@@ -45,10 +45,11 @@ solver for data too large for :class:`~skconvexnn.solvers.admm.ADMMSolver`'s
 import numpy as np
 
 from .._progress import Progress
-from ._blocks import (BlockOperator, Certificate, ConeProx, block_norms,
-                      screen_estimate, trivial_result)
+from ..program.dual import Certificate
+from ..program.operator import BlockOperator
+from ..program.penalties import block_norms
 from ._polish import FacePolish
-from .base import BaseSolver, SolverResult
+from .base import BaseSolver, SolverResult, trivial_result
 
 __all__ = ["FISTASolver"]
 
@@ -180,7 +181,8 @@ class FISTASolver(BaseSolver):
     def _start(self, program, init):
         """What a proximal gradient solve starts from.
 
-        Returns the operator, the proximal map (:class:`._blocks.ConeProx`),
+        Returns the operator, the penalty whose prox the steps take
+        (:meth:`~skconvexnn.program.ConvexProgram.group_norm`),
         the step constant ``L`` and its cap, the first point ``(Z, c)``
         (``init``, a warm start, or zeros; for ReLU the ``v`` and ``w``
         blocks stacked), the certificate, ``certify(Z, prediction, it,
@@ -191,7 +193,7 @@ class FISTASolver(BaseSolver):
         has no cap, so its step comes from the backtracking alone.
         """
         op = BlockOperator(program)
-        prox = ConeProx(op)
+        prox = program.group_norm(op)
         curvature = getattr(program.loss, "curvature", None)
         L = _lipschitz(op, program.sample_weight,
                        1.0 if curvature is None else curvature)
@@ -202,24 +204,17 @@ class FISTASolver(BaseSolver):
             Z = op.stack(np.asarray(init.V, dtype=float),
                          None if init.W is None else np.asarray(init.W, dtype=float))
             c = np.asarray(init.intercept, dtype=float).copy()
-            if op.cone_signs is not None:  # a warm start outside the cones
-                Z = prox.project(Z.copy(), 0.0)
+            Z = prox.project(Z.copy(), 0.0)  # a warm start may leave the cones
         cert = Certificate(program, self.tol)
         curve = []
-        relu = op.cone_signs is not None
         progress = self._progress = Progress(self.name, self.verbose, self.max_iter)
 
         def certify(blocks, prediction, it, final=False):
-            if relu:
-                # the network of the (cone-feasible) blocks, and a cheap
-                # screen before the exact cone-constrained norms
+            if prox.cones:  # the network of the (cone-feasible) blocks
                 prediction = op.network(op.products(blocks))
-                screen = lambda Lam: screen_estimate(op, blocks, Lam)  # noqa: E731
-            else:
-                screen = None
             final = final or (self.verbose and len(curve) % 10 == 0)
-            done = cert(prediction, blocks, prox.max_dual_norm, screen=screen,
-                        final=final)
+            done = cert(prediction, blocks, prox.max_dual_norm,
+                        screen=prox.screen(blocks), final=final)
             curve.append(cert.objective)
             progress.update(it, cert.objective, cert.gap)
             return done
@@ -248,7 +243,7 @@ class FISTASolver(BaseSolver):
         L_min = 1e-12 * L
         Zy, cy, Py, t = Z, c, P, 1.0
         sweeps = (_Sweeps(self.sweep_every, self.sweep_size * program.n_outputs, Z)
-                  if op.cone_signs is not None else None)
+                  if prox.cones else None)
         polish = FacePolish(op) if self.polish else None
         n_iter = 0
         while not ok and n_iter < self.max_iter:

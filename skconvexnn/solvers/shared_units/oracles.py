@@ -15,7 +15,7 @@ from math import comb
 
 import numpy as np
 
-from ..._cones import project, project_many
+from ...program.cones import project, project_many
 from .result import SharedUnitsResult
 
 __all__ = [
@@ -62,7 +62,7 @@ class ConePCAOracle:
     **Approximate** (otherwise): per pattern, alternating maximization of
     ``a^T M u`` over unit ``a`` and ``u`` in the cone (``u`` is the
     normalized projection of ``M^T a`` onto the cone, by the active-set
-    projection of :mod:`skconvexnn._cones`, warm started per pattern),
+    projection of :mod:`skconvexnn.program.cones`, warm started per pattern),
     from the top singular vector of ``M`` (both signs) and random starts.
     Patterns are visited by decreasing ``||M||_2``, an upper bound, and
     skipped once it is below the best value found. Each step increases the
@@ -276,7 +276,7 @@ def cone_dual_norm_bound(G, X, patterns, chunk=64, max_work=None):
     ``q_1..q_k`` of the outputs, every unit ``u`` of the cone ``C_i``
     satisfies ``||M_i u||^2 = sum_t (q_t^T M_i u)^2 <= sum_t c_t^2`` with
     ``c_t = max(||P_i(M_i^T q_t)||, ||P_i(-M_i^T q_t)||)``, ``P_i`` the
-    projection onto ``C_i`` (:mod:`skconvexnn._cones`): each term is a
+    projection onto ``C_i`` (:mod:`skconvexnn.program.cones`): each term is a
     cone-constrained dual norm of one output direction, computed exactly.
     The basis is that of the left singular vectors of ``M_i``; the bound
     of a pattern is the smaller of this one and ``||M_i||_2``. With one
