@@ -93,6 +93,14 @@ def test_logistic_intercept_stops_at_the_rounding_of_the_loss(k):
     assert len(calls) <= 3
 
 
+def _cones(seed, n, d, m):
+    """Random data, the signs of ``m`` Gaussian gates and ``m`` points."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    signs = np.sign(X @ rng.standard_normal((d, m)))
+    return rng, X, signs, 2 * rng.standard_normal((m, d))
+
+
 def _cone(rng, n, d):
     X = rng.standard_normal((n, d))
     signs = np.sign(X @ rng.standard_normal(d))
@@ -138,11 +146,8 @@ def test_projection_matches_nonnegative_least_squares():
 
 
 def test_batched_projection_matches_single():
-    rng = np.random.default_rng(3)
+    rng, X, signs, V = _cones(3, 50, 5, 30)
     n, d, m = 50, 5, 30
-    X = rng.standard_normal((n, d))
-    signs = np.sign(X @ rng.standard_normal((d, m)))
-    V = 2 * rng.standard_normal((m, d))
     # padded guesses, some empty, some wrong
     guesses = np.full((m, d), -1)
     for r in range(m):
@@ -192,18 +197,27 @@ def test_batched_projection_factors_and_warm_start():
                                        np.eye(d), atol=1e-9)
 
 
-def test_factor_removal_equals_refactoring():
-    # removing one constraint by the rank-one update gives the inverse Gram
-    # matrix of the remaining constraints, whichever slot goes
-    from skconvexnn.program.cones import _PassiveSets
-    rng = np.random.default_rng(7)
+def _passive_sets(seed, largest):
+    """Random data, signs and passive sets of 1 to ``largest`` constraints
+    (12 rows of 7 features), with one more distinct constraint per row."""
+    rng = np.random.default_rng(seed)
     n, d, m = 60, 7, 12
     X = rng.standard_normal((n, d))
     signs = np.sign(rng.standard_normal((n, m)))
     A = np.full((m, d), -1)
+    new = np.empty(m, dtype=int)
     for r in range(m):
-        size = 1 + r % d
-        A[r, :size] = rng.choice(n, size=size, replace=False)
+        rows = rng.choice(n, size=1 + r % largest + 1, replace=False)
+        A[r, :len(rows) - 1], new[r] = rows[:-1], rows[-1]
+    return rng, X, signs, A, new
+
+
+def test_factor_removal_equals_refactoring():
+    # removing one constraint by the rank-one update gives the inverse Gram
+    # matrix of the remaining constraints, whichever slot goes
+    from skconvexnn.program.cones import _PassiveSets
+    rng, X, signs, A, _ = _passive_sets(7, 7)
+    m = len(A)
     sets = _PassiveSets(X, signs, A.copy())
     sizes = (A >= 0).sum(axis=1)
     slot = rng.integers(0, sizes)
@@ -218,15 +232,8 @@ def test_inverse_bordering_equals_recomputing():
     # adding a constraint by bordering the inverse Gram matrix gives the
     # inverse of the larger passive set
     from skconvexnn.program.cones import _PassiveSets
-    rng = np.random.default_rng(8)
-    n, d, m = 60, 7, 12
-    X = rng.standard_normal((n, d))
-    signs = np.sign(rng.standard_normal((n, m)))
-    A = np.full((m, d), -1)
-    new = np.empty(m, dtype=int)
-    for r in range(m):
-        rows = rng.choice(n, size=1 + r % (d - 1) + 1, replace=False)
-        A[r, :len(rows) - 1], new[r] = rows[:-1], rows[-1]
+    _, X, signs, A, new = _passive_sets(8, 6)
+    m = len(A)
     sets = _PassiveSets(X, signs, A.copy())
     Xg, sg, _ = sets.signed_rows(np.arange(m))
     sets.append(np.arange(m), new, Xg, sg)
@@ -240,11 +247,8 @@ def test_projection_repairs_drifted_inverses():
     # inverses that have drifted (here: spoiled on purpose) are detected by
     # the equalities of the passive constraints and recomputed: the
     # projections stay exact
-    rng = np.random.default_rng(9)
+    rng, X, signs, V = _cones(9, 120, 8, 30)
     n, d, m = 120, 8, 30
-    X = rng.standard_normal((n, d))
-    signs = np.sign(X @ rng.standard_normal((d, m)))
-    V = 2 * rng.standard_normal((m, d))
     exact, active, H = project_many(X, signs, V, None)
     # scaled up, the multipliers overshoot: the passive constraints then
     # hold strictly and nothing else would notice
@@ -268,11 +272,8 @@ def test_batched_projection_of_polar_points_is_zero():
 def test_early_stop_bounds_the_projection():
     # rows stopped early return a point no shorter than their projection
     # and at most the floor; the others return their projection
-    rng = np.random.default_rng(6)
+    rng, X, signs, V = _cones(6, 80, 6, 40)
     n, d, m = 80, 6, 40
-    X = rng.standard_normal((n, d))
-    signs = np.sign(X @ rng.standard_normal((d, m)))
-    V = 2 * rng.standard_normal((m, d))
     exact = np.array([project(V[r], signs[:, r, None] * X)[0] for r in range(m)])
     lengths = np.linalg.norm(exact, axis=1)
     floor = np.median(lengths)
