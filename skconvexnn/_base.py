@@ -62,6 +62,24 @@ def check_weights(sample_weight, X):
     return sw
 
 
+def gate_array(arrangements, d1):
+    """``arrangements`` given as gate vectors, checked against the design width ``d1``.
+
+    Returns a float array of shape (n_gates, d1); raises a ValueError on
+    another shape or on a non-finite entry.
+    """
+    gates = np.asarray(arrangements, dtype=np.float64)
+    if gates.ndim != 2 or gates.shape[1] != d1:
+        raise ValueError(
+            "arrangements given as gate vectors must have shape (n_gates, "
+            f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
+            f"{gates.shape}."
+        )
+    if not np.all(np.isfinite(gates)):
+        raise ValueError("arrangements contains NaN or infinite values.")
+    return gates
+
+
 def add_ones(X, fit_intercept):
     """Design matrix: ``X`` with a column of ones for the hidden biases."""
     if not fit_intercept:
@@ -141,16 +159,7 @@ class ConvexReLUMixin(BaseEstimator):
                 return enumerate_gates(X1, max_patterns=self.max_patterns)
             self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
             return self._sampled_gates
-        gates = np.asarray(self.arrangements, dtype=np.float64)
-        if gates.ndim != 2 or gates.shape[1] != d1:
-            raise ValueError(
-                "arrangements given as gate vectors must have shape (n_gates, "
-                f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
-                f"{gates.shape}."
-            )
-        if not np.all(np.isfinite(gates)):
-            raise ValueError("arrangements contains NaN or infinite values.")
-        return gates
+        return gate_array(self.arrangements, d1)
 
     def _options(self):
         """The solver settings of this fit."""
