@@ -199,7 +199,7 @@ class ConvexReLUMixin(BaseEstimator):
             return self.gates_, self._solution, self.examined_gates_
         return None
 
-    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit, certify=True):
+    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
         """Fit the network at each beta in turn, on the same patterns.
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
@@ -207,10 +207,6 @@ class ConvexReLUMixin(BaseEstimator):
         those of :func:`skconvexnn.fitting.fit_path`. After each fit,
         ``on_fit(self)`` is called with every fitted attribute set for that
         beta; when it returns a true value, the path stops there.
-        ``certify=False`` (the CV estimators' folds, which only predict)
-        skips the lower bounds a native solver's converged flag already
-        vouches for: ``lower_bound_`` is then the solver's own bound, or
-        ``-inf``, and ``duality_gap_`` may be infinite.
 
         Returns
         -------
@@ -227,7 +223,7 @@ class ConvexReLUMixin(BaseEstimator):
         with self._blas_limit(X):
             program, gates = self._path_program(X, Y, loss, sample_weight)
             _, betas, largest = fit_path(program, betas, self._options(), gates,
-                                         bounds=certify, on_fit=step)
+                                         on_fit=step)
         return betas, largest
 
     def _beta_max(self, X, Y, loss, sample_weight=None):
