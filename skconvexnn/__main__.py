@@ -43,7 +43,8 @@ The MLP's objective is evaluated at its weights with the same formula
 upper bound found by local descent, with no bound to go with it."""
 
 
-def main(argv=None):
+def _parser():
+    """The command line's arguments."""
     # Ten times the estimators' default (1e-3): on these 331 samples 1e-3
     # overfits (seed 0: test R^2 0.10 convex, -0.04 MLP; 0.33 and 0.24 at 0.01).
     default_beta = 10 * ConvexReLURegressor().beta
@@ -82,7 +83,11 @@ def main(argv=None):
         help="seed of the train/test split, the gates and the MLP's "
              "initialization (default %(default)s)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
 
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -62,6 +62,24 @@ def check_weights(sample_weight, X):
     return sw
 
 
+def gate_array(arrangements, d1):
+    """``arrangements`` given as gate vectors, checked against the design width ``d1``.
+
+    Returns a float array of shape (n_gates, d1); raises a ValueError on
+    another shape or on a non-finite entry.
+    """
+    gates = np.asarray(arrangements, dtype=np.float64)
+    if gates.ndim != 2 or gates.shape[1] != d1:
+        raise ValueError(
+            "arrangements given as gate vectors must have shape (n_gates, "
+            f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
+            f"{gates.shape}."
+        )
+    if not np.all(np.isfinite(gates)):
+        raise ValueError("arrangements contains NaN or infinite values.")
+    return gates
+
+
 def add_ones(X, fit_intercept):
     """Design matrix: ``X`` with a column of ones for the hidden biases."""
     if not fit_intercept:
@@ -141,16 +159,7 @@ class ConvexReLUMixin(BaseEstimator):
                 return enumerate_gates(X1, max_patterns=self.max_patterns)
             self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
             return self._sampled_gates
-        gates = np.asarray(self.arrangements, dtype=np.float64)
-        if gates.ndim != 2 or gates.shape[1] != d1:
-            raise ValueError(
-                "arrangements given as gate vectors must have shape (n_gates, "
-                f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
-                f"{gates.shape}."
-            )
-        if not np.all(np.isfinite(gates)):
-            raise ValueError("arrangements contains NaN or infinite values.")
-        return gates
+        return gate_array(self.arrangements, d1)
 
     def _options(self):
         """The solver settings of this fit."""
@@ -190,7 +199,7 @@ class ConvexReLUMixin(BaseEstimator):
             return self.gates_, self._solution, self.examined_gates_
         return None
 
-    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit, certify=True):
+    def _fit_path(self, X, Y, loss, sample_weight, betas, on_fit):
         """Fit the network at each beta in turn, on the same patterns.
 
         ``betas(beta_max)`` returns the decreasing sequence of betas given
@@ -198,10 +207,6 @@ class ConvexReLUMixin(BaseEstimator):
         those of :func:`skconvexnn.fitting.fit_path`. After each fit,
         ``on_fit(self)`` is called with every fitted attribute set for that
         beta; when it returns a true value, the path stops there.
-        ``certify=False`` (the CV estimators' folds, which only predict)
-        skips the lower bounds a native solver's converged flag already
-        vouches for: ``lower_bound_`` is then the solver's own bound, or
-        ``-inf``, and ``duality_gap_`` may be infinite.
 
         Returns
         -------
@@ -218,7 +223,7 @@ class ConvexReLUMixin(BaseEstimator):
         with self._blas_limit(X):
             program, gates = self._path_program(X, Y, loss, sample_weight)
             _, betas, largest = fit_path(program, betas, self._options(), gates,
-                                         bounds=certify, on_fit=step)
+                                         on_fit=step)
         return betas, largest
 
     def _beta_max(self, X, Y, loss, sample_weight=None):

@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import CaseInsensitiveOptions, add_ones
+from ._base import CaseInsensitiveOptions, add_ones, gate_array
 from ._dask import dask_rows
 from .arrangements import (
     enumerate_gates,
@@ -101,15 +101,7 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
         elif isinstance(self.arrangements, str):
             gates = self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
         else:
-            gates = np.asarray(self.arrangements, dtype=np.float64)
-            if gates.ndim != 2 or gates.shape[1] != d1:
-                raise ValueError(
-                    "arrangements given as gate vectors must have shape (n_gates, "
-                    f"n_features_in_ + fit_intercept) = (n_gates, {d1}); got "
-                    f"{gates.shape}."
-                )
-            if not np.all(np.isfinite(gates)):
-                raise ValueError("arrangements contains NaN or infinite values.")
+            gates = gate_array(self.arrangements, d1)
         return unique_patterns(patterns_from_gates(X1, gates), gates)
 
     # -- the fitted network ------------------------------------------------

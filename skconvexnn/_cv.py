@@ -10,6 +10,10 @@ scores, not certified optima: they are solved to the looser relative gap
 ``fold_tol``, and each fold's path stops once its held-out score has not
 improved for ``n_betas_no_change`` betas (user guide, "Tuning beta: the
 path and cross-validation"). Only the refit is solved to ``tol``.
+
+The estimators here validate the data, build each fold's program and apply
+the refit; each fold's path, its scores and the choice of beta are
+:mod:`skconvexnn.fitting.cv`'s.
 """
 
 from numbers import Integral, Real
@@ -26,6 +30,7 @@ from ._base import check_weights
 from ._classification import ConvexReLUClassifier
 from ._path import BETA_RATIO, beta_grid, path_estimator, sorted_betas
 from ._regression import ConvexReLURegressor
+from .fitting.cv import choose_beta, fold_path
 
 __all__ = ["ConvexReLURegressorCV", "ConvexReLUClassifierCV"]
 
@@ -37,48 +42,28 @@ FOLD_TOL = 1e-3
 N_BETAS_NO_CHANGE = 3
 
 
-def _stalled(signed, n_no_change):
-    """Whether the last ``n_no_change`` scores are none better than an earlier one.
+def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score,
+                 greater_is_better, n_no_change):
+    """One fold: its training program's path, scored on ``test``.
 
-    ``signed`` are the held-out scores so far, greater is better (NaN counts
-    as no improvement). ``n_no_change=None`` never stops.
-    """
-    if n_no_change is None:
-        return False
-    values = np.nan_to_num(np.asarray(signed, dtype=float), nan=-np.inf)
-    best = int(np.argmax(values))  # the first best
-    return len(values) - 1 - best >= n_no_change
-
-
-def _fold_scores(estimator, X, y, sample_weight, train, test, betas, score, sign,
-                 n_no_change):
-    """Fit the path on ``train``; score each beta on ``test`` (one fold).
-
-    The path runs from the largest beta down, warm started, and stops once
-    ``n_no_change`` betas in a row have not improved on the best held-out
-    score (``sign * score``). Returns the scores and the neurons of the
-    fits, arrays of shape (n_betas,), NaN past the beta where the path
-    stopped, and the number of betas fitted.
+    The estimator layer's part of :func:`~skconvexnn.fitting.cv.fold_path`:
+    validate the fold's training part and build its program (as
+    :func:`~skconvexnn.convex_relu_path`), and score a fit by setting it
+    on the fold's estimator (scikit-learn scorers take an estimator).
     """
     est = path_estimator(estimator)
     sw = None if sample_weight is None else sample_weight[train]
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     X_train, Y_train, loss = est._training_data(X_train, y_train, sw)
-    scores, neurons = [], []
 
-    def on_fit(fitted):
-        scores.append(score(fitted, X_test, y_test))
-        neurons.append(fitted.n_neurons_)
-        return _stalled(sign * np.asarray(scores, dtype=float), n_no_change)
+    def held_out(fit):
+        return score(est._set_fit(fit), X_test, y_test)
 
-    # The folds only predict: no lower bounds beyond the solver's certificate.
-    est._fit_path(X_train, Y_train, loss, sw, lambda largest: betas, on_fit,
-                  certify=False)
-    n_fitted = len(scores)
-    pad = np.full(len(betas) - n_fitted, np.nan)
-    return (np.concatenate([np.asarray(scores, dtype=float), pad]),
-            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted)
+    with est._blas_limit(X_train):
+        program, gates = est._path_program(X_train, Y_train, loss, sw)
+        return fold_path(program, betas, est._options(), gates, held_out,
+                         greater_is_better, n_no_change)
 
 
 def _check_fold_classes(y, folds, classes):
@@ -158,10 +143,10 @@ class _BetaCVMixin:
         folds = list(cv.split(X, y))
         if is_classifier(self):
             _check_fold_classes(y, folds, self.classes_)
-        sign = 1.0 if greater_is_better else -1.0
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_scores)(self._fold_estimator(), X, y, sample_weight, train,
-                                  test, betas, score, sign, self.n_betas_no_change)
+                                  test, betas, score, greater_is_better,
+                                  self.n_betas_no_change)
             for train, test in folds
         )
         scores = np.column_stack([r[0] for r in results])
@@ -169,35 +154,11 @@ class _BetaCVMixin:
         self.n_neurons_path_ = np.column_stack([r[1] for r in results])
         # The candidates: the betas every fold's path reached.
         self.n_betas_fitted_ = np.array([r[2] for r in results])
-        complete = np.arange(len(betas)) < self.n_betas_fitted_.min()
-        signed = sign * scores
-        mean = np.where(complete, signed.mean(axis=1), np.nan)
-        # The first best, as GridSearchCV picks (in the decreasing order).
-        best = int(np.argmax(np.where(complete, mean, -np.inf)))
+        best, self.cv_results_ = choose_beta(betas, scores, self.n_neurons_path_,
+                                             self.n_betas_fitted_, greater_is_better)
         self.beta_ = float(betas[best])
-        self.cv_results_ = {
-            "param_beta": betas,
-            **{f"split{j}_test_score": signed[:, j] for j in range(len(folds))},
-            "mean_test_score": mean,
-            "std_test_score": np.where(complete, signed.std(axis=1), np.nan),
-            "rank_test_score": _rank(np.where(complete, mean, -np.inf)),
-            "mean_n_neurons": np.array([
-                np.nan if np.all(np.isnan(row)) else np.nanmean(row)
-                for row in self.n_neurons_path_]),
-        }
         self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
         return scores
-
-
-def _rank(mean):
-    """Ranks as in GridSearchCV: 1 for the best mean score, ties share the min."""
-    order = np.argsort(-mean, kind="stable")
-    ranks = np.empty(len(mean), dtype=np.int32)
-    ranks[order] = np.arange(1, len(mean) + 1)
-    for value in np.unique(mean):  # ties get the smallest rank of the group
-        tied = mean == value
-        ranks[tied] = ranks[tied].min()
-    return ranks
 
 
 _CV_DOC = """

@@ -2,8 +2,9 @@
 
 As ``lasso_path`` serves ``Lasso`` and ``LassoCV``, :func:`convex_relu_path`
 fits a convex ReLU estimator at a decreasing sequence of betas on one set of
-activation patterns, each solve warm started from the previous solution,
-and :mod:`skconvexnn._cv` runs it on every fold. The default grid is
+activation patterns, each solve warm started from the previous solution;
+the CV estimators run the same :func:`skconvexnn.fitting.fit_path` on every
+fold (:mod:`skconvexnn.fitting.cv`). The default grid is
 geometric from :func:`beta_max` (the smallest beta at which the network
 with no neuron is optimal) down to ``beta_max * beta_ratio``.
 """

@@ -18,6 +18,7 @@ from skconvexnn import (
 )
 from skconvexnn._base import add_ones
 from skconvexnn.arrangements import patterns_from_gates
+from skconvexnn.fitting.cv import fold_path
 
 
 @pytest.fixture
@@ -277,7 +278,7 @@ def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
 def test_fold_paths_skip_only_the_bounds(data, activation):
-    # The folds' paths (certify=False) fit the same networks as
+    # The folds' paths (fold_path: no bounds) fit the same networks as
     # convex_relu_path; only the lower bounds beyond the solver's are skipped.
     X, y = data
     est = _regressor(activation)
@@ -286,11 +287,14 @@ def test_fold_paths_skip_only_the_bounds(data, activation):
     Xv, Yv, loss = fold._training_data(X, y, None)
     seen = []
 
-    def on_fit(fitted):
+    def score(fit):
+        fitted = fold._set_fit(fit)
         seen.append((fitted.objective_, fitted.lower_bound_, fitted.predict(X)))
+        return 0.0
 
-    fold._fit_path(Xv, Yv, loss, None, lambda top: path.betas, on_fit,
-                   certify=False)
+    with fold._blas_limit(Xv):
+        program, gates = fold._path_program(Xv, Yv, loss, None)
+        fold_path(program, path.betas, fold._options(), gates, score)
     assert len(seen) == 5
     for (objective, bound, prediction), fitted in zip(seen, path.estimators):
         assert objective == pytest.approx(fitted.objective_, rel=1e-12)

@@ -11,6 +11,8 @@ program") and set the :class:`Fit` these functions return:
   length one;
 - :func:`fit_search`: the arrangement search, which chooses the patterns
   for one beta.
+- :mod:`skconvexnn.fitting.cv`: each fold's path scored on its held-out
+  part, and the choice of beta of the CV estimators.
 """
 
 from .certify import Fit

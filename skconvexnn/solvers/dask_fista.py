@@ -88,6 +88,31 @@ def _lipschitz(cp, curvature, n_iter=30, seed=0):
     return 1.1 * curvature * value
 
 
+def _prox_step(chunks, cp, Zy, cy, grad_Z, grad_c, F_y, L, L_max):
+    """The proximal gradient step from ``(Zy, cy)``, backtracking ``L``.
+
+    ``L`` doubles (up to ``L_max``) until the sufficient-decrease condition
+    holds at the trial point. Returns the new point, the ``L`` taken and
+    whether the chunks hold the trial's prediction (``None``: not computed,
+    ``L`` is at ``L_max``).
+    """
+    loss, beta = cp.loss, cp.beta
+    while True:
+        Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
+        c_new = cy - grad_c / L if cp.fit_intercept else cy
+        trial = None
+        if L >= L_max:
+            return Z_new, c_new, L, trial
+        value = float(sum(chunks.step(_trial, Z_new, loss, c_new)))
+        trial = True
+        dZ, dc = Z_new - Zy, c_new - cy
+        model = (F_y + np.vdot(grad_Z, dZ) + np.dot(grad_c, dc)
+                 + 0.5 * L * (np.vdot(dZ, dZ) + dc @ dc))
+        if value <= model:
+            return Z_new, c_new, L, trial
+        L = min(2.0 * L, L_max)
+
+
 class DaskFISTASolver(BaseSolver):
     """Accelerated proximal gradient for the gated program on dask chunks.
 
@@ -155,20 +180,8 @@ class DaskFISTASolver(BaseSolver):
             grad_Z, grad_c = grad["adjoint"], grad["gsum"]
             F_y = grad["value"]
             L_old, L = L, max(L * self.step_decrease, L_min)
-            while True:
-                Z_new = group_soft_threshold(Zy - grad_Z / L, beta / L)
-                c_new = cy - grad_c / L if fit_c else cy
-                trial = None
-                if L >= L_max:
-                    break
-                value = float(sum(chunks.step(_trial, Z_new, loss, c_new)))
-                trial = True
-                dZ, dc = Z_new - Zy, c_new - cy
-                model = (F_y + np.vdot(grad_Z, dZ) + np.dot(grad_c, dc)
-                         + 0.5 * L * (np.vdot(dZ, dZ) + dc @ dc))
-                if value <= model:
-                    break
-                L = min(2.0 * L, L_max)
+            Z_new, c_new, L, trial = _prox_step(chunks, cp, Zy, cy, grad_Z, grad_c,
+                                                F_y, L, L_max)
             step_Z, step_c = Z_new - Z, c_new - c
             if np.vdot(Zy - Z_new, step_Z) + (cy - c_new) @ step_c > 0:
                 t = 1.0

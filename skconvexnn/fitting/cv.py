@@ -1,0 +1,127 @@
+"""Cross-validation of beta: each fold's path, its held-out scores, the choice.
+
+As ``LassoCV`` does with ``lasso_path``: each fold fits the path of
+:func:`~skconvexnn.fitting.fit_path` on the program of its training part
+and scores every beta on its held-out part (:func:`fold_path`); the beta of
+best mean score over the folds is chosen (:func:`choose_beta`). The folds
+need held-out scores, not certified optima: their fits skip the lower
+bounds, and each fold's path stops once its held-out score has not improved
+for ``n_no_change`` betas (user guide, "Tuning beta: the path and
+cross-validation").
+"""
+
+import numpy as np
+
+from .path import fit_path
+
+__all__ = ["fold_path", "choose_beta", "stalled", "rank"]
+
+
+def stalled(signed, n_no_change):
+    """Whether the last ``n_no_change`` scores are none better than an earlier one.
+
+    ``signed`` are the held-out scores so far, greater is better (NaN counts
+    as no improvement). ``n_no_change=None`` never stops.
+    """
+    if n_no_change is None:
+        return False
+    values = np.nan_to_num(np.asarray(signed, dtype=float), nan=-np.inf)
+    best = int(np.argmax(values))  # the first best
+    return len(values) - 1 - best >= n_no_change
+
+
+def fold_path(program, betas, options, gates, score, greater_is_better=True,
+              n_no_change=None):
+    """Fit the path of one fold's training program; score each beta.
+
+    Parameters
+    ----------
+    program : ConvexProgram
+        The program of the fold's training part (its ``beta`` is not used).
+    betas : ndarray of shape (n_betas,)
+        Decreasing.
+    options : SolverOptions
+    gates : ndarray of shape (n_patterns, n_design_features)
+        Gate vectors of the program's patterns.
+    score : callable
+        ``score(fit)``: the held-out score of a :class:`~skconvexnn.fitting.Fit`.
+    greater_is_better : bool, default=True
+        The direction of ``score``.
+    n_no_change : int or None, default=None
+        The path, from the largest beta down and warm started, stops once
+        this many betas in a row have not improved on the best held-out
+        score (:func:`stalled`).
+
+    Returns
+    -------
+    scores, neurons : ndarray of shape (n_betas,)
+        Held-out score and neurons of each fit, NaN past the beta where the
+        path stopped.
+    n_fitted : int
+        The number of betas fitted.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    scores, neurons = [], []
+
+    def on_fit(fit):
+        scores.append(score(fit))
+        neurons.append(fit.n_neurons)
+        return stalled(sign * np.asarray(scores, dtype=float), n_no_change)
+
+    # The folds only predict: no lower bounds beyond the solver's certificate.
+    fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit)
+    n_fitted = len(scores)
+    pad = np.full(len(betas) - n_fitted, np.nan)
+    return (np.concatenate([np.asarray(scores, dtype=float), pad]),
+            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted)
+
+
+def choose_beta(betas, scores, neurons, n_fitted, greater_is_better=True):
+    """The beta of best mean held-out score among those every fold reached.
+
+    Parameters
+    ----------
+    betas : ndarray of shape (n_betas,)
+        Decreasing.
+    scores, neurons : ndarray of shape (n_betas, n_folds)
+        Of :func:`fold_path`, one column per fold.
+    n_fitted : ndarray of shape (n_folds,)
+        Betas each fold fitted: the candidates are the first
+        ``n_fitted.min()``.
+    greater_is_better : bool, default=True
+
+    Returns
+    -------
+    best : int
+        Index in ``betas`` of the first best candidate (in the decreasing
+        order, as :class:`~sklearn.model_selection.GridSearchCV` picks).
+    cv_results : dict of ndarrays
+        In the layout of :class:`~sklearn.model_selection.GridSearchCV`
+        (scores negated when smaller is better), with ``mean_n_neurons``.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    complete = np.arange(len(betas)) < np.min(n_fitted)
+    signed = sign * scores
+    mean = np.where(complete, signed.mean(axis=1), np.nan)
+    best = int(np.argmax(np.where(complete, mean, -np.inf)))
+    cv_results = {
+        "param_beta": betas,
+        **{f"split{j}_test_score": signed[:, j] for j in range(signed.shape[1])},
+        "mean_test_score": mean,
+        "std_test_score": np.where(complete, signed.std(axis=1), np.nan),
+        "rank_test_score": rank(np.where(complete, mean, -np.inf)),
+        "mean_n_neurons": np.array([
+            np.nan if np.all(np.isnan(row)) else np.nanmean(row) for row in neurons]),
+    }
+    return best, cv_results
+
+
+def rank(mean):
+    """Ranks as in GridSearchCV: 1 for the best mean score, ties share the min."""
+    order = np.argsort(-mean, kind="stable")
+    ranks = np.empty(len(mean), dtype=np.int32)
+    ranks[order] = np.arange(1, len(mean) + 1)
+    for value in np.unique(mean):  # ties get the smallest rank of the group
+        tied = mean == value
+        ranks[tied] = ranks[tied].min()
+    return ranks
