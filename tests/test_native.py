@@ -859,3 +859,25 @@ def test_sweeps_grow_the_working_set_geometrically():
     assert sweeps.complete and (third == sweeps.work).all()
     sweeps.swept(21, np.where(third[:, :, None], V, 0.0))
     assert sweeps.next == 21 + 20
+
+
+@pytest.mark.parametrize("beta", [1e-2, 1.0])
+@pytest.mark.parametrize("scale", [0.3, 3.0, 10.0])
+def test_scaled_bound_is_the_best_scaling(scale, beta):
+    # the bound maximizes the dual over the feasible scalings alpha Lam: at
+    # beta = 1e-2 the dual still rises at alpha_max (the shortcut), at
+    # beta = 1 its maximizer is inside (the search); both give the maximum
+    # of a fine grid, to rounding
+    from skconvexnn.program.dual import _scaled_bound, dual_norms
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((80, 4))
+    labels = (X[:, 0] + 0.5 * rng.standard_normal(80) > 0).astype(float)
+    program = _program(X, labels, "relu", n_gates=20, loss=LogisticLoss(), beta=beta)
+    Lam = program.dual_point(scale * rng.standard_normal(program.Y.shape))
+    biggest = float(np.max(dual_norms(program, Lam)))
+    alpha_max = min(1.0, program.beta / biggest)
+    grid = max(program.loss.dual(a * Lam, program.Y, program.sample_weight)
+               for a in np.linspace(0.0, alpha_max, 2001))
+    bound = _scaled_bound(program, Lam)
+    assert bound >= grid - 1e-9 * abs(grid)
+    assert bound <= grid + 1e-6 * abs(grid)

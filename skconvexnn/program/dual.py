@@ -226,6 +226,11 @@ def _feasible_in_stationary_set(program, Lam, t, f, A, x0, lb, ub, rounds=5):
     return x[: f.size]
 
 
+#: Relative step below ``alpha_max`` at which :func:`_scaled_bound` checks that
+#: the dual still rises at ``alpha_max`` (then no search is needed).
+RISING_STEP = 1e-6
+
+
 def _scaled_bound(program, Lam, max_dual_norm=None):
     """``max_alpha dual(alpha Lam)`` over the dual-feasible ``alpha`` in [0, 1].
 
@@ -239,7 +244,8 @@ def _scaled_bound(program, Lam, max_dual_norm=None):
     else:
         biggest = float(max_dual_norm(Lam))
     alpha_max = 1.0 if biggest <= program.beta else program.beta / biggest
-    best = max(loss.dual(0.0 * Lam, Y, s), loss.dual(alpha_max * Lam, Y, s))
+    at_max = loss.dual(alpha_max * Lam, Y, s)
+    best = max(loss.dual(0.0 * Lam, Y, s), at_max)
     if loss.quadratic:
         # the dual of a quadratic loss is a concave quadratic in alpha:
         # three values give it, and its maximizer on [0, alpha_max] is
@@ -254,6 +260,12 @@ def _scaled_bound(program, Lam, max_dual_norm=None):
             return float(best)
     # the dual is -inf outside its domain: no warnings from the search there
     with np.errstate(invalid="ignore", over="ignore"):
+        near = loss.dual((1.0 - RISING_STEP) * alpha_max * Lam, Y, s)
+        if near <= at_max:
+            # concave and still rising at alpha_max (the usual case near the
+            # optimum): alpha_max is the maximizer up to a step of
+            # RISING_STEP, and any alpha gives a valid bound
+            return float(best)
         res = minimize_scalar(
             lambda a: -loss.dual(a * Lam, Y, s),
             bounds=(0.0, alpha_max),
