@@ -379,8 +379,6 @@ def fit_dask(estimator, X, y, sample_weight=None):
                               objective_curve=[value])
         return _set_chunked_fit(estimator, cp, result, solver, exact=True)
     init = getattr(estimator, "_solution", None) if estimator.warm_start else None
-    if init is not None and (init.W is not None or init.V.shape != cp.zeros()[0].shape):
-        init = None
     result = solver.solve(cp, init)
     return _set_chunked_fit(estimator, cp, result, solver)
 

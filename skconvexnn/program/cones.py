@@ -295,99 +295,128 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         the row was settled by :func:`project` (to pass back with
         ``active``).
     """
-    n, d = X.shape
-    m = V.shape[0]
-    U = V.copy()
-    A = (np.full((m, d), -1, dtype=np.intp) if guesses is None
-         else np.array(guesses, dtype=np.intp).reshape(m, d))
-    KV = X @ V.T  # (n, m); signed below
-    # feasibility slack per row, relative to K v (as in project): relative
-    # to K u it would be lost when the projection is (nearly) zero
-    tols = rtol * (np.abs(KV).max(axis=0, initial=0.0) + 1e-300)
-    KV *= signs
-    passive = _PassiveSets(X, signs, A, factors)
-    mu = np.zeros((m, d))
-    # rows whose multipliers solve the least squares on their passive set
-    started = np.zeros(m, dtype=bool)
-    done = passive.failed.copy()
-    fresh = np.zeros(m, dtype=bool)
-    floor = (np.full(m, -1.0) if stop_below is None
-             else np.broadcast_to(np.asarray(stop_below, dtype=float), (m,)))
-    for _ in range(6 * d + 10 if rounds is None else rounds):
+    batch = _Batch(X, signs, V, guesses, rtol, stop_below, factors)
+    for _ in range(6 * X.shape[1] + 10 if rounds is None else rounds):
+        if not batch.round():
+            break
+    batch.fall_back()
+    return batch.U, batch.A, batch.passive.H
+
+
+class _Batch:
+    """The rows of :func:`project_many` and their state between rounds."""
+
+    def __init__(self, X, signs, V, guesses, rtol, stop_below, factors):
+        m, d = V.shape[0], X.shape[1]
+        self.X, self.signs, self.V, self.rtol, self.d = X, signs, V, rtol, d
+        self.U = V.copy()
+        self.A = (np.full((m, d), -1, dtype=np.intp) if guesses is None
+                  else np.array(guesses, dtype=np.intp).reshape(m, d))
+        KV = X @ V.T  # (n, m); signed below
+        # feasibility slack per row, relative to K v (as in project): relative
+        # to K u it would be lost when the projection is (nearly) zero
+        self.tols = rtol * (np.abs(KV).max(axis=0, initial=0.0) + 1e-300)
+        self.KV = KV * signs
+        self.passive = _PassiveSets(X, signs, self.A, factors)
+        # started: the rows whose multipliers mu solve the least squares on
+        # their passive set; fresh: those whose inverse has been recomputed
+        self.mu, self.started = np.zeros((m, d)), np.zeros(m, dtype=bool)
+        self.done, self.fresh = self.passive.failed.copy(), np.zeros(m, dtype=bool)
+        self.stops = stop_below is not None
+        self.floor = (np.full(m, -1.0) if stop_below is None
+                      else np.broadcast_to(np.asarray(stop_below, dtype=float), (m,)))
+
+    def round(self):
+        """One round on the rows not done (False when none is left)."""
+        passive, done = self.passive, self.done
         rows = np.flatnonzero(~done)
         if not len(rows):
-            break
-        valid = A[rows] >= 0
-        rhs = -np.where(valid, KV[np.where(valid, A[rows], 0), rows[:, None]], 0.0)
+            return False
+        valid = self.A[rows] >= 0
+        rhs = -np.where(valid, self.KV[np.where(valid, self.A[rows], 0), rows[:, None]], 0.0)
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
-        if stop_below is not None and np.any(back):
+        if self.stops and np.any(back):
             # any multipliers mu >= 0 bound the projection's length: it is
             # min_{mu >= 0} ||v + K^T mu|| (module docstring); the clipped
             # least-squares ones often show that a row is short enough
             rb = rows[back]
             Xb, sb, _ = passive.signed_rows(rb)
-            Ub = V[rb] + np.einsum("rad,ra->rd", Xb, np.maximum(z[back], 0.0)[:, :sb.shape[1]] * sb)
-            short = np.einsum("rd,rd->r", Ub, Ub) <= floor[rb] * np.abs(floor[rb])
-            U[rb[short]] = Ub[short]
-            done[rb[short]] = True
-            back[np.flatnonzero(back)[short]] = False
+            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xb, np.maximum(z[back], 0.0)[:, :sb.shape[1]] * sb)
+            back[np.flatnonzero(back)[self._settle_short(rb, Ub)]] = False
         back &= ~done[rows]
         if np.any(back):
-            _drop(passive, mu, started, rows[back], z[back], neg[back], valid[back])
+            _drop(passive, self.mu, self.started, rows[back], z[back], neg[back], valid[back])
             done |= passive.failed
         fwd = ~back & ~passive.failed[rows] & ~done[rows]
-        if not np.any(fwd):
-            continue
-        rk, zk = rows[fwd], z[fwd]
-        mu[rk] = zk
-        started[rk] = True
-        Xg, sg, _ = passive.signed_rows(rk)
-        Ur = V[rk] + np.einsum("rad,ra->rd", Xg, zk[:, :sg.shape[1]] * sg)
+        if np.any(fwd):
+            self._forward(rows[fwd], z[fwd])
+        return True
+
+    def _settle_short(self, rows, points):
+        """Settle the ``rows`` whose ``points`` are within ``stop_below``."""
+        floor = self.floor[rows]
         # (a negative floor, the default, stops no row)
-        small = np.einsum("rd,rd->r", Ur, Ur) <= floor[rk] * np.abs(floor[rk])
-        U[rk[small]] = Ur[small]
-        done[rk[small]] = True
-        keep = ~small
+        short = np.einsum("rd,rd->r", points, points) <= floor * np.abs(floor)
+        self.U[rows[short]] = points[short]
+        self.done[rows[short]] = True
+        return short
+
+    def _forward(self, rk, zk):
+        """Lawson and Hanson's forward step: settle or add a constraint."""
+        self.mu[rk] = zk
+        self.started[rk] = True
+        Xg, sg, _ = self.passive.signed_rows(rk)
+        Ur = self.V[rk] + np.einsum("rad,ra->rd", Xg, zk[:, :sg.shape[1]] * sg)
+        keep = ~self._settle_short(rk, Ur)
         rk, Ur, Xg, sg = rk[keep], Ur[keep], Xg[keep], sg[keep]
         if not len(rk):
-            continue
-        KU = signs[:, rk] * (X @ Ur.T)  # (n, r)
-        # the passive constraints hold with equality, unless the updates of
-        # the inverse have drifted: then recompute it and solve again
-        Ar = A[rk]
-        at = np.where(Ar >= 0, Ar, 0), np.arange(len(rk))[:, None]
-        off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
-        drift = (off.max(axis=1, initial=0.0) > DRIFT * tols[rk] / rtol) & ~fresh[rk]
+            return
+        KU = self.signs[:, rk] * (self.X @ Ur.T)  # (n, r)
+        drift = self._drifted(rk, KU)
         if np.any(drift):
-            # once per call: a fresh inverse is as good as it gets
-            fresh[rk[drift]] = True
-            passive.refactor(rk[drift])
-            done |= passive.failed
             keep = ~drift
             rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[:, keep]
             if not len(rk):
-                continue
+                return
         j = np.argmin(KU, axis=0)
-        feasible = KU[j, np.arange(len(rk))] >= -tols[rk]
-        U[rk[feasible]] = Ur[feasible]
-        done[rk[feasible]] = True
+        feasible = KU[j, np.arange(len(rk))] >= -self.tols[rk]
+        self.U[rk[feasible]] = Ur[feasible]
+        self.done[rk[feasible]] = True
         grow = ~feasible
         rg, jg = rk[grow], j[grow]
-        stuck = ((A[rg] >= 0).sum(axis=1) >= d) | np.any(A[rg] == jg[:, None], axis=1)
-        passive.failed[rg[stuck]] = True
+        A = self.A
+        stuck = ((A[rg] >= 0).sum(axis=1) >= self.d) | np.any(A[rg] == jg[:, None], axis=1)
+        self.passive.failed[rg[stuck]] = True
         ok = ~stuck
-        passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
-        done |= passive.failed
-    for r in np.flatnonzero(~done | passive.failed):
-        K = signs[:, r, None] * X
-        # the batched steps did not settle this row: straight to NNLS
-        U[r], active = project(V[r], K, None, rtol, steps=0)
-        A[r] = -1
-        A[r, :min(len(active), d)] = active[:d]
-        passive.H[r] = np.nan
-    return U, A, passive.H
+        self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
+        self.done |= self.passive.failed
+
+    def _drifted(self, rk, KU):
+        """Rows whose passive constraints no longer hold with equality.
+
+        The updates of their inverses have drifted: recompute them, once per
+        call (a fresh inverse is as good as it gets), and solve again.
+        """
+        Ar = self.A[rk]
+        at = np.where(Ar >= 0, Ar, 0), np.arange(len(rk))[:, None]
+        off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
+        drift = (off.max(axis=1, initial=0.0) > DRIFT * self.tols[rk] / self.rtol) & ~self.fresh[rk]
+        if np.any(drift):
+            self.fresh[rk[drift]] = True
+            self.passive.refactor(rk[drift])
+            self.done |= self.passive.failed
+        return drift
+
+    def fall_back(self):
+        """Project the rows the batched steps did not settle with :func:`project`."""
+        for r in np.flatnonzero(~self.done | self.passive.failed):
+            K = self.signs[:, r, None] * self.X
+            self.U[r], active = project(self.V[r], K, None, self.rtol, steps=0)
+            self.A[r] = -1
+            self.A[r, :min(len(active), self.d)] = active[:self.d]
+            self.passive.H[r] = np.nan
 
 
 def _drop(passive, mu, started, rb, z, neg, valid):

@@ -12,8 +12,6 @@ loss gradient), hence a lower bound: :func:`lower_bound` computes it, and
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .penalties import block_norms
-
 
 def dual_norms(program, Lam, threshold=None, chunk=32):
     """Dual norm of ``Lam`` for every block: the left side of the dual constraint.
@@ -373,7 +371,7 @@ class Certificate:
         else:
             c = np.zeros(p.n_outputs)
         obj = (p.loss.value(prediction + c, p.Y, p.sample_weight)
-               + p.beta * float(block_norms(Z).sum()))
+               + p.beta * p.group_norm.value(Z))
         self.objective, self.intercept = obj, c
         points = ([dict(prediction=pred) for pred in (prediction, *extra)]
                   + [dict(dual=Lam) for Lam in duals])

@@ -50,8 +50,9 @@ class GroupNorm:
         """
         return np.linalg.norm(G, axis=2)
 
-    def value(self, Z):
-        """``sum_b ||z_b||``."""
+    @staticmethod
+    def value(Z):
+        """``sum_b ||z_b||`` (the constraints of :class:`ConeGroupNorm` aside)."""
         return float(block_norms(Z).sum())
 
     def project(self, B, thresh, mask=None):

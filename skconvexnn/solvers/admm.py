@@ -54,7 +54,7 @@ from ..program.dual import Certificate
 from ..program.operator import BlockOperator
 from ._polish import FacePolish
 from .admm_state import ADMMState
-from .base import BaseSolver, SolverResult, trivial_result
+from .base import BaseSolver
 from .admm_linear import (IterativeLeastSquares, PrimalLeastSquares,
                           WoodburyLeastSquares)
 from .cvxpy_backend import available_memory_bytes
@@ -148,8 +148,6 @@ class ADMMSolver(BaseSolver):
             )
 
     def _solve(self, program, init):
-        if program.n_patterns == 0:
-            return trivial_result(program)
         # ADMM's steps are not invariant to the scale of X (its penalty
         # parameter weighs a loss of predictions against a norm of
         # weights): it runs on X / sigma with beta / sigma, the same
@@ -159,9 +157,9 @@ class ADMMSolver(BaseSolver):
         if not np.isfinite(sigma) or sigma <= 0:
             sigma = 1.0
         scaled = replace(program, X=program.X / sigma, beta=program.beta / sigma)
-        if init is not None:
-            init = replace(init, V=np.asarray(init.V, float) * sigma,
-                           W=None if init.W is None else np.asarray(init.W, float) * sigma)
+        if init is not None:  # (float copies: BaseSolver.solve)
+            init = replace(init, V=init.V * sigma,
+                           W=None if init.W is None else init.W * sigma)
         result = self._solve_scaled(scaled, init)
         result.V = result.V / sigma
         if result.W is not None:
@@ -214,15 +212,11 @@ class ADMMSolver(BaseSolver):
                     # repeated rows: stuck 250 times above the optimum).
                     # Plain ADMM converges for any convex program.
                     accel = Anderson(0)
-        if not curve or n_iter % self.check_every or not cert.exact:
-            ok = certify(n_iter, final=True) or ok
+        # copies: the state keeps it.p
+        blocks = tuple(None if B is None else B.copy() for B in op.split(it.p))
+        result = self._certified(lambda: certify(n_iter, final=True), blocks, n_iter,
+                                 ok, cert, curve, state=it.save())
         progress.close()
-        V, W = op.split(it.p)
-        result = SolverResult(
-            V=V.copy(), W=None if W is None else W.copy(), intercept=cert.intercept,
-            n_iter=n_iter, converged=bool(ok), status="optimal" if ok else "max_iter",
-            objective_curve=curve, lower_bound=cert.bound, state=it.save(),
-        )
         return result
 
     @staticmethod
@@ -260,9 +254,8 @@ class _Iteration:
             # block norms: rescaled, it stays one for a new beta (a path).
             self.up *= program.beta / state.beta
         else:
-            self.p = (np.zeros(op.shape) if init is None
-                      else op.stack(np.asarray(init.V, float), init.W))
-            c = np.zeros(k) if init is None else np.asarray(init.intercept, float)
+            self.p = np.zeros(op.shape) if init is None else op.stack(init.V, init.W)
+            c = np.zeros(k) if init is None else init.intercept
             self.q = op.prediction(self.p) + c
             self.uq, self.up = np.zeros_like(self.q), np.zeros_like(self.p)
             self.rho = float(np.mean(program.sample_weight))

@@ -37,7 +37,6 @@ the same combination of the ``g``'s predictions, which are computed anyway
 import numpy as np
 
 from ._anderson_core import Anderson
-from .base import trivial_result
 from .fista import FISTASolver
 
 __all__ = ["AndersonSolver"]
@@ -64,8 +63,6 @@ class AndersonSolver(FISTASolver):
     memory = 30
 
     def _solve(self, program, init):
-        if program.n_patterns == 0:
-            return trivial_result(program)
         loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
         fit_c = program.fit_intercept
         op, prox, (L, _), Z, c, cert, certify, curve = self._start(program, init)
@@ -100,7 +97,5 @@ class AndersonSolver(FISTASolver):
             if n_iter % self.check_every == 0:
                 ok = certify(gZ, g_pred, n_iter)
         Z, c, pred = safe[:3]
-        if not curve or n_iter % self.check_every or not cert.exact:
-            ok = certify(Z, pred, n_iter, final=True) or ok
-        return self._result(op, Z, n_iter, ok, cert, curve)
+        return self._result(certify, op, Z, pred, n_iter, ok, cert, curve)
 

@@ -1,12 +1,12 @@
 """The interface every solver of skconvexnn implements."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 __all__ = ["BaseSolver", "SolverResult", "SolverState", "blas_threads",
-           "trivial_result"]
+           "trivial_result", "warm_start"]
 
 
 def blas_threads(n_samples, n_features, n_patterns):
@@ -89,9 +89,9 @@ class SolverResult:
 class BaseSolver:
     """Base class of the solvers.
 
-    Subclasses set the capability attributes and implement ``_solve``.
-    :meth:`solve` checks that the program is one the solver handles, so an
-    incompatible pair is a clear error naming both.
+    Subclasses set the capability attributes and implement ``_solve``, the
+    iteration alone: :meth:`solve` does what every solver shares before and
+    after it (see there).
 
     Parameters
     ----------
@@ -139,16 +139,62 @@ class BaseSolver:
             )
 
     def solve(self, program, init=None):
-        """Solve ``program``, optionally warm-started from a ``SolverResult``."""
+        """Solve ``program``, optionally warm-started from a ``SolverResult``.
+
+        Checks that the solver handles the program (an incompatible pair is
+        a clear error naming both), keeps a warm start only when its blocks
+        have the program's shapes (:func:`warm_start`), and runs the solve
+        under the BLAS thread limit of :func:`blas_threads`. A program
+        without patterns is solved by its intercept alone
+        (:func:`trivial_result`); any other goes to ``_solve(program,
+        init)``, whose ``init`` is None or float copies of the warm start.
+        """
         self.check_program(program)
-        if init is not None and init.V.shape != program.zeros()[0].shape:
-            init = None
+        init = warm_start(program, init)
         sizes = program.n_rows, program.n_features, program.n_patterns
         with threadpool_limits(limits=blas_threads(*sizes), user_api="blas"):
+            if program.n_patterns == 0:
+                return trivial_result(program)
             return self._solve(program, init)
 
     def _solve(self, program, init):
         raise NotImplementedError
+
+    def _certified(self, final_check, blocks, n_iter, ok, cert, curve, state=None):
+        """The final certificate and the ``SolverResult`` of the blocks ``(V, W)``.
+
+        For the native solvers, which check a
+        :class:`~skconvexnn.program.dual.Certificate` ``cert`` every
+        ``check_every`` iterations, appending its objective to ``curve``:
+        unless the last check was an exact one at iteration ``n_iter``,
+        ``final_check()`` certifies the final point with the exact bound.
+        Converged when a check met the tolerance (``ok``).
+        """
+        if not curve or n_iter % self.check_every or not cert.exact:
+            ok = final_check() or ok
+        V, W = blocks
+        return SolverResult(
+            V=V, W=W, intercept=cert.intercept, n_iter=n_iter,
+            converged=bool(ok), status="optimal" if ok else "max_iter",
+            objective_curve=curve, lower_bound=cert.bound, state=state,
+        )
+
+
+def warm_start(program, init):
+    """A warm start ``init`` as float copies, or None when its shapes do not fit.
+
+    Its blocks must have the shapes of ``program.zeros()``: ``W`` present
+    for ReLU, absent for gated ReLU.
+    """
+    if init is None:
+        return None
+    V, W = program.zeros()
+    if (np.shape(init.V) != V.shape or (init.W is None) != (W is None)
+            or (W is not None and np.shape(init.W) != W.shape)):
+        return None
+    return replace(init, V=np.array(init.V, dtype=float),
+                   W=None if W is None else np.array(init.W, dtype=float),
+                   intercept=np.array(init.intercept, dtype=float))
 
 
 def trivial_result(program):

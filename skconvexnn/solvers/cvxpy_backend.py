@@ -162,8 +162,6 @@ class CvxpySolver(BaseSolver):
     def _solve(self, program, init):
         import cvxpy as cp
 
-        if program.n_patterns == 0:
-            return _intercept_only(program)
         problem, V, W, c = self._build(program)
         try:
             # cvxpy's "inaccurate" UserWarning is replaced by the estimator's
@@ -241,16 +239,6 @@ def is_panic(exc):
 
 class SolverFailedError(RuntimeError):
     """A solver ended without a usable solution."""
-
-
-def _intercept_only(program):
-    """The solution when there is no pattern: only the output intercept."""
-    V, W = program.zeros()
-    P0 = np.zeros_like(program.Y)
-    c = (program.loss.optimal_intercept(P0, program.Y, program.sample_weight)
-         if program.fit_intercept else np.zeros(program.n_outputs))
-    return SolverResult(V=V, W=W, intercept=c,
-                        objective_curve=[program.objective(V, W, c)])
 
 
 def check_installed(name):

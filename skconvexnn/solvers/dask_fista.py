@@ -29,8 +29,8 @@ import numpy as np
 
 from .._progress import Progress
 from ..losses import SquaredLoss
-from ..program.penalties import block_norms, group_soft_threshold
-from .base import BaseSolver, SolverResult
+from ..program.penalties import GroupNorm, group_soft_threshold
+from .base import BaseSolver, SolverResult, warm_start
 from .dask_program import add_chunk_stats, chunk_adjoint, chunk_prediction
 
 __all__ = ["DaskFISTASolver"]
@@ -133,7 +133,10 @@ class DaskFISTASolver(BaseSolver):
     step_decrease = 0.9
 
     def solve(self, cp, init=None):
-        """Solve the :class:`~skconvexnn._dask.ChunkedProgram` ``cp``."""
+        """Solve the :class:`~skconvexnn._dask.ChunkedProgram` ``cp``.
+
+        Warm started from ``init`` when its blocks fit (:func:`.base.warm_start`).
+        """
         if cp.n_patterns == 0:
             raise ValueError("The program has no pattern.")
         loss, beta, fit_c = cp.loss, cp.beta, cp.fit_intercept
@@ -141,11 +144,11 @@ class DaskFISTASolver(BaseSolver):
         curvature = getattr(loss, "curvature", None)
         L = _lipschitz(cp, 1.0 if curvature is None else curvature)
         L_max = np.inf if curvature is None else L
+        init = warm_start(cp, init)  # float copies, or None
         if init is None:
             Z, c = np.zeros((k, cp.n_patterns, cp.n_features)), np.zeros(k)
         else:
-            Z = np.asarray(init.V, dtype=float).copy()
-            c = np.asarray(init.intercept, dtype=float).copy()
+            Z, c = init.V, init.intercept
         curve = []
         best = {"bound": -np.inf, "intercept": np.zeros(k), "gap": np.inf}
         progress = Progress("fista (dask)", self.verbose, self.max_iter)
@@ -158,7 +161,7 @@ class DaskFISTASolver(BaseSolver):
             else:
                 c_star = cp.optimal_intercept(("key", "P"), chunks)
             value, bound = cp.certify(("key", "P"), c_star, chunks)
-            obj = value + beta * float(block_norms(Z).sum())
+            obj = value + beta * GroupNorm.value(Z)
             if np.isfinite(bound):
                 best["bound"] = max(best["bound"], bound)
             best["intercept"] = c_star

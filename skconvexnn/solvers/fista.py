@@ -49,7 +49,7 @@ from ..program.dual import Certificate
 from ..program.operator import BlockOperator
 from ..program.penalties import block_norms
 from ._polish import FacePolish
-from .base import BaseSolver, SolverResult, trivial_result
+from .base import BaseSolver
 
 __all__ = ["FISTASolver"]
 
@@ -200,11 +200,9 @@ class FISTASolver(BaseSolver):
         L_max = np.inf if curvature is None else L
         if init is None:
             Z, c = np.zeros(op.shape), np.zeros(program.n_outputs)
-        else:
-            Z = op.stack(np.asarray(init.V, dtype=float),
-                         None if init.W is None else np.asarray(init.W, dtype=float))
-            c = np.asarray(init.intercept, dtype=float).copy()
-            Z = prox.project(Z.copy(), 0.0)  # a warm start may leave the cones
+        else:  # (float copies: BaseSolver.solve)
+            c = init.intercept
+            Z = prox.project(op.stack(init.V, init.W), 0.0)  # it may leave the cones
         cert = Certificate(program, self.tol)
         curve = []
         progress = self._progress = Progress(self.name, self.verbose, self.max_iter)
@@ -221,18 +219,14 @@ class FISTASolver(BaseSolver):
 
         return op, prox, (L, L_max), Z, c, cert, certify, curve
 
-    def _result(self, op, Z, n_iter, ok, cert, curve):
+    def _result(self, certify, op, Z, P, n_iter, ok, cert, curve):
+        """The final certificate of the blocks ``Z`` (prediction ``P``) and the result."""
+        result = self._certified(lambda: certify(Z, P, n_iter, final=True),
+                                 op.split(Z), n_iter, ok, cert, curve)
         self._progress.close()
-        V, W = op.split(Z)
-        return SolverResult(
-            V=V, W=W, intercept=cert.intercept, n_iter=n_iter,
-            converged=bool(ok), status="optimal" if ok else "max_iter",
-            objective_curve=curve, lower_bound=cert.bound,
-        )
+        return result
 
     def _solve(self, program, init):
-        if program.n_patterns == 0:
-            return trivial_result(program)
         loss, Y, sw, beta = program.loss, program.Y, program.sample_weight, program.beta
         fit_c = program.fit_intercept
         op, prox, (L, L_max), Z, c, cert, certify, curve = self._start(program, init)
@@ -286,7 +280,5 @@ class FISTASolver(BaseSolver):
                         P = op.prediction(Z)
                         Zy, cy, Py, t = Z, c, P, 1.0
                         ok = certify(Z, P, n_iter)
-        if not curve or n_iter % self.check_every or not cert.exact:
-            ok = certify(Z, P, n_iter, final=True) or ok
-        return self._result(op, Z, n_iter, ok, cert, curve)
+        return self._result(certify, op, Z, P, n_iter, ok, cert, curve)
 
