@@ -174,7 +174,8 @@ class BetaPath:
     beta_max : float
         :func:`beta_max` of the program (same patterns).
     estimators : list of fitted estimators
-        One per beta, with every fitted attribute of a plain fit
+        One per beta, with ``beta`` set to it and every fitted attribute of
+        a plain fit
         (``coefs_``, ``intercepts_``, ``n_neurons_``, ``objective_``,
         ``duality_gap_``, ``predict``, ...). They share ``gates_``.
     n_neurons, objectives, lower_bounds, duality_gaps, n_iter : ndarray
@@ -285,6 +286,9 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
             else lambda largest: beta_grid(largest, n_betas, beta_ratio))
     grid_used, largest = est._fit_path(X, Y, loss, sample_weight, grid,
                                        lambda fitted: fits.append(_snapshot(fitted)))
+    for fitted, beta in zip(fits, grid_used):
+        # Each estimator is the fit at its beta: so is its parameter.
+        fitted.beta = float(beta)
     return BetaPath(betas=grid_used, beta_max=largest, estimators=fits)
 
 

@@ -80,6 +80,7 @@ def test_path_matches_independent_fits(data, activation, solver):
     for beta, fitted, objective in zip(path.betas, path.estimators, path.objectives):
         alone = _regressor(activation, solver=solver, beta=beta).fit(X, y)
         np.testing.assert_array_equal(alone.gates_, path.gates)
+        assert fitted.beta == beta
         assert objective == pytest.approx(alone.objective_, rel=1e-5)
         assert fitted.duality_gap_ <= 1e-6 * fitted.objective_
         np.testing.assert_allclose(fitted.predict(X), alone.predict(X), atol=1e-3)
