@@ -44,7 +44,9 @@ class ConvexConvMixin:
     their program from :meth:`_training_rows` and :meth:`_design` (the design
     matrix and its pooling) and set the weights by :meth:`_set_weights`; this
     mixin supplies the image geometry, the patch matrix with its pooling, and
-    filters shaped as images.
+    filters shaped as images. Images become rows in :meth:`_training_data`,
+    which ``fit``, :func:`~skconvexnn.convex_relu_path` and
+    :func:`~skconvexnn.beta_max` call alike.
     """
 
     _conv_constraints = {
@@ -77,8 +79,12 @@ class ConvexConvMixin:
         -------
         self : object
         """
-        X, self._input_shape = self._flatten_images(X)
         return super().fit(X, y, sample_weight)
+
+    def _training_data(self, X, y, sample_weight=None):
+        # Here rather than in fit, so that the path functions take images.
+        X, self._input_shape = self._flatten_images(X)
+        return super()._training_data(X, y, sample_weight)
 
     def _flatten_images(self, X):
         """``X`` as rows, and the image shape of 3-D/4-D input (else None)."""

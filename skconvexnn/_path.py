@@ -75,15 +75,14 @@ def path_estimator(estimator):
         from ._regression import ConvexReLURegressor
 
         return ConvexReLURegressor()
-    from ._convolution import ConvexConvMixin
-    from ._copositive import CopositiveMultiOutputRegressor
-
-    if isinstance(estimator, (ConvexConvMixin, CopositiveMultiOutputRegressor)):
+    if isinstance(estimator, CopositiveRegressorBase):
+        # The shared-unit program has solvers of its own, which fit_path does
+        # not run.
         raise ValueError(
-            f"{type(estimator).__name__} has no beta path yet: the path "
-            "functions take ConvexReLURegressor or ConvexReLUClassifier. Tune "
-            f"beta of {type(estimator).__name__} with GridSearchCV and "
-            "warm_start=True."
+            f"{type(estimator).__name__} has no beta path: the path functions "
+            "take ConvexReLURegressor, ConvexReLUClassifier, "
+            "ConvexConvReLURegressor or ConvexConvReLUClassifier. Tune beta of "
+            f"{type(estimator).__name__} with GridSearchCV and warm_start=True."
         )
     est = clone(estimator)
     try:
@@ -127,16 +126,25 @@ def beta_max(X, y, *, estimator=None, sample_weight=None):
     scaled as everywhere in skconvexnn (the data term is a mean; the
     papers' regularization is ``n_samples * beta``). For
     classifiers :math:`\lambda` is the gradient at the intercept-only
-    classifier.
+    classifier. For the CNN estimators the program is the pooled one on
+    the patch rows (user guide, "Convolutional networks"): :math:`\tilde X`
+    is the patch matrix, the :math:`D_i` are patterns of its rows and
+    :math:`\lambda` is spread over each image's patches (times
+    ``1 / n_patches`` with the average pooling).
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        For the CNN estimators, images of shape (n_samples, height,
+        width[, channels]) or flat rows, as in their ``fit``.
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
-    estimator : ConvexReLURegressor or ConvexReLUClassifier, default=None
+    estimator : estimator, default=None
+        A :class:`ConvexReLURegressor`, :class:`ConvexReLUClassifier`,
+        :class:`ConvexConvReLURegressor` or :class:`ConvexConvReLUClassifier`.
         Its settings (loss, activation, arrangements, ``random_state``,
-        ``fit_intercept``) define the program; its ``beta`` is not used.
-        Default: ``ConvexReLURegressor()``.
+        ``fit_intercept``, and a CNN's filter geometry and pooling) define
+        the program; its ``beta`` is not used. Default:
+        ``ConvexReLURegressor()``.
     sample_weight : array-like of shape (n_samples,), default=None
 
     Returns
@@ -174,7 +182,8 @@ class BetaPath:
     beta_max : float
         :func:`beta_max` of the program (same patterns).
     estimators : list of fitted estimators
-        One per beta, with every fitted attribute of a plain fit
+        One per beta, with ``beta`` set to it and every fitted attribute of
+        a plain fit
         (``coefs_``, ``intercepts_``, ``n_neurons_``, ``objective_``,
         ``duality_gap_``, ``predict``, ...). They share ``gates_``.
     n_neurons, objectives, lower_bounds, duality_gaps, n_iter : ndarray
@@ -231,6 +240,8 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        For the CNN estimators, images of shape (n_samples, height,
+        width[, channels]) or flat rows, as in their ``fit``.
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         Targets, or class labels when ``estimator`` is a classifier.
     betas : array-like of shape (n_betas,), default=None
@@ -239,10 +250,15 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
         ``beta_max * beta_ratio``. Beta is scaled as in the estimators:
         the data term is a mean, the papers' regularization is
         ``n_samples * beta``, and the regressors' targets are standardized.
-    estimator : ConvexReLURegressor or ConvexReLUClassifier, default=None
-        The model to fit (cloned; its ``beta`` and ``warm_start`` are not
+    estimator : estimator, default=None
+        A :class:`ConvexReLURegressor`, :class:`ConvexReLUClassifier`,
+        :class:`ConvexConvReLURegressor` or :class:`ConvexConvReLUClassifier`:
+        the model to fit (cloned; its ``beta`` and ``warm_start`` are not
         used). ``arrangements="search"`` is refused: it chooses patterns
-        for one beta. Default: ``ConvexReLURegressor()``.
+        for one beta. A CNN estimator's path solves its pooled program
+        (user guide, "Convolutional networks") with the patches and gates
+        built once. :class:`CopositiveMultiOutputRegressor` has no path.
+        Default: ``ConvexReLURegressor()``.
     n_betas : int, default=20
         Length of the default grid.
     beta_ratio : float, default=1e-3
@@ -285,6 +301,9 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
             else lambda largest: beta_grid(largest, n_betas, beta_ratio))
     grid_used, largest = est._fit_path(X, Y, loss, sample_weight, grid,
                                        lambda fitted: fits.append(_snapshot(fitted)))
+    for fitted, beta in zip(fits, grid_used):
+        # Each estimator is the fit at its beta: so is its parameter.
+        fitted.beta = float(beta)
     return BetaPath(betas=grid_used, beta_max=largest, estimators=fits)
 
 

@@ -7,12 +7,18 @@ import numpy as np
 import pytest
 from fitted import assert_objective_is_the_networks, fitted_program
 from nonconvex import standardized, train_nonconvex
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skconvexnn import ConvexConvReLUClassifier, ConvexConvReLURegressor
+from skconvexnn import (
+    ConvexConvReLUClassifier,
+    ConvexConvReLURegressor,
+    beta_max,
+    convex_relu_path,
+)
 from skconvexnn._convolution import image_patches, pooling_matrix
 
 
@@ -243,6 +249,68 @@ def test_predict_checks_image_shape():
         clf.predict(rng.random((3, 2, 8)))
     with pytest.raises(ValueError, match="features"):
         clf.predict(rng.random((3, 15)))
+
+
+def path_data(task):
+    """Small images, their targets and a CNN with few gates for the path tests."""
+    rng = np.random.default_rng(3)
+    images = rng.standard_normal((16, 4, 4))
+    y = np.maximum(images[:, 1:3, 1:3].sum(axis=(1, 2)), 0) - images[:, 0, 0]
+    kw = dict(kernel_size=2, n_arrangements=8, random_state=0, tol=1e-8)
+    if task == "classifier":
+        return images, (y > np.median(y)).astype(int), ConvexConvReLUClassifier(**kw)
+    return images, y, ConvexConvReLURegressor(activation=task, **kw)
+
+
+@pytest.mark.parametrize("task", ["gated_relu", "relu", "classifier"])
+def test_path_matches_independent_fits(task):
+    # The pooled program along the path, warm started on working sets,
+    # against a fit at each beta on the same gates (same random_state).
+    images, y, est = path_data(task)
+    path = convex_relu_path(images, y, estimator=est, n_betas=4, beta_ratio=1e-2)
+    assert path.n_neurons[-1] > 0
+    for beta, fitted in zip(path.betas, path.estimators):
+        alone = clone(est).set_params(beta=beta).fit(images, y)
+        np.testing.assert_array_equal(alone.gates_, path.gates)
+        assert fitted.objective_ == pytest.approx(alone.objective_, rel=1e-6)
+        # A lower bound of the program, hence of every fit of it (up to
+        # rounding).
+        assert fitted.lower_bound_ <= alone.objective_ * (1 + 1e-10)
+        assert fitted.duality_gap_ <= 1e-6 * fitted.objective_
+        assert fitted.coefs_[0].shape[1:] == (2, 2, 1)
+    # Each point is a CNN whose objective is that of its filters.
+    last = path.estimators[-1]
+    outputs = reference_cnn(images[..., None], last)
+    # The classifier's two classes: one 0/1 output for the logistic loss.
+    Y = y[:, None].astype(float) if task == "classifier" else None
+    assert_objective_is_the_networks(last, images, y, outputs=outputs, Y=Y)
+
+
+@pytest.mark.parametrize("task", ["gated_relu", "classifier"])
+def test_path_starts_with_the_zero_network_at_beta_max(task):
+    images, y, est = path_data(task)
+    top = beta_max(images, y, estimator=est)
+    path = convex_relu_path(images, y, estimator=est, n_betas=3)
+    assert path.beta_max == top and path.betas[0] == top
+    first = path.estimators[0]
+    assert path.n_neurons[0] == 0 and first.coefs_[0].shape == (0, 2, 2, 1)
+    assert first.lower_bound_ == first.objective_
+    # The best constant: the mean target, or the balanced classes' log 2.
+    if task == "classifier":
+        assert first.objective_ == pytest.approx(np.log(2), rel=1e-12)
+    else:
+        np.testing.assert_allclose(first.predict(images), y.mean(), rtol=1e-12)
+    # beta_max is where filters appear in a plain fit on the same gates.
+    assert clone(est).set_params(beta=0.99 * top).fit(images, y).n_neurons_ > 0
+
+
+def test_path_of_flat_rows_with_image_shape():
+    images, y, est = path_data("gated_relu")
+    flat = convex_relu_path(images.reshape(16, -1), y, n_betas=3,
+                            estimator=clone(est).set_params(image_shape=(4, 4)))
+    path = convex_relu_path(images, y, estimator=est, n_betas=3)
+    np.testing.assert_allclose(flat.objectives, path.objectives, rtol=1e-10)
+    assert flat.estimators[-1].image_shape_ == (4, 4, 1)
 
 
 def test_search_is_refused():

@@ -209,6 +209,10 @@ def test_unsupported_estimators_and_losses(threads):
     with pytest.raises(ValueError, match="ConvexConvReLURegressor"):
         ConvexConvReLURegressor(activation="gated_relu", image_shape=(1, 3),
                                 kernel_size=(1, 2)).fit(Xd, y)
+    # Images too (they were once computed in memory without a word).
+    with pytest.raises(ValueError, match="ConvexConvReLURegressor"):
+        ConvexConvReLURegressor(activation="gated_relu", kernel_size=(1, 2)).fit(
+            Xd.reshape(40, 1, 3), y)
 
 
 def test_validation_is_chunked_but_honest(threads):

@@ -80,6 +80,7 @@ def test_path_matches_independent_fits(data, activation, solver):
     for beta, fitted, objective in zip(path.betas, path.estimators, path.objectives):
         alone = _regressor(activation, solver=solver, beta=beta).fit(X, y)
         np.testing.assert_array_equal(alone.gates_, path.gates)
+        assert fitted.beta == beta
         assert objective == pytest.approx(alone.objective_, rel=1e-5)
         assert fitted.duality_gap_ <= 1e-6 * fitted.objective_
         np.testing.assert_allclose(fitted.predict(X), alone.predict(X), atol=1e-3)
@@ -94,8 +95,13 @@ def test_path_given_betas_and_search_refused(data):
         convex_relu_path(X, y, [1e-3, -1.0], estimator=est)
     with pytest.raises(ValueError, match="search"):
         convex_relu_path(X, y, estimator=_regressor("relu", arrangements="search"))
-    with pytest.raises(ValueError, match="no beta path yet"):
-        convex_relu_path(X, y, estimator=ConvexConvReLURegressor(kernel_size=2))
+    # The CNN estimators, once refused, have a path (tests/test_cnn.py); flat
+    # rows are one-row images there as in their fit.
+    cnn = ConvexConvReLURegressor(kernel_size=2, n_arrangements=5, random_state=0)
+    path = convex_relu_path(X, y, estimator=cnn, n_betas=2)
+    assert path.estimators[-1].image_shape_ == (1, X.shape[1], 1)
+    assert path.objectives[-1] == pytest.approx(
+        clone(cnn).set_params(beta=path.betas[-1]).fit(X, y).objective_, rel=1e-6)
 
 
 def test_beta_grid_without_signal():
