@@ -28,10 +28,10 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import nnls
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ...program.cones import project
 from ..cvxpy_backend import (
     CVXPY_SOLVERS,
     SolverFailedError,
@@ -274,11 +274,9 @@ def factor_lifted_block(Z, K, n_features, rtol=1e-6, n_tries=200, random_state=0
 
 
 def project_on_cone(u, K):
-    """Euclidean projection of ``u`` onto ``{v : K v >= 0}`` (Moreau, via NNLS)."""
-    if (K @ u).min(initial=0.0) >= 0:
-        return u
-    mu, _ = nnls(K.T, -u, maxiter=50 * K.shape[0])
-    return u + K.T @ mu
+    """Euclidean projection of ``u`` onto ``{v : K v >= 0}``
+    (:func:`skconvexnn.program.cones.project`)."""
+    return project(u, K)[0]
 
 
 def _recovered_atoms(Z, patterns, X, n_outputs, rng):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._nonconvex import weight_decay_objective
+from ...losses import SquaredLoss
 from ..base import SolverResult
 
 __all__ = ["SharedUnitsResult", "shared_objective"]
@@ -74,7 +76,7 @@ class SharedUnitsResult(SolverResult):
 
 def shared_objective(X1, Y, beta, U, A, c):
     """Training objective of the shared-unit network (user guide, "Multiple
-    outputs and classification", with its scaling of beta)."""
-    P = np.maximum(X1 @ U.T, 0.0) @ A + c
+    outputs and classification", with its scaling of beta): the weight-decay
+    objective of the squared loss with equal sample weights."""
     n = X1.shape[0]
-    return np.sum((P - Y) ** 2) / (2 * n) + 0.5 * beta * (np.sum(U**2) + np.sum(A**2))
+    return weight_decay_objective(X1, Y, SquaredLoss(), np.full(n, 1.0 / n), beta, U, A, c)
