@@ -100,11 +100,8 @@ def _project_nnls(v, K, Kv, scale):
 
 
 def _inverse(gram):
-    """Batched inverses of Gram matrices; rows that are not positive definite fail.
-
-    Returns the inverses (identity for a failed row) and a mask of failures.
-    The Cholesky factorization decides definiteness.
-    """
+    """Batched inverses of Gram matrices (the identity where Cholesky finds
+    one not positive definite) and the mask of those failures."""
     bad = np.zeros(len(gram), dtype=bool)
     try:
         np.linalg.cholesky(gram)
@@ -328,12 +325,13 @@ class _Batch:
 
     def round(self):
         """One round on the rows not done (False when none is left)."""
-        passive, done = self.passive, self.done
+        passive, done, started = self.passive, self.done, self.started
         rows = np.flatnonzero(~done)
         if not len(rows):
             return False
         valid = self.A[rows] >= 0
-        rhs = -np.where(valid, self.KV[np.where(valid, self.A[rows], 0), rows[:, None]], 0.0)
+        at = np.where(valid, self.A[rows], 0), rows[:, None]
+        rhs = -np.where(valid, self.KV[at], 0.0)
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
@@ -343,11 +341,12 @@ class _Batch:
             # least-squares ones often show that a row is short enough
             rb = rows[back]
             Xb, sb, _ = passive.signed_rows(rb)
-            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xb, np.maximum(z[back], 0.0)[:, :sb.shape[1]] * sb)
+            clipped = np.maximum(z[back], 0.0)[:, :sb.shape[1]]
+            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xb, clipped * sb)
             back[np.flatnonzero(back)[self._settle_short(rb, Ub)]] = False
         back &= ~done[rows]
         if np.any(back):
-            _drop(passive, self.mu, self.started, rows[back], z[back], neg[back], valid[back])
+            _drop(passive, self.mu, started, rows[back], z[back], neg[back], valid[back])
             done |= passive.failed
         fwd = ~back & ~passive.failed[rows] & ~done[rows]
         if np.any(fwd):
@@ -387,7 +386,7 @@ class _Batch:
         grow = ~feasible
         rg, jg = rk[grow], j[grow]
         A = self.A
-        stuck = ((A[rg] >= 0).sum(axis=1) >= self.d) | np.any(A[rg] == jg[:, None], axis=1)
+        stuck = ((A[rg] >= 0).sum(axis=1) >= self.d) | (A[rg] == jg[:, None]).any(1)
         self.passive.failed[rg[stuck]] = True
         ok = ~stuck
         self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
@@ -402,7 +401,8 @@ class _Batch:
         Ar = self.A[rk]
         at = np.where(Ar >= 0, Ar, 0), np.arange(len(rk))[:, None]
         off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
-        drift = (off.max(axis=1, initial=0.0) > DRIFT * self.tols[rk] / self.rtol) & ~self.fresh[rk]
+        limit = DRIFT * self.tols[rk] / self.rtol
+        drift = (off.max(axis=1, initial=0.0) > limit) & ~self.fresh[rk]
         if np.any(drift):
             self.fresh[rk[drift]] = True
             self.passive.refactor(rk[drift])
