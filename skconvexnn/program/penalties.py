@@ -85,7 +85,7 @@ class GroupNorm:
         return None
 
 
-#: Largest memory, in bytes, of the projections' Cholesky factors that
+#: Largest memory, in bytes, of the projections' inverse Gram matrices that
 #: :class:`ConeGroupNorm` keeps between calls.
 FACTOR_MEMORY = 2**28
 
@@ -110,7 +110,7 @@ class ConeGroupNorm(GroupNorm):
         super().__init__(op)
         #: Active constraints of every block's last projection.
         self.active = np.full(op.shape, -1, dtype=np.intp)
-        #: Cholesky factors of their Gram matrices (NaN: not computed),
+        #: Inverses of their Gram matrices (NaN: not computed),
         #: kept when they fit in FACTOR_MEMORY bytes, else None.
         d = op.shape[-1]
         self.factors = (np.full((*op.shape, d), np.nan)
