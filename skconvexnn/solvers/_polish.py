@@ -209,23 +209,31 @@ class FacePolish:
         widths = np.array([N.shape[1] for N in bases])
         starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         out = np.repeat(ts, widths)  # output of every column
-        cols = np.arange(len(out))
         m = len(out)
         y0 = np.concatenate([N.T @ Z[t, b] for t, b, N in zip(ts, bs, bases)])
         fit_c = p.fit_intercept
         loss, Y, sw, beta = p.loss, p.Y, p.sample_weight, p.beta
 
+        # the columns of each output are contiguous (``ts`` is sorted), so
+        # each output's prediction is one product with its own columns
+        # (not ``J`` times a block-sparse (m, k) matrix: k times the work)
+        bounds = np.searchsorted(out, np.arange(k + 1))
+        spans = [slice(bounds[t], bounds[t + 1]) for t in range(k)]
+
         def fun(x):
             y = x[:m]
             cc = x[m:] if fit_c else c
-            Ym = np.zeros((m, k))
-            Ym[cols, out] = y
-            P = J @ Ym + cc
+            P = np.empty((J.shape[0], k))
+            for t, span in enumerate(spans):
+                P[:, t] = J[:, span] @ y[span]
+            P += cc
             sq = np.add.reduceat(y * y, starts)
             norms = np.sqrt(sq)
             value = loss.value(P, Y, sw) + beta * float(norms.sum())
             G = loss.gradient(P, Y, sw)
-            grad = (J.T @ G)[cols, out]
+            grad = np.empty(m)
+            for t, span in enumerate(spans):
+                grad[span] = J[:, span].T @ G[:, t]
             grad += beta * y / np.repeat(np.maximum(norms, 1e-300), widths)
             if fit_c:
                 grad = np.concatenate([grad, G.sum(axis=0)])
