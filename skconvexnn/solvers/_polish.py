@@ -56,7 +56,7 @@ class FacePolish:
     #: L-BFGS iterations per round, and rounds of rows added or released
     #: (or blocks dropped).
     max_iter = 100
-    rounds = 5
+    rounds = 20
     #: Largest work of the SVDs of a round's tight rows (about ``r^2 d``
     #: for a block of ``r`` tight rows); a costlier face is not polished.
     max_flops = 1e9
