@@ -99,7 +99,9 @@ def timed(solver, program):
 
 def score(program, V, W, intercept):
     """Training objective of the ReLU network of the blocks (``relu(X v)``)."""
-    relu = lambda B: np.maximum(np.einsum("nd,kpd->nkp", program.X, B), 0).sum(axis=2)
+    def relu(B):
+        return np.maximum(np.einsum("nd,kpd->nkp", program.X, B), 0).sum(axis=2)
+
     pred = relu(V) - relu(W) + intercept
     data = program.loss.value(pred, program.Y, program.sample_weight)
     return data + program.penalty(V, W)
