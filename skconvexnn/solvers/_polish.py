@@ -220,13 +220,17 @@ class FacePolish:
         bounds = np.searchsorted(out, np.arange(k + 1))
         spans = [slice(bounds[t], bounds[t + 1]) for t in range(k)]
 
-        def fun(x):
+        def predict(x):
+            """The prediction (intercept included) at the face point ``x``."""
             y = x[:m]
-            cc = x[m:] if fit_c else c
             P = np.empty((J.shape[0], k))
             for t, span in enumerate(spans):
                 P[:, t] = J[:, span] @ y[span]
-            P += cc
+            return P + (x[m:] if fit_c else c)
+
+        def fun(x):
+            y = x[:m]
+            P = predict(x)
             sq = np.add.reduceat(y * y, starts)
             norms = np.sqrt(sq)
             value = loss.value(P, Y, sw) + beta * float(norms.sum())
@@ -242,7 +246,7 @@ class FacePolish:
         x0 = np.concatenate([y0, c]) if fit_c else y0
         with np.errstate(all="ignore"):
             if newton:
-                x = self._newton(fun, x0, J, out, starts, widths, fit_c)
+                x = self._newton(fun, predict, x0, J, spans, starts, widths, fit_c)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
                              options=dict(maxiter=self.max_iter, maxcor=30,
@@ -256,7 +260,7 @@ class FacePolish:
         c_new = x[m:] if fit_c else c
         return Z_new, c_new
 
-    def _newton(self, fun, x, J, out, starts, widths, fit_c):
+    def _newton(self, fun, predict, x, J, spans, starts, widths, fit_c):
         """Newton steps on the face after the quasi-Newton ones.
 
         L-BFGS leaves the face's optimum a little off, and the certificate
@@ -267,33 +271,30 @@ class FacePolish:
         per row, coupling outputs) plus the block norms' ``beta (I - u
         u^T) / ||y_b||``; each step is damped by backtracking, so it never
         raises the objective. Skipped when the loss gives no Hessian or
-        the face has more than ``newton_max`` columns.
+        the face has more than ``newton_max`` columns. ``predict(x)`` is the
+        prediction at ``x`` and ``spans[t]`` the columns of output ``t``
+        (contiguous; the intercept of output ``t`` is column ``m + t``).
         """
         p = self.op.program
-        m = len(out)
+        m = int(widths.sum())
         if m > self.newton_max:
             return x
         k = p.n_outputs
         size = m + (k if fit_c else 0)
-        # columns of output t (and its intercept, a column of ones)
-        cols = [np.flatnonzero(out == t) for t in range(k)]
         value, grad = fun(x)
         for _ in range(self.newton_steps):
             y = x[:m]
-            cc = x[m:] if fit_c else 0.0
-            Ym = np.zeros((m, k))
-            Ym[np.arange(m), out] = y
-            W = p.loss.hessian(J @ Ym + cc, p.Y, p.sample_weight)
+            W = p.loss.hessian(predict(x), p.Y, p.sample_weight)
             if W is None:
                 return x
             H = np.zeros((size, size))
-            for t in range(k):
-                for u in range(k):
+            for t, rows in enumerate(spans):
+                for u, cols in enumerate(spans):
                     w = W[:, t, u]
-                    H[np.ix_(cols[t], cols[u])] = J[:, cols[t]].T @ (w[:, None] * J[:, cols[u]])
+                    H[rows, cols] = J[:, rows].T @ (w[:, None] * J[:, cols])
                     if fit_c:
-                        H[m + t, cols[u]] = w @ J[:, cols[u]]
-                        H[cols[t], m + u] = J[:, cols[t]].T @ w
+                        H[m + t, cols] = w @ J[:, cols]
+                        H[rows, m + u] = J[:, rows].T @ w
                         H[m + t, m + u] = w.sum()
             for s0, w in zip(starts, widths):
                 yb = y[s0:s0 + w]
