@@ -56,7 +56,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.preprocessing import StandardScaler
 
-from skconvexnn.program import ConvexProgram
+from skconvexnn.program import BlockOperator, ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.solvers import SolverFailedError, get_solver
@@ -98,11 +98,10 @@ def timed(solver, program):
 
 
 def score(program, V, W, intercept):
-    """Training objective of the ReLU network of the blocks (``relu(X v)``)."""
-    def relu(B):
-        return np.maximum(np.einsum("nd,kpd->nkp", program.X, B), 0).sum(axis=2)
-
-    pred = relu(V) - relu(W) + intercept
+    """Training objective of the ReLU network of the blocks (``relu(X v)``,
+    :meth:`~skconvexnn.program.BlockOperator.network`)."""
+    op = BlockOperator(program)
+    pred = op.network(op.products(op.stack(V, W))) + intercept
     data = program.loss.value(pred, program.Y, program.sample_weight)
     return data + program.penalty(V, W)
 
