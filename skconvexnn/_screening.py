@@ -10,6 +10,11 @@ left-out pattern violates its dual constraint ``c_i <= beta`` at the new
 dual point (user guide, "Tuning beta"); violators join the working set and the
 program is solved again, warm started. The rule is a heuristic, the check
 is not: the result is the optimum over all the patterns.
+
+A working set of every pattern is the whole program: its solver's own
+certificate covers every pattern and is kept, and there is nothing to
+check. Dual norms are computed for the patterns whose blocks are zero
+only: the rule keeps the others, and the check concerns zero blocks.
 """
 
 from dataclasses import replace
@@ -20,20 +25,30 @@ from .program.dual import dual_norms, lower_bound
 from .solvers.base import SolverResult
 
 
-def pattern_norms(program, result):
+def pattern_norms(program, result, patterns=None):
     """Largest dual norm of each pattern at the prediction of ``result``.
 
     The dual point is the negative loss gradient after the output intercept
     is refitted, as for the lower bound. For ReLU, patterns whose free norm
     is at most ``beta`` report it (an upper bound), and some above it may
     too (see :func:`skconvexnn.program.dual.dual_norms`): an overestimate only
-    keeps a pattern in the working set.
+    keeps a pattern in the working set. ``patterns`` (a boolean mask), if
+    given, limits the computation to those patterns; the others report
+    ``inf`` (they stay in the working set).
     """
-    Lam = program.dual_point(program.predict(result.V, result.W))
-    norms = dual_norms(program, Lam)
-    if program.n_patterns == 0:
-        return np.zeros(0)
-    return norms.reshape(-1, program.n_patterns).max(axis=0)
+    prediction = program.predict(result.V, result.W)
+    return _norms_at(program, program.dual_point(prediction), patterns)
+
+
+def _norms_at(program, Lam, patterns=None):
+    """:func:`pattern_norms` at the dual point ``Lam``."""
+    norms = np.full(program.n_patterns, np.inf)
+    if patterns is None:
+        patterns = np.ones(program.n_patterns, dtype=bool)
+    if patterns.any():
+        sub = replace(program, patterns=program.patterns[:, patterns])
+        norms[patterns] = dual_norms(sub, Lam).reshape(-1, sub.n_patterns).max(axis=0)
+    return norms
 
 
 def _active(result):
@@ -68,21 +83,28 @@ def _pad(result, keep, program):
     return replace(result, V=V, W=W, lower_bound=None, state=state)
 
 
-def _whole_bound(program, result):
-    """Lower bound over all patterns from the solver's last points, if it kept any.
+def _whole_bound(program, result, prediction, norms):
+    """Lower bound over all patterns from the solver's last points.
 
-    The dual points the solver certified with (for ADMM its loss split and
-    its multipliers, :meth:`~skconvexnn.solvers.base.SolverState.dual_points`)
-    and the prediction of its blocks (the one that certified a polished
-    solve), now scaled to be feasible for every pattern.
+    The dual points the solver certified with, if it kept them (for ADMM
+    its loss split and its multipliers,
+    :meth:`~skconvexnn.solvers.base.SolverState.dual_points`), and that of
+    its blocks' ``prediction`` (the one that certified a polished solve),
+    now scaled to be feasible for every pattern. ``norms`` are
+    :func:`pattern_norms` at ``prediction`` over the zero blocks (``inf``
+    over the others): only the nonzero blocks' norms are left to compute.
     """
-    if result.state is None:
-        return None
-    predictions, duals = result.state.dual_points()
-    blocks = program.predict(result.V, result.W)
-    return max(*(lower_bound(program, P) for P in predictions),
-               *(lower_bound(program, dual=L) for L in duals),
-               lower_bound(program, blocks))
+    predictions, duals = ([], []) if result.state is None else result.state.dual_points()
+    nonzero = np.isinf(norms)
+    computed = float(np.max(norms[~nonzero], initial=0.0))
+
+    def max_dual_norm(Lam):  # Lam is the dual point of ``prediction``
+        rest = _norms_at(program, Lam, nonzero)[nonzero]
+        return max(computed, float(np.max(rest, initial=0.0)))
+
+    return max([*(lower_bound(program, P) for P in predictions),
+                *(lower_bound(program, dual=L) for L in duals),
+                lower_bound(program, prediction, max_dual_norm=max_dual_norm)])
 
 
 def solve_on_working_set(program, solve, init, norms, previous_beta,
@@ -97,11 +119,12 @@ def solve_on_working_set(program, solve, init, norms, previous_beta,
     init : SolverResult
         Solution at ``previous_beta``, blocks of the whole program.
     norms : ndarray of shape (n_patterns,)
-        :func:`pattern_norms` of ``init``.
+        :func:`pattern_norms` of ``init`` (``inf`` where not computed).
     previous_beta : float
     whole_bound : bool, default=True
-        Whether to compute ADMM's lower bound over all the patterns
-        (``result.lower_bound``); otherwise it is None.
+        Whether to compute a lower bound over all the patterns when the
+        working set leaves some out (``result.lower_bound``; otherwise it
+        is None). A working set of every pattern keeps the solver's own.
 
     Returns
     -------
@@ -109,19 +132,25 @@ def solve_on_working_set(program, solve, init, norms, previous_beta,
         Blocks of the whole program.
     solver : BaseSolver
     norms : ndarray of shape (n_patterns,)
-        :func:`pattern_norms` of ``result``.
+        :func:`pattern_norms` of ``result`` over its zero blocks, ``inf``
+        over the others.
     """
     keep = _active(init) | (norms >= 2 * program.beta - previous_beta)
     keep[np.argmax(norms)] = True  # never empty: below beta_max it enters
     while True:
+        if keep.all():
+            # the whole program: the solver's certificate covers it
+            result, solver = solve(program, init)
+            return result, solver, pattern_norms(program, result, ~_active(result))
         sub = replace(program, patterns=program.patterns[:, keep])
         result, solver = solve(sub, _restrict(init, keep))
         result = _pad(result, keep, program)
-        norms = pattern_norms(program, result)
+        prediction = program.predict(result.V, result.W)
+        norms = _norms_at(program, program.dual_point(prediction), ~_active(result))
         violated = ~keep & (norms > program.beta)
         if not violated.any():
-            result.lower_bound = (_whole_bound(program, result) if whole_bound
-                                  else None)
+            result.lower_bound = (_whole_bound(program, result, prediction, norms)
+                                  if whole_bound else None)
             return result, solver, norms
         keep = keep | violated
         init = result
