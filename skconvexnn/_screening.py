@@ -94,7 +94,8 @@ def _whole_bound(program, result, prediction, norms):
     :func:`pattern_norms` at ``prediction`` over the zero blocks (``inf``
     over the others): only the nonzero blocks' norms are left to compute.
     """
-    predictions, duals = ([], []) if result.state is None else result.state.dual_points()
+    state = result.state
+    predictions, duals = ([], []) if state is None else state.dual_points()
     nonzero = np.isinf(norms)
     computed = float(np.max(norms[~nonzero], initial=0.0))
 
