@@ -716,7 +716,7 @@ def test_warm_start_along_beta_saves_iterations(monkeypatch, solver, activation)
     # polish both fits of this small program end at the second check)
     monkeypatch.setattr(ADMMSolver, "polish", False)
     monkeypatch.setattr(FISTASolver, "polish", False)
-    X, y = _data(n=60)
+    X, y = _data(n=150)
     kw = dict(n_arrangements=15, random_state=0, solver=solver, activation=activation,
               max_iter=100_000)
     warm = ConvexReLURegressor(beta=1e-2, warm_start=True, **kw).fit(X, y)
@@ -726,6 +726,27 @@ def test_warm_start_along_beta_saves_iterations(monkeypatch, solver, activation)
     assert warm.n_iter_ < cold.n_iter_
     # the same beta again: already certified, no iteration needed
     assert warm.fit(X, y).n_iter_ == 0
+
+
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_admm_warm_start_is_a_fixed_point(activation):
+    # From the blocks of an optimum alone (no state), the multipliers
+    # derived from them make it a fixed point of the iteration: a step
+    # leaves the blocks where they are (zero multipliers move them).
+    from skconvexnn.solvers.admm import _Iteration
+
+    program = _program(*_data(n=60), activation)
+    result = ADMMSolver(tol=1e-11, max_iter=100_000).solve(program)
+    start = replace(result, state=None)
+    moves = []
+    for uq_zero in (False, True):
+        it = _Iteration(program, start)
+        if uq_zero:
+            it.uq, it.up = np.zeros_like(it.uq), np.zeros_like(it.up)
+        p = it.p.copy()
+        it.step()
+        moves.append(np.linalg.norm(it.p - p) / np.linalg.norm(p))
+    assert moves[0] < 1e-5 < moves[1]
 
 
 def test_solver_result_certifies_itself():

@@ -172,7 +172,7 @@ class ADMMSolver(BaseSolver):
         cert = Certificate(program, self.tol)
         curve = []
 
-        def certify(n_iter, final=False):
+        def certify(n_iter, final=False, duals=()):
             # q (the loss split) and the multipliers give further dual
             # points, often better before convergence; -rho uq is minus a
             # (sub)gradient of the loss at q, so it lies in the loss's dual
@@ -181,14 +181,16 @@ class ADMMSolver(BaseSolver):
             # gap shown is a proven one
             final = final or (self.verbose and len(curve) % 10 == 0)
             done = cert(op.network(op.products(it.p)), it.p, it.penalty.max_dual_norm,
-                        extra=(it.q,), duals=(-it.rho * it.uq,),
+                        extra=(it.q,), duals=(-it.rho * it.uq, *duals),
                         screen=it.penalty.screen(it.p), final=final)
             curve.append(cert.objective)
             progress.update(n_iter, cert.objective, cert.gap, rho=it.rho)
             return done
 
         progress = Progress(self.name, self.verbose, self.max_iter)
-        ok = init is not None and certify(0)
+        # the warm start's own multipliers may certify it where the
+        # fixed-point ones (of its blocks) do not: the same beta again
+        ok = init is not None and certify(0, duals=it.warm_duals)
         accel = Anderson(self.memory)
         polish = FacePolish(op) if self.polish and program.loss.smooth else None
         n_iter = 0
@@ -246,7 +248,9 @@ class _Iteration:
         op = self.op = BlockOperator(program)
         k = program.n_outputs
         state = None if init is None else init.state
-        if isinstance(state, ADMMState) and state.p.shape == op.shape:
+        state = state if isinstance(state, ADMMState) else None
+        smooth = program.loss.smooth
+        if state is not None and state.p.shape == op.shape and not smooth:
             self.q, self.p, self.uq, self.up = (
                 np.array(a) for a in (state.q, state.p, state.uq, state.up))
             self.rho = state.rho
@@ -258,8 +262,13 @@ class _Iteration:
             c = np.zeros(k) if init is None else init.intercept
             self.q = op.prediction(self.p) + c
             self.uq, self.up = np.zeros_like(self.q), np.zeros_like(self.p)
-            self.rho = float(np.mean(program.sample_weight))
+            self.rho = (float(np.mean(program.sample_weight)) if state is None
+                        else state.rho)
         self.ls = ADMMSolver.least_squares(program, op.n_blocks)(op, program.fit_intercept)
+        self.warm_duals = ()
+        if init is not None and smooth:
+            self.warm_duals = () if state is None else tuple(state.dual_points()[1])
+            self._fixed_point_multipliers()
         # Imbalance of the residuals that changes rho: OSQP's 5. Smaller
         # values saved a third of the iterations on the diabetes ReLU
         # program but made rho oscillate (on the hinge loss, and on the
@@ -268,6 +277,23 @@ class _Iteration:
         # rho stays within these factors of its start
         self.rho_range = (self.rho * 1e-6, self.rho * 1e6)
         self.penalty = program.group_norm(op)
+
+    def _fixed_point_multipliers(self):
+        """The multipliers that make the warm start's blocks a fixed point.
+
+        At a fixed point ``rho uq`` is the loss gradient at ``q`` (the
+        prox step) and ``up = -A^T C uq`` (the least-squares step). From
+        the blocks of a neighbouring beta (a path) these consistent
+        multipliers saved 27 % of the iterations of the diabetes path's
+        ADMM solves (1,920 against 2,640) over the last solve's multipliers
+        rescaled by the ratio of the betas, and a third at the first ADMM
+        solve after FISTA's (250 against 360, which started from zero
+        multipliers), keeping the last solve's ``rho``. A smooth loss only:
+        at a kink the gradient is one subgradient among several.
+        """
+        prog = self.program
+        self.uq = prog.loss.gradient(self.q, prog.Y, prog.sample_weight) / self.rho
+        self.up = -self.op.adjoint(self.ls.center(self.uq))
 
     def save(self):
         """The :class:`ADMMState` of this point, a warm start for a later solve."""
