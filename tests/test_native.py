@@ -749,6 +749,26 @@ def test_admm_warm_start_is_a_fixed_point(activation):
     assert moves[0] < 1e-5 < moves[1]
 
 
+def test_admm_state_carries_the_cones_active_sets():
+    # The projections' active sets travel with the state (restricted to a
+    # working set and padded back with -1); foreign ones (indices beyond
+    # the rows) are ignored, not used as guesses.
+    program = _program(*_data(n=60), "relu")
+    result = ADMMSolver(tol=1e-7).solve(program)
+    active = result.state.active
+    assert active.shape == (1, 2 * program.n_patterns, program.n_features)
+    assert active.max() >= 0
+    keep = np.arange(program.n_patterns) % 2 == 0
+    back = result.state.restrict(keep).pad(keep).active
+    both = np.concatenate([keep, keep])
+    np.testing.assert_array_equal(back[:, both], active[:, both])
+    assert np.all(back[:, ~both] == -1)
+    foreign = replace(result, state=replace(result.state, active=active + 10**6))
+    again = ADMMSolver(tol=1e-7).solve(replace(program, beta=0.9 * program.beta),
+                                       foreign)
+    assert again.converged
+
+
 def test_solver_result_certifies_itself():
     X, y = _data()
     program = _program(X, y, "relu")

@@ -15,7 +15,10 @@ class ADMMState(SolverState):
 
     ``q`` the loss split, ``p`` the stacked blocks (``V`` then ``W`` for
     ReLU: ``stacked`` is 2, else 1), ``uq`` and ``up`` the scaled
-    multipliers, ``rho`` the penalty parameter and ``beta`` the program's.
+    multipliers, ``rho`` the penalty parameter and ``beta`` the program's;
+    ``active``, for the ReLU program, the active constraints of every
+    block's last cone projection (guesses for the next solve's, padded
+    with ``-1``; see :func:`~skconvexnn.program.cones.project_many`).
     """
 
     q: np.ndarray
@@ -25,20 +28,26 @@ class ADMMState(SolverState):
     rho: float
     beta: float
     stacked: int = 1
+    active: np.ndarray = None
 
     def _mask(self, keep):
         return np.concatenate([keep] * self.stacked)
 
     def restrict(self, keep):
         mask = self._mask(keep)
-        return replace(self, p=self.p[:, mask], up=self.up[:, mask])
+        active = None if self.active is None else self.active[:, mask]
+        return replace(self, p=self.p[:, mask], up=self.up[:, mask], active=active)
 
     def pad(self, keep):
         mask = self._mask(keep)
         p = np.zeros((self.p.shape[0], len(mask), self.p.shape[2]))
         up = np.zeros_like(p)
         p[:, mask], up[:, mask] = self.p, self.up
-        return replace(self, p=p, up=up)
+        active = None
+        if self.active is not None:
+            active = np.full(p.shape, -1, dtype=self.active.dtype)
+            active[:, mask] = self.active
+        return replace(self, p=p, up=up, active=active)
 
     def dual_points(self):
         # The loss split is a prediction; -rho uq is minus a (sub)gradient
