@@ -749,12 +749,19 @@ def test_admm_warm_start_is_a_fixed_point(activation):
     assert moves[0] < 1e-5 < moves[1]
 
 
-def test_admm_state_carries_the_cones_active_sets():
+@pytest.mark.parametrize("solver", [ADMMSolver, FISTASolver])
+def test_state_carries_the_cones_active_sets(solver, monkeypatch):
     # The projections' active sets travel with the state (restricted to a
-    # working set and padded back with -1); foreign ones (indices beyond
-    # the rows) are ignored, not used as guesses.
+    # working set and padded back with -1) and seed the next solve's
+    # projections; foreign ones (indices beyond the rows) are ignored.
+    import importlib
+
+    from skconvexnn.program.operator import BlockOperator
+    from skconvexnn.program.penalties import ConeGroupNorm
+    from skconvexnn.solvers.projection_state import seed_projections
+
     program = _program(*_data(n=60), "relu")
-    result = ADMMSolver(tol=1e-7).solve(program)
+    result = solver(tol=1e-7).solve(program)
     active = result.state.active
     assert active.shape == (1, 2 * program.n_patterns, program.n_features)
     assert active.max() >= 0
@@ -763,10 +770,20 @@ def test_admm_state_carries_the_cones_active_sets():
     both = np.concatenate([keep, keep])
     np.testing.assert_array_equal(back[:, both], active[:, both])
     assert np.all(back[:, ~both] == -1)
+
+    penalty = ConeGroupNorm(BlockOperator(program))
     foreign = replace(result, state=replace(result.state, active=active + 10**6))
-    again = ADMMSolver(tol=1e-7).solve(replace(program, beta=0.9 * program.beta),
-                                       foreign)
-    assert again.converged
+    seed_projections(penalty, foreign)
+    assert np.all(penalty.active == -1)
+    seed_projections(penalty, result)
+    np.testing.assert_array_equal(penalty.active, active)
+
+    module = importlib.import_module(solver.__module__)
+    seeded = []
+    monkeypatch.setattr(module, "seed_projections",
+                        lambda penalty, init: seeded.append(init))
+    solver(tol=1e-7).solve(replace(program, beta=0.9 * program.beta), result)
+    assert seeded[0].state.active is not None
 
 
 def test_solver_result_certifies_itself():

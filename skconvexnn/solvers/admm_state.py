@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .base import SolverState
+from .projection_state import blocks_mask, pad_blocks
 
 __all__ = ["ADMMState"]
 
@@ -30,24 +31,16 @@ class ADMMState(SolverState):
     stacked: int = 1
     active: np.ndarray = None
 
-    def _mask(self, keep):
-        return np.concatenate([keep] * self.stacked)
-
     def restrict(self, keep):
-        mask = self._mask(keep)
+        mask = blocks_mask(keep, self.stacked)
         active = None if self.active is None else self.active[:, mask]
         return replace(self, p=self.p[:, mask], up=self.up[:, mask], active=active)
 
     def pad(self, keep):
-        mask = self._mask(keep)
-        p = np.zeros((self.p.shape[0], len(mask), self.p.shape[2]))
-        up = np.zeros_like(p)
-        p[:, mask], up[:, mask] = self.p, self.up
-        active = None
-        if self.active is not None:
-            active = np.full(p.shape, -1, dtype=self.active.dtype)
-            active[:, mask] = self.active
-        return replace(self, p=p, up=up, active=active)
+        mask = blocks_mask(keep, self.stacked)
+        active = None if self.active is None else pad_blocks(self.active, mask, -1)
+        return replace(self, p=pad_blocks(self.p, mask), up=pad_blocks(self.up, mask),
+                       active=active)
 
     def dual_points(self):
         # The loss split is a prediction; -rho uq is minus a (sub)gradient

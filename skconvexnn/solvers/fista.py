@@ -50,6 +50,7 @@ from ..program.operator import BlockOperator
 from ..program.penalties import block_norms
 from ._polish import FacePolish
 from .base import BaseSolver
+from .projection_state import ProjectionState, seed_projections
 
 __all__ = ["FISTASolver"]
 
@@ -194,6 +195,7 @@ class FISTASolver(BaseSolver):
         """
         op = BlockOperator(program)
         prox = program.group_norm(op)
+        seed_projections(prox, init)  # the last solve's active sets (a path)
         curvature = getattr(program.loss, "curvature", None)
         L = _lipschitz(op, program.sample_weight,
                        1.0 if curvature is None else curvature)
@@ -219,10 +221,14 @@ class FISTASolver(BaseSolver):
 
         return op, prox, (L, L_max), Z, c, cert, certify, curve
 
-    def _result(self, certify, op, Z, P, n_iter, ok, cert, curve):
-        """The final certificate of the blocks ``Z`` (prediction ``P``) and the result."""
+    def _result(self, certify, op, Z, P, n_iter, ok, cert, curve, prox=None):
+        """The final certificate of the blocks ``Z`` (prediction ``P``) and the
+        result; its state is the active sets of ``prox``'s projections."""
+        active = getattr(prox, "active", None)
+        state = (None if active is None else
+                 ProjectionState(active.copy(), op.n_blocks // op.n_patterns))
         result = self._certified(lambda: certify(Z, P, n_iter, final=True),
-                                 op.split(Z), n_iter, ok, cert, curve)
+                                 op.split(Z), n_iter, ok, cert, curve, state=state)
         self._progress.close()
         return result
 
@@ -280,5 +286,5 @@ class FISTASolver(BaseSolver):
                         P = op.prediction(Z)
                         Zy, cy, Py, t = Z, c, P, 1.0
                         ok = certify(Z, P, n_iter)
-        return self._result(certify, op, Z, P, n_iter, ok, cert, curve)
+        return self._result(certify, op, Z, P, n_iter, ok, cert, curve, prox)
 
