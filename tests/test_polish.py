@@ -194,3 +194,70 @@ def test_admm_keeps_only_a_certified_polish(monkeypatch, case):
     assert objective - polished.lower_bound <= 1e-6 * objective
     assert program.max_cone_violation(polished.V, polished.W) <= 1e-9
     assert polished.n_iter < plain.n_iter
+
+
+def test_a_block_newton_drives_to_zero_leaves_the_support(monkeypatch):
+    # The Newton steps may drive a block to zero (the face's optimum has it
+    # at zero, where the block norm has no gradient): the block leaves the
+    # support and the rounds go on without it, instead of ending there.
+    program = _program(n=200)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op, Z = _first_order_point(program, tol=1e-4)
+    _, intercept = _relative_gap(op, Z)
+    supports, minimize = [], FacePolish._minimize
+
+    def shrinking(self, Z, c, ts, bs, bases, newton=False):
+        supports.append((newton, len(ts)))
+        Z_new, c_new = minimize(self, Z, c, ts, bs, bases, newton=newton)
+        if newton and Z_new is not None and sum(n for n, _ in supports) == 1:
+            j = int(np.argmin(np.linalg.norm(Z_new[ts, bs], axis=1)))
+            Z_new = Z_new.copy()
+            Z_new[ts[j], bs[j]] *= 1e-9
+        return Z_new, c_new
+
+    monkeypatch.setattr(FacePolish, "_minimize", shrinking)
+    assert FacePolish(op)(Z, intercept) is not None
+    first = [i for i, (newton, _) in enumerate(supports) if newton][0]
+    assert len(supports) > first + 1  # the rounds went on
+    assert supports[first + 1][1] == supports[first][1] - 1
+
+
+def test_attempts_are_rearmed_as_the_iterations_double():
+    # after its attempts, the polish is allowed once more each time the
+    # iteration count doubles, on a face tried before too
+    program = _program(n=200)
+    op, Z = _first_order_point(program, tol=1e-4)
+    polish = FacePolish(op, max_attempts=1)
+    assert not polish.ready(Z, 10)  # the face is seen for the first time
+    assert polish.ready(Z, 20)
+    polish(Z, np.zeros(1))
+    assert not polish.ready(Z, 30) and not polish.ready(Z, 39)
+    assert not polish.ready(Z, 40)  # its face is seen again here
+    assert polish.ready(Z, 50)
+    polish(Z, np.zeros(1))
+    assert not polish.ready(Z, 90)
+    assert not polish.ready(Z, 100) and polish.ready(Z, 110)
+
+
+@pytest.mark.parametrize("case", [dict(), dict(loss="logistic"), dict(k=2),
+                                  dict(activation="gated_relu")])
+def test_a_block_left_out_of_the_support_enters(case):
+    # From the optimum without its smallest block, the face's optimum is not
+    # the program's: the block (or another one) whose dual constraint that
+    # point violates enters, and the polish ends certified.
+    program = _program(n=200, **case)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op = BlockOperator(program)
+    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
+    Z = op.stack(ref.V, ref.W).copy()
+    norms = np.linalg.norm(Z, axis=2)
+    live = norms > 1e-6 * norms.max()
+    Z[~live] = 0.0  # (the interior-point solver's zero blocks are only tiny)
+    t, b = np.unravel_index(np.argmin(np.where(live, norms, np.inf)), norms.shape)
+    Z[t, b] = 0.0
+    _, intercept = _relative_gap(op, Z)
+    found = FacePolish(op)(Z, intercept)
+    assert found is not None
+    V, W = op.split(found[0])
+    assert program.max_cone_violation(V, W) <= 1e-9
+    assert _relative_gap(op, found[0])[0] <= 1e-8

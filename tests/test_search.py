@@ -255,3 +255,38 @@ def test_warm_refit_does_not_reseed(kinked):
     assert est.search_report_["seed_objectives"] == []
     assert est.search_seed_objective_ is None
     assert est.objective_ <= first * (1 + 1e-6)
+
+
+def test_a_round_warm_starts_the_solver_state_of_the_last():
+    # ADMM's split and multipliers follow their blocks into the next
+    # round's active set (patterns kept in order, new ones at zero)
+    from skconvexnn.fitting.search import _padded
+    from skconvexnn.solvers import SolverResult
+    from skconvexnn.solvers.admm_state import ADMMState
+
+    rng = np.random.default_rng(0)
+    n, d = 6, 3
+    X = rng.standard_normal((n, d))
+
+    def program(m):
+        return ConvexProgram(X=X, patterns=np.ones((n, m), dtype=bool),
+                             Y=np.zeros((n, 1)), beta=0.1, loss=SquaredLoss(),
+                             activation="relu")
+
+    V, W = rng.standard_normal((2, 1, 3, d))
+    p, up = rng.standard_normal((2, 1, 6, d))  # stacked: V's blocks, then W's
+    state = ADMMState(q=np.ones((n, 1)), p=p, uq=np.ones((n, 1)), up=up, rho=2.0,
+                      beta=0.1, stacked=2)
+    old = SolverResult(V=V, W=W, intercept=np.zeros(1), state=state)
+    # patterns 10, 11, 12 active; 11 retired, 13 added
+    new = _padded(old, [10, 11, 12], [10, 12, 13], program(3))
+    np.testing.assert_array_equal(new.V[0], [V[0, 0], V[0, 2], np.zeros(d)])
+    moved = new.state
+    assert moved.rho == 2.0 and moved.p.shape == p.shape
+    for half in (0, 3):  # the V blocks, then the W blocks
+        for src, dst in ((0, 0), (2, 1)):
+            np.testing.assert_array_equal(moved.p[0, half + dst], p[0, half + src])
+            np.testing.assert_array_equal(moved.up[0, half + dst], up[0, half + src])
+        assert not moved.p[0, half + 2].any() and not moved.up[0, half + 2].any()
+    # kept patterns out of order: no state, the blocks alone
+    assert _padded(old, [10, 11, 12], [12, 10], program(2)).state is None

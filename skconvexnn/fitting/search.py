@@ -121,7 +121,12 @@ class SearchResult:
 
 
 def _padded(result, old_active, new_active, program):
-    """Warm start for ``new_active``: the old blocks, zeros for new patterns."""
+    """Warm start for ``new_active``: the old blocks, zeros for new patterns.
+
+    The solver's state (ADMM's split and multipliers) moves with the blocks
+    when the patterns kept are in the same order in both sets, as
+    :meth:`_Rounds.grow` leaves them; new patterns start at zero there too.
+    """
     V, W = program.zeros()
     where = {p: j for j, p in enumerate(old_active)}
     src = np.array([where.get(p, -1) for p in new_active], dtype=np.intp)
@@ -129,7 +134,13 @@ def _padded(result, old_active, new_active, program):
     V[:, keep] = result.V[:, src[keep]]
     if W is not None and result.W is not None:
         W[:, keep] = result.W[:, src[keep]]
-    return SolverResult(V=V, W=W, intercept=np.array(result.intercept, dtype=float))
+    state = None
+    if result.state is not None and np.all(np.diff(src[keep]) > 0):
+        kept = np.zeros(len(old_active), dtype=bool)
+        kept[src[keep]] = True
+        state = result.state.restrict(kept).pad(keep)
+    return SolverResult(V=V, W=W, intercept=np.array(result.intercept, dtype=float),
+                        state=state)
 
 
 def _drop_zero_blocks(program, result, active, tol, rtol=1e-7):
@@ -182,7 +193,8 @@ def compact(program, result):
         Q = (op.signed[:, live] * XZ[:, t, live]).T / w[:, None]
         Z[t, live] *= (prune_weights(Q, w) / w)[:, None]
     V, W = op.split(Z)
-    return dataclasses.replace(result, V=V, W=W)
+    # the solver's state belongs to the blocks before pruning
+    return dataclasses.replace(result, V=V, W=W, state=None)
 
 
 def search_report(search):

@@ -74,6 +74,7 @@ class FacePolish:
         self.attempts_left = max_attempts
         self._last = None
         self._tried = set()
+        self._last_attempt = 0
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
     def _face(self, Z):
@@ -87,9 +88,21 @@ class FacePolish:
         tight = KZ <= self.tight_tol * self._row_norms[:, None] * norms[ts, bs]
         return ts, bs, tight
 
-    def ready(self, Z):
-        """Whether ``Z``'s face is the one of the last call and untried."""
-        if self.attempts_left <= 0:
+    def ready(self, Z, n_iter=0):
+        """Whether to polish ``Z`` at iteration ``n_iter`` of the solver.
+
+        Its face must be the one of the last call. The first
+        ``max_attempts`` polishes go to faces not tried before. After them,
+        one more attempt is allowed each time the iteration count doubles,
+        on a face tried before too: the early attempts often meet the right
+        face while the iterate is still too far from the face's optimum for
+        the rounds to converge, and a later iterate on the same face is
+        closer (on a diabetes program of 279 patterns, ADMM's six attempts
+        were spent in its first iterations while its gap then stalled at
+        3e-6 for 8,000 iterations; a polish of the final iterate closed it).
+        """
+        if self.attempts_left <= 0 and n_iter < 2 * self._last_attempt:
+            self._last = None  # the face must be seen at two checks in a row
             return False
         ts, bs, tight = self._face(Z)
         if not len(ts):
@@ -99,14 +112,17 @@ class FacePolish:
                b"" if tight is None else np.packbits(tight).tobytes())
         same = key == self._last
         self._last = key
-        if not same or key in self._tried:
+        if not same:
+            return False
+        if self.attempts_left > 0 and key in self._tried:
             return False
         self._tried.add(key)
+        self._last_attempt = max(n_iter, 1)
         return True
 
     def __call__(self, Z, c):
         """Polished ``(Z, c)`` with a lower objective than ``(Z, c)``, or None."""
-        self.attempts_left -= 1
+        self.attempts_left = max(self.attempts_left - 1, 0)
         op = self.op
         ts, bs, tight = self._face(Z)
         if not len(ts):
@@ -146,12 +162,36 @@ class FacePolish:
                 # the face's optimum satisfies its multipliers' signs: Newton
                 # steps take it to the last digits
                 Z_new, c_new = self._minimize(Z, c, ts, bs, bases, newton=True)
-                if Z_new is not None:
-                    Z_new, c_new, _ = self._feasible(Z, c, Z_new, c_new, ts, bs)
-                    value = self._value(Z_new, c_new)
-                    if value < best_value:
-                        best, best_value = (Z_new, c_new), value
-                break
+                if Z_new is None:
+                    break
+                Z_new, c_new, _ = self._feasible(Z, c, Z_new, c_new, ts, bs)
+                value = self._value(Z_new, c_new)
+                if value < best_value:
+                    best, best_value = (Z_new, c_new), value
+                # A block that the Newton steps drive to zero belongs to
+                # the face's optimum only at zero, where the block norm has
+                # no gradient: it leaves the support and the rounds go on
+                # (on a diabetes program a block at 1e-7 of its start kept
+                # the dual norms 1e-5 off beta, the gap at 9e-6).
+                start = block_norms(Z)[ts, bs]
+                norms = block_norms(Z_new)[ts, bs]
+                keep = norms >= self.vanish * start
+                if not keep.any():
+                    break
+                Z, c = Z_new, c_new
+                if not keep.all():
+                    Z, (ts, bs, tight) = self._dropped(Z, ts, bs, tight, None, keep)
+                    continue
+                # the face's optimum: a block outside the support whose dual
+                # constraint it violates enters, as in an active-set method
+                entered = self._entering(Z, c, ts, bs)
+                if entered is None:
+                    break
+                Z, value = entered
+                if value < best_value:
+                    best, best_value = (Z, c), value
+                ts, bs, tight = self._face(Z)
+                continue
             tight = tight & ~released
         return best
 
@@ -323,6 +363,67 @@ class FacePolish:
             if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
                 break
         return x
+
+    def _entering(self, Z, c, ts, bs):
+        """``(Z', value)``: ``Z`` with the block outside the support ``(ts,
+        bs)`` whose dual constraint is most violated entered along its
+        steepest feasible direction, or None when no such block is found.
+
+        A zero block ``b`` lowers the objective along ``u`` in its cone at
+        the rate ``beta ||u|| - g_b . u`` (``-g_b`` the loss's gradient
+        through the block); the steepest unit ``u`` is the projection of
+        ``g_b`` onto the cone, normalized, and the rate is negative exactly
+        when the projection is longer than beta: when the dual constraint
+        of ``b`` is violated. The step length minimizes the objective along
+        ``u`` (a few Newton steps on the loss, safeguarded). On a diabetes
+        program of 600 patterns, the face's optimum of ADMM's iterate left
+        one such block out, and the certified gap at 3.6e-4.
+        """
+        from ..program.cones import cone_norms, project_many
+
+        op = self.op
+        p = op.program
+        G = p.loss.gradient(op.prediction(Z) + c, p.Y, p.sample_weight)
+        A = -op.adjoint(G)
+        A[ts, bs] = 0.0
+        limit = p.beta * (1.0 + 1e-9)
+        if op.cone_signs is None:
+            lengths = np.linalg.norm(A, axis=2)
+        else:  # exact where the largest can be (its value is what matters)
+            lengths = cone_norms(op.X, op.cone_signs, A, floor=limit)
+        t, b = np.unravel_index(int(np.argmax(lengths)), lengths.shape)
+        if lengths[t, b] <= limit:
+            return None
+        u = A[t, b]
+        if op.cone_signs is not None:
+            u = project_many(op.X, op.cone_signs[:, [b]], u[None], None)[0][0]
+        length = float(np.linalg.norm(u))
+        u = u / length
+        q = p.pooled(op.signed[:, [b]] * (op.X @ u[:, None]))[:, 0]
+        P = op.prediction(Z) + c
+        base = self._value(Z, c)
+
+        def value(step):
+            Q = P.copy()
+            Q[:, t] += step * q
+            return p.loss.value(Q, p.Y, p.sample_weight) + p.beta * float(
+                block_norms(Z).sum() + step)
+
+        # Newton's step of the loss along q from 0, halved until it lowers
+        # the objective (the rate at 0 is negative, so some step does)
+        H = p.loss.hessian(P, p.Y, p.sample_weight)
+        curv = float(np.sum(H[:, t, t] * q * q)) if H is not None else 0.0
+        step = (length - p.beta) / curv if curv > 0 else block_norms(Z).max()
+        for _ in range(60):
+            new = value(step)
+            if new < base:
+                break
+            step *= 0.5
+        else:
+            return None
+        Z = Z.copy()
+        Z[t, b] = step * u
+        return Z, new
 
     def _released(self, Z, c, ts, bs, tight):
         """Tight rows whose multipliers are negative (n_rows, m), or None.

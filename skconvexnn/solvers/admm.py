@@ -207,7 +207,7 @@ class ADMMSolver(BaseSolver):
                 accel.reset()
             if n_iter % self.check_every == 0:
                 ok = certify(n_iter)
-                if not ok and polish is not None and polish.ready(it.p):
+                if not ok and polish is not None and polish.ready(it.p, n_iter):
                     ok = self._polished(it, polish, cert, certify, n_iter, curve)
                 if not ok and accel.memory and _stalled(curve, self.stall_checks):
                     # The extrapolation can settle on a point that is not a

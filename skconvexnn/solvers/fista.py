@@ -279,7 +279,7 @@ class FISTASolver(BaseSolver):
             Z, c, P, t = Z_new, c_new, P_new, t_new
             if n_iter % self.check_every == 0:
                 ok = certify(Z, P, n_iter)
-                if not ok and polish is not None and polish.ready(Z):
+                if not ok and polish is not None and polish.ready(Z, n_iter):
                     found = polish(Z, cert.intercept)
                     if found is not None:
                         Z, c = found
