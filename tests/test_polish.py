@@ -261,3 +261,31 @@ def test_a_block_left_out_of_the_support_enters(case):
     V, W = op.split(found[0])
     assert program.max_cone_violation(V, W) <= 1e-9
     assert _relative_gap(op, found[0])[0] <= 1e-8
+
+
+def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
+    # A Newton step stopped by a row left out of the face is not the face's
+    # optimum: the row joins the face and the rounds go on (they ended there)
+    program = _program(n=200)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op, Z = _first_order_point(program, tol=1e-4)
+    _, intercept = _relative_gap(op, Z)
+    calls, minimize, feasible = [], FacePolish._minimize, FacePolish._feasible
+
+    def recorded(self, Z, c, ts, bs, bases, newton=False):
+        calls.append(newton)
+        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+
+    def stopped(self, Z, c, Z_new, c_new, ts, bs):
+        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
+        if calls.count(True) == 1 and calls[-1] and reached is None:
+            reached = np.zeros((len(op.X), len(ts)), dtype=bool)
+            reached[0, 0] = True  # as if row 0 had stopped the first block
+        return Z_t, c_t, reached
+
+    monkeypatch.setattr(FacePolish, "_minimize", recorded)
+    monkeypatch.setattr(FacePolish, "_feasible", stopped)
+    monkeypatch.setattr(FacePolish, "_entering", lambda *args: None)
+    FacePolish(op)(Z, intercept)
+    first = calls.index(True)
+    assert len(calls) > first + 1 and calls[first + 1] is False

@@ -56,7 +56,7 @@ class FacePolish:
     #: L-BFGS iterations per round, and rounds of rows added or released
     #: (or blocks dropped).
     max_iter = 100
-    rounds = 20
+    rounds = 40
     #: Largest work of the SVDs of a round's tight rows (about ``r^2 d``
     #: for a block of ``r`` tight rows); a costlier face is not polished.
     max_flops = 1e9
@@ -164,7 +164,7 @@ class FacePolish:
                 Z_new, c_new = self._minimize(Z, c, ts, bs, bases, newton=True)
                 if Z_new is None:
                     break
-                Z_new, c_new, _ = self._feasible(Z, c, Z_new, c_new, ts, bs)
+                Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
                 value = self._value(Z_new, c_new)
                 if value < best_value:
                     best, best_value = (Z_new, c_new), value
@@ -179,7 +179,9 @@ class FacePolish:
                 if not keep.any():
                     break
                 Z, c = Z_new, c_new
-                if not keep.all():
+                if reached is not None:  # a row the Newton steps crossed
+                    tight = tight | reached
+                if reached is not None or not keep.all():
                     Z, (ts, bs, tight) = self._dropped(Z, ts, bs, tight, None, keep)
                     continue
                 # the face's optimum: a block outside the support whose dual
