@@ -25,6 +25,7 @@ wrong face costs time, never correctness.
 """
 
 import numpy as np
+from scipy.linalg import solve
 from scipy.optimize import minimize
 
 from ..program.penalties import block_norms
@@ -324,29 +325,25 @@ class FacePolish:
         k = p.n_outputs
         size = m + (k if fit_c else 0)
         value, grad = fun(x)
+        loss_part = None
         for _ in range(self.newton_steps):
             y = x[:m]
-            W = p.loss.hessian(predict(x), p.Y, p.sample_weight)
-            if W is None:
-                return x
-            H = np.zeros((size, size))
-            for t, rows in enumerate(spans):
-                for u, cols in enumerate(spans):
-                    w = W[:, t, u]
-                    H[rows, cols] = J[:, rows].T @ (w[:, None] * J[:, cols])
-                    if fit_c:
-                        H[m + t, cols] = w @ J[:, cols]
-                        H[rows, m + u] = J[:, rows].T @ w
-                        H[m + t, m + u] = w.sum()
+            if loss_part is None or not p.loss.quadratic:
+                # (a quadratic loss has the same second derivatives
+                # everywhere: its part of the Hessian is formed once)
+                loss_part = self._loss_hessian(predict(x), J, spans, m, size, fit_c)
+                if loss_part is None:
+                    return x
+            H = loss_part.copy()
             for s0, w in zip(starts, widths):
                 yb = y[s0:s0 + w]
                 nb = max(float(np.sqrt(yb @ yb)), 1e-300)
                 ub = yb / nb
                 H[s0:s0 + w, s0:s0 + w] += p.beta / nb * (np.eye(w) - np.outer(ub, ub))
             H[np.diag_indices(size)] += 1e-12 * max(np.trace(H) / size, 1e-300)
-            try:
-                step = -np.linalg.solve(H, grad)
-            except np.linalg.LinAlgError:
+            try:  # H is symmetric and, with the shift, positive definite
+                step = -solve(H, grad, assume_a="pos", check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
                 return x
             slope = float(grad @ step)
             if not slope < 0:
@@ -426,6 +423,24 @@ class FacePolish:
         Z = Z.copy()
         Z[t, b] = step * u
         return Z, new
+
+    def _loss_hessian(self, P, J, spans, m, size, fit_c):
+        """``J^T W J`` with the intercept's rows and columns (``W`` the
+        loss's :meth:`Loss.hessian` at ``P``), or None without one."""
+        p = self.op.program
+        W = p.loss.hessian(P, p.Y, p.sample_weight)
+        if W is None:
+            return None
+        H = np.zeros((size, size))
+        for t, rows in enumerate(spans):
+            for u, cols in enumerate(spans):
+                w = W[:, t, u]
+                H[rows, cols] = J[:, rows].T @ (w[:, None] * J[:, cols])
+                if fit_c:
+                    H[m + t, cols] = w @ J[:, cols]
+                    H[rows, m + u] = J[:, rows].T @ w
+                    H[m + t, m + u] = w.sum()
+        return H
 
     def _released(self, Z, c, ts, bs, tight):
         """Tight rows whose multipliers are negative (n_rows, m), or None.
