@@ -28,6 +28,7 @@ import numpy as np
 from scipy.linalg import solve
 from scipy.optimize import minimize
 
+from ..program.cones import cone_norms, project_many
 from ..program.penalties import block_norms
 
 __all__ = ["FacePolish"]
@@ -378,12 +379,10 @@ class FacePolish:
         program of 600 patterns, the face's optimum of ADMM's iterate left
         one such block out, and the certified gap at 3.6e-4.
         """
-        from ..program.cones import cone_norms, project_many
-
         op = self.op
         p = op.program
-        G = p.loss.gradient(op.prediction(Z) + c, p.Y, p.sample_weight)
-        A = -op.adjoint(G)
+        P = op.prediction(Z) + c
+        A = -op.adjoint(p.loss.gradient(P, p.Y, p.sample_weight))
         A[ts, bs] = 0.0
         limit = p.beta * (1.0 + 1e-9)
         if op.cone_signs is None:
@@ -399,14 +398,13 @@ class FacePolish:
         length = float(np.linalg.norm(u))
         u = u / length
         q = p.pooled(op.signed[:, [b]] * (op.X @ u[:, None]))[:, 0]
-        P = op.prediction(Z) + c
-        base = self._value(Z, c)
+        penalty = float(block_norms(Z).sum())
+        base = p.loss.value(P, p.Y, p.sample_weight) + p.beta * penalty
 
         def value(step):
             Q = P.copy()
             Q[:, t] += step * q
-            return p.loss.value(Q, p.Y, p.sample_weight) + p.beta * float(
-                block_norms(Z).sum() + step)
+            return p.loss.value(Q, p.Y, p.sample_weight) + p.beta * (penalty + step)
 
         # Newton's step of the loss along q from 0, halved until it lowers
         # the objective (the rate at 0 is negative, so some step does)
