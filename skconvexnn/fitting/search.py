@@ -123,8 +123,8 @@ class SearchResult:
 def _padded(result, old_active, new_active, program):
     """Warm start for ``new_active``: the old blocks, zeros for new patterns.
 
-    The solver's state (ADMM's split and multipliers) moves with the blocks
-    when the patterns kept are in the same order in both sets, as
+    The solver's state (ADMM's, or the cones' active sets) moves with the
+    blocks when the patterns kept are in the same order in both sets, as
     :meth:`_Rounds.grow` leaves them; new patterns start at zero there too.
     """
     V, W = program.zeros()
