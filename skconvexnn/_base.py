@@ -18,14 +18,15 @@ from threadpoolctl import threadpool_limits
 
 from ._dask import dask_rows
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
-from .arrangements import enumerate_gates, patterns_from_gates, sample_gates, unique_patterns
+from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
+                           sample_gates, unique_patterns)
 from .fitting import SolverOptions, fit_beta, fit_path, fit_search
 from .recovery import network_predict
 from .solvers import solver_names
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
-ARRANGEMENT_STRATEGIES = {"gaussian", "exhaustive", "search"}
+ARRANGEMENT_STRATEGIES = {"bisector", "gaussian", "exhaustive", "search"}
 
 #: Fitted attributes that only some fits set: every fit first deletes them
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
@@ -157,7 +158,11 @@ class ConvexReLUMixin(BaseEstimator):
         if isinstance(self.arrangements, str):
             if self.arrangements == "exhaustive":
                 return enumerate_gates(X1, max_patterns=self.max_patterns)
-            self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
+            if self.arrangements == "bisector":
+                self._sampled_gates = bisector_gates(X1, self.n_arrangements, rng,
+                                                     intercept=self.fit_intercept)
+            else:
+                self._sampled_gates = sample_gates(self.n_arrangements, d1, rng)
             return self._sampled_gates
         return gate_array(self.arrangements, d1)
 
@@ -386,7 +391,7 @@ class ConvexReLUMixin(BaseEstimator):
     def _gate_key(self):
         """Settings under which sampled gates may be reused by a warm start."""
         if isinstance(self.arrangements, str) and self.arrangements in (
-            "gaussian", "search"
+            "bisector", "gaussian", "search"
         ):
             return (self.arrangements, self.n_arrangements)
         return None

@@ -135,7 +135,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         beta=1e-2,
         activation="relu",
         n_arrangements=100,
-        arrangements="gaussian",
+        arrangements="bisector",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",

@@ -57,7 +57,8 @@ class ConvexConvMixin:
                     Interval(Integral, 0, None, closed="left")],
         "pooling": [StrOptions(set(POOLINGS))],
         # The arrangement search is written for dense programs.
-        "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+        "arrangements": [StrOptions({"bisector", "gaussian", "exhaustive"}),
+                         "array-like"],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -301,9 +302,12 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         As in :class:`ConvexReLURegressor`; gate vectors have
         ``kh * kw * channels + fit_intercept`` entries, and their patterns are
         patterns of the patch rows.
-    arrangements : {"gaussian", "exhaustive"} or array-like, default="gaussian"
-        Random Gaussian gates, every pattern of the patch matrix (for tiny
-        filters), or gate vectors of shape
+    arrangements : str or array-like, default="gaussian"
+        ``"gaussian"``: random Gaussian gates; ``"bisector"``: bisectors of
+        random pairs of patch rows (as in :class:`ConvexReLURegressor`; on
+        the digits they did not beat the Gaussian gates); ``"exhaustive"``:
+        every pattern of the patch matrix (for tiny filters); or gate
+        vectors of shape
         (n_gates, kh * kw * channels + fit_intercept).
     solver, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`.

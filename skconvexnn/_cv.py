@@ -100,7 +100,8 @@ class _BetaCVMixin:
             "n_betas_no_change": [Interval(Integral, 1, None, closed="left"), None],
             "cv": ["cv_object"],
             "n_jobs": [Integral, None],
-            "arrangements": [StrOptions({"gaussian", "exhaustive"}), "array-like"],
+            "arrangements": [StrOptions({"bisector", "gaussian", "exhaustive"}),
+                             "array-like"],
         }
 
     #: A CV fit never starts from a previous fit (each fold has its own path).
@@ -296,7 +297,7 @@ class ConvexReLURegressorCV(_BetaCVMixin, ConvexReLURegressor):
         loss="squared",
         activation="relu",
         n_arrangements=100,
-        arrangements="gaussian",
+        arrangements="bisector",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",
@@ -432,7 +433,7 @@ class ConvexReLUClassifierCV(_BetaCVMixin, ConvexReLUClassifier):
         loss="logistic",
         activation="relu",
         n_arrangements=100,
-        arrangements="gaussian",
+        arrangements="bisector",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",

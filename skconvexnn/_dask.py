@@ -64,7 +64,7 @@ __all__ = ["SUPPORTED", "dask_rows", "fit_dask", "is_dask_array", "reject_dask"]
 SUPPORTED = (
     "ConvexReLURegressor and ConvexReLUClassifier with activation='gated_relu', "
     "solver='auto' or 'fista' (the chunked FISTA solver), "
-    "arrangements='gaussian' or gate vectors, a differentiable loss "
+    "arrangements='bisector', 'gaussian' or gate vectors, a differentiable loss "
     "(regressor: 'squared' or a differentiable Loss; classifier: 'logistic' "
     "or 'squared'), with or without fit_intercept, sample_weight, warm_start"
 )
@@ -153,7 +153,7 @@ def check_dask_options(estimator, sample_weight=None):
     if estimator.solver.lower() not in ("auto", "fista"):
         refuse(f"solver={estimator.solver!r}")
     arr = estimator.arrangements
-    if isinstance(arr, str) and arr != "gaussian":
+    if isinstance(arr, str) and arr not in ("bisector", "gaussian"):
         refuse(f"arrangements={arr!r}")
     loss = _loss(estimator)
     if not getattr(loss, "smooth", True):
@@ -279,7 +279,14 @@ def _prepare(estimator, X, y, sample_weight):
     class _Shape:
         shape = (n, d1)
 
-    gates = estimator._make_gates(_Shape(), rng)
+    sample = _Shape()
+    if isinstance(estimator.arrangements, str) and estimator.arrangements == "bisector":
+        # the pairs are drawn from a uniform sample of the rows, computed
+        from ._base import add_ones
+
+        picked = rng.choice(n, size=min(n, 2 * estimator.n_arrangements), replace=False)
+        sample = add_ones(X[np.sort(picked)].compute(), estimator.fit_intercept)
+    gates = estimator._make_gates(sample, rng)
     chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
     return chunks, loss, k, gates, n
 

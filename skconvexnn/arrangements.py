@@ -7,7 +7,8 @@ such patterns, stored as an ``(n_samples, n_patterns)`` 0/1 matrix whose
 columns are the diagonals of the ``D_i``, together with one gate vector per
 pattern that produces it.
 
-This module draws gate vectors at random, accepts user-given ones, removes
+This module draws gate vectors at random (Gaussian, or the bisecting
+hyperplanes of random pairs of samples), accepts user-given ones, removes
 duplicate and empty patterns, and enumerates *all* patterns of data of low
 rank.
 """
@@ -20,6 +21,7 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "sample_gates",
+    "bisector_gates",
     "patterns_from_gates",
     "unique_patterns",
     "max_pattern_count",
@@ -46,6 +48,53 @@ def sample_gates(n_gates, n_features, random_state=None):
     """
     rng = check_random_state(random_state)
     return rng.standard_normal((n_gates, n_features))
+
+
+def bisector_gates(X, n_gates, random_state=None, intercept=True):
+    """Gate vectors of the hyperplanes that bisect random pairs of samples.
+
+    For two distinct rows ``x_a`` and ``x_b`` drawn at random, the gate is
+    the hyperplane of the points equidistant from them: its pattern holds
+    the samples closer to ``x_a``. Unlike a Gaussian direction, it follows
+    the data's spread (in many dimensions a Gaussian direction is nearly
+    orthogonal to where the data vary) and passes through the data, so the
+    cone of its pattern holds weights that separate actual groups of
+    samples (user guide, "Activation patterns and hyperplane
+    arrangements").
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Design matrix, with its column of ones last when ``intercept``.
+    n_gates : int
+    random_state : int, RandomState instance or None
+    intercept : bool, default=True
+        Whether the last column of ``X`` is the column of ones. Without it
+        the hyperplanes pass through the origin: the gate is ``x_a - x_b``.
+
+    Returns
+    -------
+    gates : ndarray of shape (n_gates, n_features)
+        A pair of equal rows (or data with fewer than two rows) gives a
+        Gaussian gate instead.
+    """
+    rng = check_random_state(random_state)
+    X = np.asarray(X, dtype=float)
+    n, d1 = X.shape
+    gates = rng.standard_normal((n_gates, d1))
+    if n < 2 or n_gates == 0:
+        return gates
+    F = X[:, :-1] if intercept else X
+    a = rng.randint(n, size=n_gates)
+    b = (a + 1 + rng.randint(n - 1, size=n_gates)) % n  # b != a
+    diff = F[a] - F[b]
+    scale = np.max(np.abs(F), initial=0.0)
+    ok = np.max(np.abs(diff), axis=1) > 1e-12 * scale
+    if intercept:
+        offset = -np.einsum("ij,ij->i", diff, (F[a] + F[b]) / 2)
+        diff = np.column_stack([diff, offset])
+    gates[ok] = diff[ok]
+    return gates
 
 
 def patterns_from_gates(X, gates):

@@ -5,6 +5,7 @@ import pytest
 from scipy.optimize import linprog
 
 from skconvexnn.arrangements import (
+    bisector_gates,
     enumerate_gates,
     max_pattern_count,
     patterns_from_gates,
@@ -86,3 +87,42 @@ def test_unique_patterns_drops_empty_and_duplicates():
 def test_sample_gates_reproducible():
     np.testing.assert_array_equal(sample_gates(5, 3, 1), sample_gates(5, 3, 1))
     assert sample_gates(5, 3, 1).shape == (5, 3)
+
+
+def test_bisector_gates_split_their_pair():
+    # each gate's hyperplane is the bisector of two distinct rows: they are on
+    # opposite sides at equal distance, and the pattern holds the samples
+    # nearer the first
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    X1 = np.column_stack([X, np.ones(30)])
+    G = bisector_gates(X1, 50, 0)
+    assert G.shape == (50, 5)
+    np.testing.assert_array_equal(G, bisector_gates(X1, 50, 0))
+    values = X1 @ G.T
+    D = patterns_from_gates(X1, G)
+    for g in range(50):
+        pair = np.flatnonzero(np.isclose(values[:, g], -values[:, g][:, None]).any(0))
+        assert len(pair) >= 2
+        u, v = pair[:2]
+        da, db = (np.linalg.norm(X - X[i], axis=1) for i in (u, v))
+        near = da <= db if values[u, g] > 0 else db <= da
+        np.testing.assert_array_equal(D[:, g].astype(bool), near)
+
+
+def test_bisector_gates_without_intercept_pass_through_origin():
+    X = np.random.default_rng(1).standard_normal((10, 3))
+    G = bisector_gates(X, 20, 0, intercept=False)
+    # x_a - x_b for distinct rows: every gate is a difference of two rows
+    diffs = (X[:, None] - X[None]).reshape(-1, 3)
+    for g in G:
+        assert np.isclose(diffs, g).all(axis=1).any()
+
+
+def test_bisector_gates_fall_back_to_gaussian():
+    # equal rows (or a single row) have no bisector: Gaussian gates instead
+    X1 = np.ones((5, 3))
+    G = bisector_gates(X1, 4, 0)
+    assert G.shape == (4, 3) and np.all(np.abs(G) > 0)
+    assert bisector_gates(np.ones((1, 3)), 2, 0).shape == (2, 3)
+    assert bisector_gates(X1, 0, 0).shape == (0, 3)

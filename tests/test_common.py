@@ -32,7 +32,7 @@ ESTIMATORS = [
                             solver="clarabel", random_state=0),
     # Two folds and two betas, beta_max (no solve: the zero network) and
     # beta_max / 10: each fit is three solves.
-    ConvexReLURegressorCV(n_betas=2, beta_ratio=0.1, cv=2, n_arrangements=10,
+    ConvexReLURegressorCV(n_betas=2, beta_ratio=0.1, cv=2, n_arrangements=20,
                           random_state=0),
     ConvexReLUClassifierCV(n_betas=2, beta_ratio=0.1, cv=2, n_arrangements=10,
                            random_state=0),

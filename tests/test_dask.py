@@ -28,7 +28,10 @@ from skconvexnn import (
 )
 from skconvexnn.solvers import FISTASolver
 
-GATED = dict(activation="gated_relu", n_arrangements=10, random_state=0)
+# The comparisons with in-memory fits need the same gates: Gaussian ones (the
+# bisector gates are drawn from the rows, which the in-memory fit reorders).
+GATED = dict(activation="gated_relu", n_arrangements=10, random_state=0,
+             arrangements="gaussian")
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +179,24 @@ def test_warm_start_and_zero_network_on_threads(threads):
     assert est.n_neurons_ == 0 and est.duality_gap_ == 0.0
 
 
+def test_bisector_gates_come_from_the_rows(threads):
+    # at the default arrangements the gates bisect pairs of rows of X
+    X, y = _regression(n=200)
+    kw = dict(GATED, arrangements="bisector", beta=1e-2, tol=1e-4)
+    est = ConvexReLURegressor(**kw).fit(da.from_array(X, chunks=50), y)
+    G = est.gates_
+    assert len(G) and np.isfinite(est.objective_)
+    # each gate's hyperplane is equidistant from two rows of X
+    values = X @ G[:, :-1].T + G[:, -1]  # (n, gates)
+    for g in range(len(G)):
+        v = values[:, g]
+        close = np.isclose(v[:, None], -v[None, :], atol=1e-9 * np.abs(v).max())
+        np.fill_diagonal(close, False)
+        assert close.any()
+    ref = ConvexReLURegressor(**kw, solver="fista").set_params(arrangements=G).fit(X, y)
+    assert abs(est.objective_ - ref.objective_) <= 2e-4 * ref.objective_
+
+
 def test_convergence_warning_on_early_stop(threads):
     X, y = _regression(n=200)
     with pytest.warns(ConvergenceWarning, match="relative duality gap"):
@@ -251,7 +272,7 @@ def test_pruning_on_chunks_matches_in_memory(threads, monkeypatch):
     # pruning (a QR of the chunks' activations) removes some, as in memory
     X, y = _regression(n=12, d=2)
     kw = dict(activation="gated_relu", n_arrangements=40, beta=1e-3, tol=1e-4,
-              random_state=0)
+              random_state=0, arrangements="gaussian")
     _without_polish(monkeypatch)
     ref = ConvexReLURegressor(**kw, solver="fista").fit(X, y)
     est = ConvexReLURegressor(**kw).fit(da.from_array(X, chunks=5), y)

@@ -334,6 +334,14 @@ def test_cone_norms_max_is_exact():
 # -- native solvers against cvxpy ----------------------------------------------
 
 
+#: How far below the program's optimum the network read from Clarabel's blocks
+#: may score: its blocks leave their cones by up to about 1e-8 (relative), so
+#: that network can switch a sample near a hyperplane (on the squared case of
+#: ``test_fista_relu_matches_cvxpy`` with bisector gates it scored 1.6e-8 below
+#: our bound, while the same blocks projected onto their cones score above it).
+CLARABEL_RTOL = 1e-7
+
+
 def _fit(cls, solver, **kw):
     kw.setdefault("n_arrangements", 15)
     kw.setdefault("random_state", 0)
@@ -355,7 +363,7 @@ def test_admm_matches_cvxpy_regression(activation, fit_intercept):
     assert ours.solver_ == "admm"
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
-    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+    assert ours.lower_bound_ <= ref.objective_ * (1 + CLARABEL_RTOL)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
@@ -452,7 +460,7 @@ def test_anderson_matches_cvxpy(case):
     assert ours.solver_ == "anderson"
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
-    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+    assert ours.lower_bound_ <= ref.objective_ * (1 + CLARABEL_RTOL)
 
 
 def test_anderson_takes_fewer_steps_than_fista(monkeypatch):
@@ -548,7 +556,7 @@ def test_fista_relu_matches_cvxpy(case):
     assert ours.solver_ == "fista"
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
-    assert ours.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+    assert ours.lower_bound_ <= ref.objective_ * (1 + CLARABEL_RTOL)
 
 
 class _SmoothL1(SquaredLoss):
