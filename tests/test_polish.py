@@ -289,3 +289,28 @@ def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
     FacePolish(op)(Z, intercept)
     first = calls.index(True)
     assert len(calls) > first + 1 and calls[first + 1] is False
+
+
+def test_rows_join_the_face_one_crossing_first_then_all_violated():
+    # A step from a feasible point that violates several rows stops at the
+    # first crossing; in the first rounds only the rows crossed there join
+    # the face, from ``single_row_rounds`` on every violated row does
+    program = _program(n=80)
+    op = BlockOperator(program)
+    X1 = program.X
+    gates = sample_gates(20, X1.shape[1], np.random.RandomState(0))
+    _, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
+    ts, bs = np.array([0]), np.array([0])
+    K = op.cone_signs[:, 0, None] * X1  # the cone of block (0, 0): K g >= 0
+    Z, Z_new = np.zeros(op.shape), np.zeros(op.shape)
+    Z[0, 0] = gates[0]
+    noise = np.random.default_rng(0).standard_normal(len(gates[0]))
+    Z_new[0, 0] = -gates[0] + 0.3 * noise  # the rows cross at different steps
+    bad = K @ Z_new[0, 0] < 0
+    assert bad.sum() >= 2 and np.all(K @ Z[0, 0] >= 0)
+    polish, c = FacePolish(op), np.zeros(program.n_outputs)
+    Z_t, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
+    assert np.all(K @ Z_t[0, 0] >= -1e-9) and reached.sum() == 1
+    polish._round = polish.single_row_rounds
+    _, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
+    np.testing.assert_array_equal(reached[:, 0], bad)
