@@ -167,6 +167,23 @@ def test_classifier_cv_logistic_multiclass(data):
     assert np.all(clf.cv_results_["mean_test_score"] < 0)
 
 
+def test_classifier_cv_default_scoring_follows_the_loss(data):
+    # the logistic loss is scored by its held-out log-loss (accuracy ties on
+    # small data), the hinge loss by the accuracy
+    X, y = data
+    labels = (y > np.median(y)).astype(int)
+    kw = dict(n_betas=3, beta_ratio=0.1, cv=StratifiedKFold(2), **_cv_kwargs())
+    logistic = ConvexReLUClassifierCV(**kw).fit(X, labels)
+    explicit = ConvexReLUClassifierCV(scoring="neg_log_loss", **kw).fit(X, labels)
+    np.testing.assert_allclose(logistic.scores_, explicit.scores_)
+    assert np.all(logistic.scores_[~np.isnan(logistic.scores_)] < 0)
+    hinge = ConvexReLUClassifierCV(loss="hinge", **kw).fit(X, labels)
+    accuracy = ConvexReLUClassifierCV(loss="hinge", scoring="accuracy", **kw).fit(
+        X, labels)
+    np.testing.assert_allclose(hinge.scores_, accuracy.scores_)
+    assert np.nanmin(hinge.scores_) >= 0
+
+
 def test_cv_threading_backend(data):
     X, y = data
     est = ConvexReLURegressorCV(n_betas=4, cv=3, **_cv_kwargs())
