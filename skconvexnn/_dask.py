@@ -280,12 +280,14 @@ def _prepare(estimator, X, y, sample_weight):
         shape = (n, d1)
 
     sample = _Shape()
-    if isinstance(estimator.arrangements, str) and estimator.arrangements == "bisector":
+    arrangements = estimator.arrangements
+    if isinstance(arrangements, str) and arrangements == "bisector":
         # the pairs are drawn from a uniform sample of the rows, computed
         from ._base import add_ones
 
-        picked = rng.choice(n, size=min(n, 2 * estimator.n_arrangements), replace=False)
-        sample = add_ones(X[np.sort(picked)].compute(), estimator.fit_intercept)
+        size = min(n, 2 * estimator.n_arrangements)
+        picked = np.sort(rng.choice(n, size=size, replace=False))
+        sample = add_ones(X[picked].compute(), estimator.fit_intercept)
     gates = estimator._make_gates(sample, rng)
     chunks = raw.map(_build, gates, estimator.fit_intercept, targets, W)
     return chunks, loss, k, gates, n
