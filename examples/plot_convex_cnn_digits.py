@@ -50,8 +50,8 @@ images_test = X_test.reshape(-1, 8, 8)
 # ------------
 # The convex models share their settings: 50 Gaussian gates, squared loss
 # on one-hot targets (each class has its own neurons), ``beta=1e-4``.
-convex = dict(activation="gated_relu", n_arrangements=50, loss="squared",
-              beta=1e-4, tol=1e-6, random_state=0)
+convex = dict(activation="gated_relu", n_arrangements=50, arrangements="gaussian",
+              loss="squared", beta=1e-4, tol=1e-6, random_state=0)
 models = {
     "convex CNN": (ConvexConvReLUClassifier(kernel_size=5, pooling="average",
                                             **convex),

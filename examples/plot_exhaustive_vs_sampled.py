@@ -48,7 +48,7 @@ bound = np.empty_like(objective)
 used = np.empty_like(objective)
 for i, m in enumerate(counts):
     for j, seed in enumerate(seeds):
-        fit = ConvexReLURegressor(beta=beta, n_arrangements=m,
+        fit = ConvexReLURegressor(beta=beta, n_arrangements=m, arrangements="gaussian",
                                   random_state=seed).fit(X, y)
         objective[i, j] = fit.objective_
         bound[i, j] = fit.lower_bound_
