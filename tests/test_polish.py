@@ -276,8 +276,8 @@ def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
         calls.append(newton)
         return minimize(self, Z, c, ts, bs, bases, newton=newton)
 
-    def stopped(self, Z, c, Z_new, c_new, ts, bs):
-        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
+    def stopped(self, Z, c, Z_new, c_new, ts, bs, every_row=False):
+        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs, every_row)
         if calls.count(True) == 1 and calls[-1] and reached is None:
             reached = np.zeros((len(op.X), len(ts)), dtype=bool)
             reached[0, 0] = True  # as if row 0 had stopped the first block
@@ -311,6 +311,5 @@ def test_rows_join_the_face_one_crossing_first_then_all_violated():
     polish, c = FacePolish(op), np.zeros(program.n_outputs)
     Z_t, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
     assert np.all(K @ Z_t[0, 0] >= -1e-9) and reached.sum() == 1
-    polish._round = polish.single_row_rounds
-    _, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
+    _, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs, every_row=True)
     np.testing.assert_array_equal(reached[:, 0], bad)

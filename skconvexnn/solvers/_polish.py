@@ -82,7 +82,6 @@ class FacePolish:
         self._last = None
         self._tried = set()
         self._last_attempt = 0
-        self._round = 0
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
 
     def _face(self, Z):
@@ -135,7 +134,8 @@ class FacePolish:
         if not len(ts):
             return None
         best, best_value = None, self._value(Z, c)
-        for self._round in range(self.rounds):
+        for round_ in range(self.rounds):
+            every_row = round_ >= self.single_row_rounds
             bases = self._bases(ts, bs, tight)
             if bases is None:
                 break
@@ -152,7 +152,7 @@ class FacePolish:
             Z_new, c_new = self._minimize(Z, c, ts, bs, bases)
             if Z_new is None:
                 break
-            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
+            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs, every_row)
             if reached is not None:
                 tight = tight | reached  # rows left out of the face
             norms = block_norms(Z)[ts, bs]
@@ -170,15 +170,15 @@ class FacePolish:
                 Z_new, c_new = self._minimize(Z, c, ts, bs, bases, newton=True)
                 if Z_new is None:
                     break
-                Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
+                Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs,
+                                                       every_row)
                 value = self._value(Z_new, c_new)
                 if value < best_value:
                     best, best_value = (Z_new, c_new), value
-                # A block that the Newton steps drive to zero belongs to
-                # the face's optimum only at zero, where the block norm has
-                # no gradient: it leaves the support and the rounds go on
-                # (on a diabetes program a block at 1e-7 of its start kept
-                # the dual norms 1e-5 off beta, the gap at 9e-6).
+                # A block the Newton steps drive to zero belongs to the face's
+                # optimum only at zero, where its norm has no gradient: it
+                # leaves and the rounds go on (diabetes: a block at 1e-7 of its
+                # start kept the dual norms 1e-5 off beta, the gap at 9e-6).
                 start = block_norms(Z)[ts, bs]
                 norms = block_norms(Z_new)[ts, bs]
                 keep = norms >= self.vanish * start
@@ -379,9 +379,8 @@ class FacePolish:
         ``g_b`` onto the cone, normalized, and the rate is negative exactly
         when the projection is longer than beta: when the dual constraint
         of ``b`` is violated. The step length minimizes the objective along
-        ``u`` (a few Newton steps on the loss, safeguarded). On a diabetes
-        program of 600 patterns, the face's optimum of ADMM's iterate left
-        one such block out, and the certified gap at 3.6e-4.
+        ``u`` (a few Newton steps on the loss, safeguarded). On diabetes
+        (600 patterns) ADMM's face optimum left one out, the gap at 3.6e-4.
         """
         op = self.op
         p = op.program
@@ -402,7 +401,8 @@ class FacePolish:
         length = float(np.linalg.norm(u))
         u = u / length
         q = p.pooled(op.signed[:, [b]] * (op.X @ u[:, None]))[:, 0]
-        penalty = float(block_norms(Z).sum())
+        norms = block_norms(Z)
+        penalty = float(norms.sum())
         base = p.loss.value(P, p.Y, p.sample_weight) + p.beta * penalty
 
         def value(step):
@@ -414,7 +414,7 @@ class FacePolish:
         # the objective (the rate at 0 is negative, so some step does)
         H = p.loss.hessian(P, p.Y, p.sample_weight)
         curv = float(np.sum(H[:, t, t] * q * q)) if H is not None else 0.0
-        step = (length - p.beta) / curv if curv > 0 else block_norms(Z).max()
+        step = (length - p.beta) / curv if curv > 0 else norms.max()
         for _ in range(60):
             new = value(step)
             if new < base:
@@ -472,9 +472,10 @@ class FacePolish:
             released[rows[mu < -1e-6 * max(scale, 1e-300)], j] = True
         return released if released.any() else None
 
-    def _feasible(self, Z, c, Z_new, c_new, ts, bs):
-        """The last feasible point from ``(Z, c)`` towards the new one, and
-        the rows to join the face (n_rows, m), or None when it is feasible."""
+    def _feasible(self, Z, c, Z_new, c_new, ts, bs, every_row=False):
+        """The last feasible point towards the new one, and the rows joining the
+        face (n_rows, m): those stopping the step, or with ``every_row`` all
+        the new point violates; None when it is feasible."""
         op = self.op
         if op.cone_signs is None:
             return Z_new, c_new, None
@@ -491,9 +492,9 @@ class FacePolish:
         t = float(steps.min())
         Z_t = Z + t * (Z_new - Z)
         c_t = c + t * (c_new - c)
+        if every_row:
+            return Z_t, c_t, bad
         # the rows that reach zero along the way join the face
         reached = np.zeros_like(bad)
         reached[bad] = steps <= t * (1 + 1e-9) + 1e-15
-        if self._round >= self.single_row_rounds:
-            reached = bad
         return Z_t, c_t, reached
