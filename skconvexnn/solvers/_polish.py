@@ -16,13 +16,12 @@ solver's time. The gated program has no cones: its face is the span of the
 nonzero blocks.
 
 The polished point is kept only when it is feasible and lowers the
-objective. A cone row that it violates (a constraint that the face left
-out) stops the step at the last feasible point of the segment from the
-iterate, which is no worse than the iterate since the objective is convex;
-that row (after a few rounds, every violated row) joins the face and the
-step is repeated. The caller certifies the
-result with its usual certificate (the duality gap over every block), so a
-wrong face costs time, never correctness.
+objective. A cone row that it violates (a constraint the face left out)
+stops the step at the last feasible point of the segment from the iterate,
+no worse than the iterate since the objective is convex; that row (after
+a few rounds, the first rows crossed) joins the face and the step is
+repeated. The caller certifies the result (the duality gap over every
+block), so a wrong face costs time, never correctness.
 """
 
 import numpy as np
@@ -47,8 +46,7 @@ class FacePolish:
     op : BlockOperator
         The program's block operator.
     max_entries : float
-        Largest ``n_rows x (columns of the face)`` matrix a polish forms;
-        a larger face is not polished.
+        Largest ``n_rows x (columns of the face)`` matrix a polish forms.
     max_attempts : int
         Polishes per solve.
     """
@@ -63,16 +61,19 @@ class FacePolish:
     #: Largest work of the SVDs of a round's tight rows (about ``r^2 d``
     #: for a block of ``r`` tight rows); a costlier face is not polished.
     max_flops = 1e9
-    #: Newton steps after the quasi-Newton ones, and the most columns of a
-    #: face for them (its Hessian is formed).
+    #: Newton steps after the quasi-Newton ones, the most columns of a face
+    #: for them (its Hessian is formed), and the relative Newton decrement at
+    #: which they stop (the next step would gain less than rounding).
     newton_steps = 8
     newton_max = 2000
+    newton_decrement = np.finfo(float).eps
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
-    #: Rounds where only the rows a step crosses first join the face, then
-    #: all it violates (one a round: 49 s of a 70 s digits fit, bisector
-    #: gates; all from the start: 2,690 ADMM iterations against 1,080).
+    #: Rounds where only the row a step crosses first joins the face, then
+    #: the first 2, 4, 8, ... (one a round: 49 s of a 70 s digits fit; all it
+    #: violates from the start: 2,690 ADMM iterations against 1,080; all from
+    #: round 10: 7.5 s a polish at n = 5,000, against 2 s).
     single_row_rounds = 10
 
     def __init__(self, op, max_entries=2e7, max_attempts=6):
@@ -135,7 +136,7 @@ class FacePolish:
             return None
         best, best_value = None, self._value(Z, c)
         for round_ in range(self.rounds):
-            every_row = round_ >= self.single_row_rounds
+            joining = 2 ** max(round_ - self.single_row_rounds + 1, 0)
             bases = self._bases(ts, bs, tight)
             if bases is None:
                 break
@@ -152,7 +153,7 @@ class FacePolish:
             Z_new, c_new = self._minimize(Z, c, ts, bs, bases)
             if Z_new is None:
                 break
-            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs, every_row)
+            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs, joining)
             if reached is not None:
                 tight = tight | reached  # rows left out of the face
             norms = block_norms(Z)[ts, bs]
@@ -171,7 +172,7 @@ class FacePolish:
                 if Z_new is None:
                     break
                 Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs,
-                                                       every_row)
+                                                       joining)
                 value = self._value(Z_new, c_new)
                 if value < best_value:
                     best, best_value = (Z_new, c_new), value
@@ -242,8 +243,8 @@ class FacePolish:
 
     def _value(self, Z, c):
         """The program's objective at ``(Z, c)``."""
-        p, op = self.op.program, self.op
-        P = op.prediction(Z) + c
+        p = self.op.program
+        P = self.op.prediction(Z) + c
         return p.loss.value(P, p.Y, p.sample_weight) + p.beta * float(block_norms(Z).sum())
 
     def _minimize(self, Z, c, ts, bs, bases, newton=False):
@@ -312,16 +313,15 @@ class FacePolish:
         """Newton steps on the face after the quasi-Newton ones.
 
         L-BFGS leaves the face's optimum a little off, and the certificate
-        is only as good as the gradient there: on the diabetes ReLU
-        program (100 gates, 108 neurons, ``beta = 1e-3``) L-BFGS stopped at
-        a certified gap of 4.8e-6, two Newton steps brought it to 7e-14.
-        The Hessian is ``J^T W J`` (``W`` the loss's :meth:`Loss.hessian`
-        per row, coupling outputs) plus the block norms' ``beta (I - u
-        u^T) / ||y_b||``; each step is damped by backtracking, so it never
-        raises the objective. Skipped when the loss gives no Hessian or
-        the face has more than ``newton_max`` columns. ``predict(x)`` is the
-        prediction at ``x`` and ``spans[t]`` the columns of output ``t``
-        (contiguous; the intercept of output ``t`` is column ``m + t``).
+        is only as good as the gradient there (diabetes ReLU program, 100
+        gates, ``beta = 1e-3``: a gap of 4.8e-6 after L-BFGS, 7e-14 after
+        two Newton steps). The Hessian is ``J^T W J`` (``W`` the loss's
+        :meth:`Loss.hessian` per row, coupling outputs) plus the block
+        norms' ``beta (I - u u^T) / ||y_b||``; each step is damped by
+        backtracking, so it never raises the objective. Skipped when the
+        loss gives no Hessian or the face has more than ``newton_max``
+        columns. ``predict(x)`` is the prediction at ``x`` and ``spans[t]``
+        the columns of output ``t`` (the intercept of output ``t`` is ``m + t``).
         """
         p = self.op.program
         m = int(widths.sum())
@@ -353,6 +353,8 @@ class FacePolish:
             slope = float(grad @ step)
             if not slope < 0:
                 return x
+            if -slope <= self.newton_decrement * max(abs(value), 1e-300):
+                break  # converged
             t = 1.0
             while t > 1e-10:
                 trial = x + t * step
@@ -472,10 +474,10 @@ class FacePolish:
             released[rows[mu < -1e-6 * max(scale, 1e-300)], j] = True
         return released if released.any() else None
 
-    def _feasible(self, Z, c, Z_new, c_new, ts, bs, every_row=False):
+    def _feasible(self, Z, c, Z_new, c_new, ts, bs, joining=1):
         """The last feasible point towards the new one, and the rows joining the
-        face (n_rows, m): those stopping the step, or with ``every_row`` all
-        the new point violates; None when it is feasible."""
+        face (n_rows, m): the ``joining`` rows the step crosses first, ties
+        included; None when it is feasible."""
         op = self.op
         if op.cone_signs is None:
             return Z_new, c_new, None
@@ -492,9 +494,7 @@ class FacePolish:
         t = float(steps.min())
         Z_t = Z + t * (Z_new - Z)
         c_t = c + t * (c_new - c)
-        if every_row:
-            return Z_t, c_t, bad
-        # the rows that reach zero along the way join the face
+        k = min(joining, len(steps)) - 1
         reached = np.zeros_like(bad)
-        reached[bad] = steps <= t * (1 + 1e-9) + 1e-15
+        reached[bad] = steps <= np.partition(steps, k)[k] * (1 + 1e-9) + 1e-15
         return Z_t, c_t, reached
