@@ -27,6 +27,8 @@ from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"bisector", "gaussian", "exhaustive", "search"}
+#: Those of the estimators that have no search (the CNN and CV estimators).
+DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search"}
 
 #: Fitted attributes that only some fits set: every fit first deletes them
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other

@@ -24,7 +24,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import add_ones
+from ._base import DRAWN_OR_ENUMERATED, add_ones
 from ._classification import ConvexReLUClassifier
 from ._patches import POOLINGS, filter_geometry, image_patches, pooling_matrix
 from ._regression import ConvexReLURegressor
@@ -57,8 +57,7 @@ class ConvexConvMixin:
                     Interval(Integral, 0, None, closed="left")],
         "pooling": [StrOptions(set(POOLINGS))],
         # The arrangement search is written for dense programs.
-        "arrangements": [StrOptions({"bisector", "gaussian", "exhaustive"}),
-                         "array-like"],
+        "arrangements": [StrOptions(DRAWN_OR_ENUMERATED), "array-like"],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -26,7 +26,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._base import check_weights
+from ._base import DRAWN_OR_ENUMERATED, check_weights
 from ._classification import ConvexReLUClassifier
 from ._path import BETA_RATIO, beta_grid, path_estimator, sorted_betas
 from ._regression import ConvexReLURegressor
@@ -100,8 +100,7 @@ class _BetaCVMixin:
             "n_betas_no_change": [Interval(Integral, 1, None, closed="left"), None],
             "cv": ["cv_object"],
             "n_jobs": [Integral, None],
-            "arrangements": [StrOptions({"bisector", "gaussian", "exhaustive"}),
-                             "array-like"],
+            "arrangements": [StrOptions(DRAWN_OR_ENUMERATED), "array-like"],
         }
 
     #: A CV fit never starts from a previous fit (each fold has its own path).

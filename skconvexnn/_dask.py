@@ -282,7 +282,7 @@ def _prepare(estimator, X, y, sample_weight):
     sample = _Shape()
     arrangements = estimator.arrangements
     if isinstance(arrangements, str) and arrangements == "bisector":
-        # the pairs are drawn from a uniform sample of the rows, computed
+        # the pairs come from a uniform sample of the rows, read into memory
         from ._base import add_ones
 
         size = min(n, 2 * estimator.n_arrangements)
