@@ -163,6 +163,33 @@ def test_batched_projection_matches_single():
     np.testing.assert_allclose(U2, U, atol=1e-9)
 
 
+def test_dependent_passive_sets_fall_back_to_the_exact_projection():
+    # a guess whose constraints are linearly dependent (a row that is the
+    # sum of two others, as repeated or discrete samples give) has a Gram
+    # matrix that Cholesky may factor with a pivot at rounding level: it is
+    # marked singular, not inverted, and the row still gets its projection
+    from skconvexnn.program.cones import _inverse
+    rng = np.random.default_rng(4)
+    n, d, m = 30, 4, 20
+    X = rng.standard_normal((n, d))
+    X[2] = X[0] + X[1]
+    signs = np.ones((n, m))
+    signs[2:] = np.sign(rng.standard_normal((n - 2, m)))
+    signs[2] = 1.0
+    K = X[[0, 1, 2]]
+    H, bad = _inverse(np.stack([K @ K.T, X[3:6] @ X[3:6].T]))
+    assert bad.tolist() == [True, False]
+    np.testing.assert_array_equal(H[0], np.eye(3))
+    np.testing.assert_allclose(H[1] @ (X[3:6] @ X[3:6].T), np.eye(3), atol=1e-9)
+    V = -3 * np.abs(rng.standard_normal((m, d))) @ np.diag(np.sign(X[0] + X[1]))
+    guesses = np.full((m, d), -1)
+    guesses[:, :3] = [0, 1, 2]
+    U, _, _ = project_many(X, signs, V, guesses)
+    for r in range(m):
+        u, _ = project(V[r], signs[:, r, None] * X)
+        np.testing.assert_allclose(U[r], u, atol=1e-9)
+
+
 def _passive_gram(X, signs, active, r):
     rows = active[r][active[r] >= 0]
     K = signs[rows, r, None] * X[rows]

@@ -13,6 +13,8 @@ and one check of all the constraints, and only if that fails a full
 nonnegative least-squares solve.
 """
 
+from contextlib import suppress
+
 import numpy as np
 from scipy.optimize import nnls
 
@@ -100,17 +102,17 @@ def _project_nnls(v, K, Kv, scale):
 
 
 def _inverse(gram):
-    """Batched inverses of Gram matrices (the identity where Cholesky finds
-    one not positive definite) and the mask of those failures."""
-    bad = np.zeros(len(gram), dtype=bool)
+    """Batched inverses of Gram matrices, the identity where one is singular, and
+    that mask (a squared Cholesky pivot <= 1e-12 of its row's, as in ``append``)."""
     try:
-        np.linalg.cholesky(gram)
+        L = np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
+        L = np.zeros_like(gram)
         for r, matrix in enumerate(gram):
-            try:
-                np.linalg.cholesky(matrix)
-            except np.linalg.LinAlgError:
-                bad[r] = True
+            with suppress(np.linalg.LinAlgError):  # (a zero pivot marks it)
+                L[r] = np.linalg.cholesky(matrix)
+    bad = (np.diagonal(L, axis1=1, axis2=2) ** 2
+           <= 1e-12 * np.diagonal(gram, axis1=1, axis2=2)).any(axis=1)
     H = np.broadcast_to(np.eye(gram.shape[1]), gram.shape).copy()
     if not bad.all():
         H[~bad] = np.linalg.inv(gram[~bad])
@@ -229,9 +231,8 @@ class _PassiveSets:
         self.failed[rows[bad]] = True
 
 
-#: Largest violation of a passive constraint's equality, relative to the
-#: largest ``|K v|``, that :func:`project_many` accepts before recomputing
-#: the inverse Gram matrix of the passive set.
+#: Largest violation of a passive constraint's equality, relative to the largest
+#: ``|K v|``, that :func:`project_many` accepts before refactoring the passive set.
 DRIFT = 1e-9
 
 
@@ -252,11 +253,10 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     rank-one correction of the inverse). Unlike plain greedy exchanges this
     cannot cycle. The same product checks that the passive constraints
     hold with equality; a row where rounding has made them fail has its
-    inverse recomputed and solves again.
-    A row starts from its guess with the constraints of negative multipliers
-    dropped. Rows that do not settle in ``rounds`` rounds (default
-    ``6 d + 10``), or whose passive set degenerates, go through
-    :func:`project`.
+    inverse recomputed and solves again. A row starts from its guess with
+    the constraints of negative multipliers dropped. Rows that do not settle
+    in ``rounds`` rounds (default ``6 d + 10``), or whose passive set
+    degenerates, go through :func:`project`.
 
     Parameters
     ----------
