@@ -245,13 +245,13 @@ def test_factor_removal_equals_refactoring():
     from skconvexnn.program.cones import _PassiveSets
     rng, X, signs, A, _ = _passive_sets(7, 7)
     m = len(A)
-    sets = _PassiveSets(X, signs, A.copy())
+    sets = _PassiveSets(X, signs.T, A.copy())
     sizes = (A >= 0).sum(axis=1)
     slot = rng.integers(0, sizes)
     sets.remove(np.arange(m), slot)
     for r in range(m):
         rest = np.delete(A[r], slot[r])
-        expected = _PassiveSets(X, signs[:, [r]], np.append(rest, -1)[None]).H[0]
+        expected = _PassiveSets(X, signs.T[[r]], np.append(rest, -1)[None]).H[0]
         np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
 
 
@@ -261,12 +261,12 @@ def test_inverse_bordering_equals_recomputing():
     from skconvexnn.program.cones import _PassiveSets
     _, X, signs, A, new = _passive_sets(8, 6)
     m = len(A)
-    sets = _PassiveSets(X, signs, A.copy())
+    sets = _PassiveSets(X, signs.T, A.copy())
     Xg, sg, _ = sets.signed_rows(np.arange(m))
     sets.append(np.arange(m), new, Xg, sg)
     assert not sets.failed.any()
     for r in range(m):
-        expected = _PassiveSets(X, signs[:, [r]], sets.A[[r]].copy()).H[0]
+        expected = _PassiveSets(X, signs.T[[r]], sets.A[[r]].copy()).H[0]
         np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
 
 

@@ -130,6 +130,7 @@ class _PassiveSets:
     with no loop over the slots. Updates accumulate rounding, so
     :func:`project_many` checks the equalities of every passive set it
     accepts and refactors a row whose check fails (:meth:`refactor`).
+    ``signs`` has one row per vector: ``2 D - 1`` of its pattern, shape (m, n).
     """
 
     def __init__(self, X, signs, A, factors=None):
@@ -154,7 +155,7 @@ class _PassiveSets:
         Ar = Ar[:, :int((Ar >= 0).sum(axis=1).max(initial=0))]
         valid = Ar >= 0
         idx = np.where(valid, Ar, 0)
-        return self.X[idx], self.signs[idx, rows[:, None]] * valid, valid
+        return self.X[idx], self.signs[rows[:, None], idx] * valid, valid
 
     def refactor(self, rows):
         """Invert the rows' Gram matrices from scratch."""
@@ -210,7 +211,7 @@ class _PassiveSets:
         size = (self.A[rows] >= 0).sum(axis=1)
         t = int(size.max(initial=0)) + 1  # slots in use after the update
         xj = self.X[j]
-        sj = self.signs[j, rows]
+        sj = self.signs[rows, j]
         # (Xg may have been taken for more rows, with more slots: those are 0)
         part = (np.einsum("rad,rd->ra", Xg, xj) * sg * sj[:, None])[:, :t]
         cross = np.zeros((len(rows), t))  # 0 past size
@@ -237,7 +238,7 @@ DRIFT = 1e-9
 
 
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
-                 factors=None):
+                 factors=None, KV=None, transposed=False):
     """Project each row ``v_r`` of ``V`` onto ``{u : (s_r * X) u >= 0}``.
 
     Lawson and Hanson's active-set method for the nonnegative least-squares
@@ -261,8 +262,8 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    signs : ndarray of shape (n, m)
-        ``2 D - 1`` of each row's pattern.
+    signs : ndarray of shape (n, m), or (m, n) if ``transposed``
+        ``2 D - 1`` of each row's pattern (the rounds take it as (m, n)).
     V : ndarray of shape (m, d)
     guesses : ndarray of int of shape (m, d) or None
         Active sets to start from, one row per vector: distinct constraint
@@ -271,16 +272,17 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     stop_below : float, ndarray of shape (m,) or None
         Rows whose projection is known to be no longer than this stop
         early. After a forward step the point is the projection onto the
-        cone of the passive constraints alone, which contains the row's
-        cone, so its length bounds the projection's from above (and it
-        only decreases as constraints enter). Such a row returns that
-        point, not its projection, and its active constraints so far. The
-        proximal steps zero these rows anyway, and the dual norms only
-        need to know that they are small.
+        cone of the passive constraints alone, which contains the row's cone,
+        so its length bounds the projection's from above (and it only
+        decreases as constraints enter). Such a row returns that point and
+        its active constraints so far: the proximal steps zero these rows
+        anyway, and the dual norms only need to know that they are small.
     factors : ndarray of shape (m, d, d) or None
         The inverses of the guesses' Gram matrices, as this function returns
         them (a row whose first entry is not finite is recomputed). None
         computes every guess's.
+    KV : ndarray or None
+        ``signs * (X @ V.T)`` in the layout of ``signs``, if the caller has it.
 
     Returns
     -------
@@ -292,7 +294,10 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         the row was settled by :func:`project` (to pass back with
         ``active``).
     """
-    batch = _Batch(X, signs, V, guesses, rtol, stop_below, factors)
+    signs, KV = (signs, KV) if transposed else (signs.T, None if KV is None else KV.T)
+    signs = np.ascontiguousarray(signs)
+    KV = signs * (V @ X.T) if KV is None else np.ascontiguousarray(KV)
+    batch = _Batch(X, signs, V, guesses, rtol, stop_below, factors, KV)
     for _ in range(6 * X.shape[1] + 10 if rounds is None else rounds):
         if not batch.round():
             break
@@ -303,17 +308,16 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
 class _Batch:
     """The rows of :func:`project_many` and their state between rounds."""
 
-    def __init__(self, X, signs, V, guesses, rtol, stop_below, factors):
+    def __init__(self, X, signs, V, guesses, rtol, stop_below, factors, KV):
         m, d = V.shape[0], X.shape[1]
         self.X, self.signs, self.V, self.rtol, self.d = X, signs, V, rtol, d
         self.U = V.copy()
         self.A = (np.full((m, d), -1, dtype=np.intp) if guesses is None
                   else np.array(guesses, dtype=np.intp).reshape(m, d))
-        KV = X @ V.T  # (n, m); signed below
+        self.KV = KV  # (m, n), as signs
         # feasibility slack per row, relative to K v (as in project): relative
         # to K u it would be lost when the projection is (nearly) zero
-        self.tols = rtol * (np.abs(KV).max(axis=0, initial=0.0) + 1e-300)
-        self.KV = KV * signs
+        self.tols = rtol * (np.abs(KV).max(axis=1, initial=0.0) + 1e-300)
         self.passive = _PassiveSets(X, signs, self.A, factors)
         # started: the rows whose multipliers mu solve the least squares on
         # their passive set; fresh: those whose inverse has been recomputed
@@ -330,8 +334,8 @@ class _Batch:
         if not len(rows):
             return False
         valid = self.A[rows] >= 0
-        at = np.where(valid, self.A[rows], 0), rows[:, None]
-        rhs = -np.where(valid, self.KV[at], 0.0)
+        rhs = -np.where(valid, self.KV[rows[:, None], np.where(valid, self.A[rows], 0)],
+                        0.0)
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
@@ -354,9 +358,9 @@ class _Batch:
         return True
 
     def _settle_short(self, rows, points):
-        """Settle the ``rows`` whose ``points`` are within ``stop_below``."""
+        """Settle the ``rows`` whose ``points`` are within ``stop_below`` (a
+        negative floor, the default, settles none)."""
         floor = self.floor[rows]
-        # (a negative floor, the default, stops no row)
         short = np.einsum("rd,rd->r", points, points) <= floor * np.abs(floor)
         self.U[rows[short]] = points[short]
         self.done[rows[short]] = True
@@ -372,34 +376,33 @@ class _Batch:
         rk, Ur, Xg, sg = rk[keep], Ur[keep], Xg[keep], sg[keep]
         if not len(rk):
             return
-        KU = self.signs[:, rk] * (self.X @ Ur.T)  # (n, r)
-        drift = self._drifted(rk, KU)
-        if np.any(drift):
-            keep = ~drift
-            rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[:, keep]
-            if not len(rk):
-                return
-        j = np.argmin(KU, axis=0)
-        feasible = KU[j, np.arange(len(rk))] >= -self.tols[rk]
+        KU = self.signs[rk] * (Ur @ self.X.T)  # (r, n)
+        keep = ~self._drifted(rk, KU)
+        rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[keep]
+        if not len(rk):
+            return
+        # the passive constraints hold (the drift check): add another's, the worst
+        r_at, slot = np.nonzero(self.A[rk] >= 0)
+        KU[r_at, self.A[rk][r_at, slot]] = np.inf
+        j = np.argmin(KU, axis=1)
+        feasible = KU[np.arange(len(rk)), j] >= -self.tols[rk]
         self.U[rk[feasible]] = Ur[feasible]
         self.done[rk[feasible]] = True
         grow = ~feasible
         rg, jg = rk[grow], j[grow]
         A = self.A
-        stuck = ((A[rg] >= 0).sum(axis=1) >= self.d) | (A[rg] == jg[:, None]).any(1)
+        stuck = (A[rg] >= 0).sum(axis=1) >= self.d
         self.passive.failed[rg[stuck]] = True
         ok = ~stuck
         self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
         self.done |= self.passive.failed
 
     def _drifted(self, rk, KU):
-        """Rows whose passive constraints no longer hold with equality.
-
-        The updates of their inverses have drifted: recompute them, once per
-        call (a fresh inverse is as good as it gets), and solve again.
-        """
+        """Rows whose passive constraints no longer hold with equality: the
+        updates of their inverses have drifted. Recompute them, once per call
+        (a fresh inverse is as good as it gets), and solve again."""
         Ar = self.A[rk]
-        at = np.where(Ar >= 0, Ar, 0), np.arange(len(rk))[:, None]
+        at = np.arange(len(rk))[:, None], np.where(Ar >= 0, Ar, 0)
         off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
         limit = DRIFT * self.tols[rk] / self.rtol
         drift = (off.max(axis=1, initial=0.0) > limit) & ~self.fresh[rk]
@@ -412,7 +415,7 @@ class _Batch:
     def fall_back(self):
         """Project the rows the batched steps did not settle with :func:`project`."""
         for r in np.flatnonzero(~self.done | self.passive.failed):
-            K = self.signs[:, r, None] * self.X
+            K = self.signs[r, :, None] * self.X
             self.U[r], active = project(self.V[r], K, None, self.rtol, steps=0)
             self.A[r] = -1
             self.A[r, :min(len(active), self.d)] = active[:self.d]
@@ -420,13 +423,10 @@ class _Batch:
 
 
 def _drop(passive, mu, started, rb, z, neg, valid):
-    """Lawson and Hanson's backward step on the rows ``rb``.
-
-    Move from ``mu`` towards the least-squares solution ``z`` until a
-    multiplier reaches zero (a row not yet started just drops its negative
-    multipliers), then drop the vanished constraints, keep the slots compact
-    and refactor.
-    """
+    """Lawson and Hanson's backward step on the rows ``rb``: move from ``mu``
+    towards the least-squares solution ``z`` until a multiplier reaches zero (a
+    row not yet started just drops its negative multipliers), then drop the
+    vanished constraints, keep the slots compact and refactor."""
     A = passive.A
     m_old = mu[rb]
     gap = np.where(neg, m_old - z, 1.0)

@@ -116,6 +116,8 @@ class ConeGroupNorm(GroupNorm):
         self.factors = (np.full((*op.shape, d), np.nan)
                         if self.active.size * d * 8 <= FACTOR_MEMORY else None)
         self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
+        # one row of signs per block: the projections gather rows
+        self._sign_rows = np.ascontiguousarray(op.cone_signs.T)
 
     def project(self, B, thresh, mask=None):
         """Project onto its cone every block of ``B`` above ``thresh``, in place.
@@ -134,25 +136,28 @@ class ConeGroupNorm(GroupNorm):
         ts, bs = np.nonzero(big)
         if not len(ts):
             return B
-        KB = op.cone_signs[:, bs] * (op.X @ B[ts, bs].T)  # (n, m)
-        worst = KB.min(axis=0)
-        slack = 1e-12 * np.abs(KB).max(axis=0)
-        if thresh > 0:
+        S = self._sign_rows[bs]
+        KB = S * (B[ts, bs] @ op.X.T)  # (m, n)
+        worst = KB.min(axis=1)
+        todo = worst < -1e-12 * np.maximum(KB.max(axis=1), -worst)
+        if thresh > 0 and todo.any():
             # The projection onto the half-space of the most violated
             # constraint (relative to its row's length) is no shorter than
             # the projection onto the cone: where it is at most thresh, the
             # shrinkage zeroes the block, no projection needed.
-            cut = np.min(np.minimum(KB, 0.0) / self._row_norms[:, None], axis=0)
-            zero = norms[ts, bs] ** 2 - cut ** 2 <= thresh ** 2
+            cut = np.minimum(KB[todo], 0.0)
+            cut /= self._row_norms
+            on = np.flatnonzero(todo)
+            zero = on[norms[ts[on], bs[on]] ** 2 - cut.min(axis=1) ** 2 <= thresh ** 2]
             B[ts[zero], bs[zero]] = 0.0
-            worst[zero] = 0.0
-        todo = worst < -slack
-        ts, bs = ts[todo], bs[todo]
-        if len(ts):
+            todo[zero] = False
+        if todo.any():
+            if not todo.all():
+                ts, bs, S, KB = ts[todo], bs[todo], S[todo], KB[todo]
             # blocks the shrinkage will zero stop as soon as that is known
             cached = self.factors is not None
-            U, act, L = project_many(op.X, op.cone_signs[:, bs], B[ts, bs],
-                                     self.active[ts, bs], stop_below=thresh,
+            U, act, L = project_many(op.X, S, B[ts, bs], self.active[ts, bs],
+                                     stop_below=thresh, KV=KB, transposed=True,
                                      factors=self.factors[ts, bs] if cached else None)
             B[ts, bs] = U
             self.active[ts, bs] = act
