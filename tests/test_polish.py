@@ -9,7 +9,8 @@ from skconvexnn.program import ConvexProgram
 from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import LogisticLoss, SquaredLoss
-from skconvexnn.solvers import (FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
+from skconvexnn.solvers import (FISTA_LARGE_BETA_RATIO, FISTA_LARGE_SAMPLES,
+                                FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
                                 few_neurons, get_solver)
 from skconvexnn.program import BlockOperator, Certificate
 from skconvexnn.solvers._polish import FacePolish
@@ -131,12 +132,16 @@ def test_one_polish_closes_most_of_the_gap(case):
     assert after <= min(1e-6, before / 100)
 
 
-def test_auto_sends_the_squared_relu_program_by_beta():
-    # FISTA with the polish where the optimum has few neurons, ADMM below
-    program = _program(n=200)
+@pytest.mark.parametrize("n, ratio", [(200, FISTA_MIN_BETA_RATIO),
+                                      (FISTA_LARGE_SAMPLES, FISTA_LARGE_BETA_RATIO)])
+def test_auto_sends_the_squared_relu_program_by_beta(n, ratio):
+    # FISTA with the polish where the optimum has few neurons, ADMM below;
+    # the threshold is lower from FISTA_LARGE_SAMPLES samples on (where
+    # 2 * ratio still goes to ADMM with fewer samples)
+    program = _program(n=n)
     largest = program_beta_max(program)
-    above = replace(program, beta=2 * FISTA_MIN_BETA_RATIO * largest)
-    below = replace(program, beta=0.5 * FISTA_MIN_BETA_RATIO * largest)
+    above = replace(program, beta=2 * ratio * largest)
+    below = replace(program, beta=0.5 * ratio * largest)
     assert few_neurons(above) and not few_neurons(below)
     assert get_solver("auto", above).name == "fista"
     assert get_solver("auto", below).name == "admm"

@@ -29,6 +29,8 @@ __all__ = [
     "design_condition",
     "FISTA_MIN_SAMPLES",
     "FISTA_MIN_BETA_RATIO",
+    "FISTA_LARGE_SAMPLES",
+    "FISTA_LARGE_BETA_RATIO",
     "few_neurons",
     "solve_with_fallback",
     "trivial_result",
@@ -74,8 +76,10 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
       otherwise;
     * the ReLU program with the squared loss and a well conditioned design
       matrix, at a beta of at least ``FISTA_MIN_BETA_RATIO`` times its
-      beta_max (:func:`few_neurons`): FISTA, whose quasi-Newton polish on
-      the face of the cones closes the gap once that face settles;
+      beta_max, or ``FISTA_LARGE_BETA_RATIO`` times it from
+      ``FISTA_LARGE_SAMPLES`` samples on (:func:`few_neurons`): FISTA, whose
+      quasi-Newton polish on the face of the cones closes the gap once
+      that face settles;
     * the ReLU program otherwise (squared loss at smaller betas, hinge
       loss): ADMM (whose least-squares steps use conjugate gradients beyond
       ``ADMMSolver.max_samples`` samples);
@@ -183,11 +187,16 @@ FISTA_MAX_CONDITION = 1e3
 #: The ReLU program with the squared loss goes to FISTA from this fraction
 #: of its beta_max up (see few_neurons).
 FISTA_MIN_BETA_RATIO = 0.01
+#: From this many samples on, from this smaller fraction (see few_neurons).
+FISTA_LARGE_SAMPLES = 2_000
+FISTA_LARGE_BETA_RATIO = 0.002
 
 
 def few_neurons(program):
     """Whether ``program.beta`` is at least ``FISTA_MIN_BETA_RATIO`` times
-    the program's beta_max (:func:`~skconvexnn.program.dual.program_beta_max`).
+    the program's beta_max (:func:`~skconvexnn.program.dual.program_beta_max`),
+    or ``FISTA_LARGE_BETA_RATIO`` times it from ``FISTA_LARGE_SAMPLES``
+    samples on.
 
     There the optimum has few neurons, and FISTA (with its backtracked
     step) identifies their face of the cones early; its quasi-Newton polish
@@ -203,15 +212,30 @@ def few_neurons(program):
     (n = 1,000) 5.4 against 13.1. At 0.005 it was mixed: diabetes 1.93
     against 2.10, star98 2.27 against 3.03, friedman1 1.85 against 7.55,
     but the synthetic data 42.2 against 17.9.
+
+    With more samples FISTA's iterations stay few while ADMM's grow, and
+    the crossover moves to smaller betas (``benchmarks/squared_solvers.py``,
+    the benchmarks page, "The squared loss at large n"): FISTA was faster
+    on the synthetic data at 0.0037 of beta_max from n = 3,000 on (29.3 s
+    against 42.0; n = 10,000: 24.5 against 407.6; n = 1,000: 18.7 against
+    ADMM's 12.4), and on the regressor's programs of the fair (4,123
+    distinct rows) and randhie (7,579) tables of statsmodels at 0.0081,
+    0.0024 and 0.0048 of beta_max (4.6 against 22.4, 17.8 against 56.1,
+    12.1 against 83.8); ADMM was faster at 0.00081 on fair (82.7 s against
+    194.6, where FISTA stopped at 10,000 steps) and 0.00097 on randhie
+    (226.6 s against 374.1).
+
     The cheap upper bound
     :func:`~skconvexnn.program.dual.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.
     """
+    ratio = (FISTA_LARGE_BETA_RATIO if program.n_samples >= FISTA_LARGE_SAMPLES
+             else FISTA_MIN_BETA_RATIO)
     beta = program.beta
-    if beta >= FISTA_MIN_BETA_RATIO * zero_network_beta(program):
+    if beta >= ratio * zero_network_beta(program):
         return True
-    return beta >= FISTA_MIN_BETA_RATIO * program_beta_max(program)
+    return beta >= ratio * program_beta_max(program)
 
 
 def design_condition(X):
