@@ -738,9 +738,11 @@ def test_max_iter_gives_convergence_warning(solver, activation):
     X, y = _data()
     est = ConvexReLURegressor(activation=activation, solver=solver, max_iter=1,
                               n_arrangements=10, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="max_iter"):
+    with pytest.warns(ConvergenceWarning, match="max_iter") as caught:
         est.fit(X, y)
     assert est.n_iter_ == 1
+    # FISTA's advice names the solver that converges where it crawls
+    assert ("solver='admm'" in str(caught[0].message)) == (solver == "fista")
 
 
 @pytest.mark.parametrize("solver, activation", [

@@ -270,6 +270,11 @@ def convergence_advice(objective, bound, result, solver, options, polisher=None)
             "Increase max_iter or tol, standardize X "
             "(StandardScaler), or use a larger beta"
         )
+        if solver.name == "fista":
+            # the logistic ReLU program near 1e-3 of beta_max (randhie,
+            # modechoice): ADMM converged where FISTA stopped at max_iter
+            advice += ("; at small betas solver='admm' often converges where "
+                       "FISTA crawls")
     elif result.status == "user_limit":
         advice = "Increase max_iter"
     else:
