@@ -381,7 +381,7 @@ class _Batch:
         rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[keep]
         if not len(rk):
             return
-        # the passive constraints hold (the drift check): add another's, the worst
+        # the passive constraints hold (drift check): add the most violated other
         r_at, slot = np.nonzero(self.A[rk] >= 0)
         KU[r_at, self.A[rk][r_at, slot]] = np.inf
         j = np.argmin(KU, axis=1)
