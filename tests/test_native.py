@@ -270,6 +270,25 @@ def test_inverse_bordering_equals_recomputing():
         np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
 
 
+def test_bordering_a_drifted_inverse_refactors_instead_of_failing():
+    # a pivot that rounding in H makes tiny (here H scaled up a millionfold)
+    # no longer fails the row: it is refactored, and only a constraint that
+    # depends on the passive set fails it
+    from skconvexnn.program.cones import _PassiveSets
+    _, X, signs, A, new = _passive_sets(8, 6)
+    m = len(A)
+    X[new[1]] = X[A[1, 0]] + X[A[1, 1]]  # row 1's new constraint: dependent
+    sets = _PassiveSets(X, signs.T, A.copy())
+    sets.H *= 1e6
+    Xg, sg, _ = sets.signed_rows(np.arange(m))
+    sets.append(np.arange(m), new, Xg, sg)
+    assert sets.failed.tolist() == [r == 1 for r in range(m)]
+    for r in range(m):
+        if r != 1:
+            expected = _PassiveSets(X, signs.T[[r]], sets.A[[r]].copy()).H[0]
+            np.testing.assert_allclose(sets.H[r], expected, atol=1e-10)
+
+
 def test_projection_repairs_drifted_inverses():
     # inverses that have drifted (here: spoiled on purpose) are detected by
     # the equalities of the passive constraints and recomputed: the

@@ -205,8 +205,8 @@ class _PassiveSets:
     def append(self, rows, j, Xg, sg):
         """Add constraint ``j[i]`` to ``rows[i]`` at its first empty slot.
 
-        ``Xg``, ``sg`` are the rows' :meth:`signed_rows`. A constraint
-        (numerically) dependent on the passive set fails its row.
+        ``Xg``, ``sg`` are the rows' :meth:`signed_rows`. A row whose update is
+        singular is refactored, which fails it if the constraint is dependent.
         """
         size = (self.A[rows] >= 0).sum(axis=1)
         t = int(size.max(initial=0)) + 1  # slots in use after the update
@@ -229,7 +229,7 @@ class _PassiveSets:
         H[at, size, size] = 1.0 / pivot
         self.H[rows, :t, :t] = H
         self.A[rows, size] = j
-        self.failed[rows[bad]] = True
+        self.refactor(rows[bad])  # rounding in H, or a dependent constraint
 
 
 #: Largest violation of a passive constraint's equality, relative to the largest
