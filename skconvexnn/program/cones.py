@@ -103,7 +103,7 @@ def _project_nnls(v, K, Kv, scale):
 
 def _inverse(gram):
     """Batched inverses of Gram matrices, the identity where one is singular, and
-    that mask (a squared Cholesky pivot <= 1e-12 of its row's, as in ``append``)."""
+    that mask (a squared Cholesky pivot <= PIVOT_RTOL of its row's, as in append)."""
     try:
         L = np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
@@ -112,7 +112,7 @@ def _inverse(gram):
             with suppress(np.linalg.LinAlgError):  # (a zero pivot marks it)
                 L[r] = np.linalg.cholesky(matrix)
     bad = (np.diagonal(L, axis1=1, axis2=2) ** 2
-           <= 1e-12 * np.diagonal(gram, axis1=1, axis2=2)).any(axis=1)
+           <= PIVOT_RTOL * np.diagonal(gram, axis1=1, axis2=2)).any(axis=1)
     H = np.broadcast_to(np.eye(gram.shape[1]), gram.shape).copy()
     if not bad.all():
         H[~bad] = np.linalg.inv(gram[~bad])
@@ -220,7 +220,7 @@ class _PassiveSets:
         Hc = np.matmul(H, cross[..., None])[..., 0]  # 0 past size
         norm2 = np.einsum("rd,rd->r", xj, xj)
         pivot = norm2 - np.einsum("ra,ra->r", cross, Hc)
-        bad = pivot <= 1e-12 * norm2
+        bad = pivot <= PIVOT_RTOL * norm2
         pivot = np.where(bad, 1.0, pivot)
         at = np.arange(len(rows))
         H += Hc[:, :, None] * Hc[:, None, :] / pivot[:, None, None]
@@ -235,6 +235,8 @@ class _PassiveSets:
 #: Largest violation of a passive constraint's equality, relative to the largest
 #: ``|K v|``, that :func:`project_many` accepts before refactoring the passive set.
 DRIFT = 1e-9
+#: Squared pivot, relative to its row's squared norm, of a singular passive set.
+PIVOT_RTOL = 1e-12
 
 
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
@@ -334,8 +336,7 @@ class _Batch:
         if not len(rows):
             return False
         valid = self.A[rows] >= 0
-        rhs = -np.where(valid, self.KV[rows[:, None], np.where(valid, self.A[rows], 0)],
-                        0.0)
+        rhs = -np.where(valid, self.KV[rows[:, None], self.A[rows].clip(0)], 0.0)
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
@@ -358,8 +359,7 @@ class _Batch:
         return True
 
     def _settle_short(self, rows, points):
-        """Settle the ``rows`` whose ``points`` are within ``stop_below`` (a
-        negative floor, the default, settles none)."""
+        """Settle the ``rows`` whose ``points`` are within ``stop_below``."""
         floor = self.floor[rows]
         short = np.einsum("rd,rd->r", points, points) <= floor * np.abs(floor)
         self.U[rows[short]] = points[short]
@@ -381,19 +381,19 @@ class _Batch:
         rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[keep]
         if not len(rk):
             return
-        # the passive constraints hold (drift check): add the most violated other
-        r_at, slot = np.nonzero(self.A[rk] >= 0)
-        KU[r_at, self.A[rk][r_at, slot]] = np.inf
         j = np.argmin(KU, axis=1)
         feasible = KU[np.arange(len(rk)), j] >= -self.tols[rk]
         self.U[rk[feasible]] = Ur[feasible]
         self.done[rk[feasible]] = True
         grow = ~feasible
         rg, jg = rk[grow], j[grow]
-        A = self.A
-        stuck = (A[rg] >= 0).sum(axis=1) >= self.d
+        repeat = (self.A[rg] == jg[:, None]).any(1)  # a passive one: H drifted
+        redo = repeat & ~self.fresh[rg]  # (as in _drifted: refactored once)
+        self.fresh[rg[redo]] = True
+        self.passive.refactor(rg[redo])
+        stuck = ((self.A[rg] >= 0).sum(axis=1) >= self.d) | (repeat & ~redo)
         self.passive.failed[rg[stuck]] = True
-        ok = ~stuck
+        ok = ~stuck & ~redo
         self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
         self.done |= self.passive.failed
 
