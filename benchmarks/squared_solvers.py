@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+import relu_solvers  # (benchmarks/, the script's directory)
 from skconvexnn import ConvexReLURegressor
 from skconvexnn.program.dual import program_beta_max
 from skconvexnn.solvers import get_solver
@@ -43,9 +44,6 @@ CASES = ["synthetic-1000", "synthetic-3000", "synthetic-10000", "fair-1e-3",
 
 
 def synthetic_program(n):
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    import relu_solvers
-
     X, y = relu_solvers.synthetic(n)
     program, _ = relu_solvers.make_program(X, y[:, None], relu_solvers.SquaredLoss(),
                                            100)
