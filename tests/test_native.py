@@ -168,7 +168,7 @@ def test_dependent_passive_sets_fall_back_to_the_exact_projection():
     # sum of two others, as repeated or discrete samples give) has a Gram
     # matrix that Cholesky may factor with a pivot at rounding level: it is
     # marked singular, not inverted, and the row still gets its projection
-    from skconvexnn.program.cones import _inverse
+    from skconvexnn.program._passive import _inverse
     rng = np.random.default_rng(4)
     n, d, m = 30, 4, 20
     X = rng.standard_normal((n, d))
@@ -242,7 +242,7 @@ def _passive_sets(seed, largest):
 def test_factor_removal_equals_refactoring():
     # removing one constraint by the rank-one update gives the inverse Gram
     # matrix of the remaining constraints, whichever slot goes
-    from skconvexnn.program.cones import _PassiveSets
+    from skconvexnn.program._passive import _PassiveSets
     rng, X, signs, A, _ = _passive_sets(7, 7)
     m = len(A)
     sets = _PassiveSets(X, signs.T, A.copy())
@@ -258,7 +258,7 @@ def test_factor_removal_equals_refactoring():
 def test_inverse_bordering_equals_recomputing():
     # adding a constraint by bordering the inverse Gram matrix gives the
     # inverse of the larger passive set
-    from skconvexnn.program.cones import _PassiveSets
+    from skconvexnn.program._passive import _PassiveSets
     _, X, signs, A, new = _passive_sets(8, 6)
     m = len(A)
     sets = _PassiveSets(X, signs.T, A.copy())
@@ -274,7 +274,7 @@ def test_bordering_a_drifted_inverse_refactors_instead_of_failing():
     # a pivot that rounding in H makes tiny (here H scaled up a millionfold)
     # no longer fails the row: it is refactored, and only a constraint that
     # depends on the passive set fails it
-    from skconvexnn.program.cones import _PassiveSets
+    from skconvexnn.program._passive import _PassiveSets
     _, X, signs, A, new = _passive_sets(8, 6)
     m = len(A)
     X[new[1]] = X[A[1, 0]] + X[A[1, 1]]  # row 1's new constraint: dependent
@@ -301,6 +301,53 @@ def test_projection_repairs_drifted_inverses():
     spoiled = 1.001 * H
     U, _, _ = project_many(X, signs, V, active, factors=spoiled)
     np.testing.assert_allclose(U, exact, atol=1e-9)
+
+
+def test_ill_conditioned_passive_sets_are_refined_not_sent_to_nnls():
+    # two nearly parallel constraints both active at the projection u0 of
+    # v = u0 - x_a - x_b: the fresh inverse of their Gram matrix leaves the
+    # equalities off by more than the slack, and iterative refinement (not
+    # the single NNLS projection, NaN factors) settles every row exactly
+    rng = np.random.default_rng(0)
+    d, m = 5, 20
+    U0 = rng.standard_normal((m, d))
+    pairs = []
+    for u0 in U0:
+        q = u0 / np.linalg.norm(u0)
+        a, e = rng.standard_normal((2, d))
+        a, e = a - (a @ q) * q, e - (e @ q) * q
+        pairs += [a, a + 1e-3 * e]
+    X = np.vstack(pairs + [rng.standard_normal((40, d))])
+    signs = np.where(X @ U0.T >= 0, 1.0, -1.0)
+    signs[np.arange(2 * m), np.repeat(np.arange(m), 2)] = 1.0
+    V = U0 - X[0:2 * m:2] - X[1:2 * m:2]
+    U, _, H = project_many(X, signs, V, None)
+    assert np.isfinite(H[:, 0, 0]).all()
+    for r in range(m):
+        exact, _ = project(V[r], signs[:, r, None] * X, None, steps=0)
+        np.testing.assert_allclose(U[r], exact, atol=1e-6)
+        assert (signs[:, r] * (X @ U[r])).min() >= -1e-10 * np.abs(X @ V[r]).max()
+
+
+def test_scan_rows_matches_the_whole_products(monkeypatch):
+    # the scan's reductions, a few rows at a time, are those of the full
+    # (m, n) array of K u, whatever the number of rows in a chunk
+    from skconvexnn.program import cones
+    rng, X, signs, V = _cones(3, 50, 4, 9)
+    table = np.ascontiguousarray(signs.T)
+    rows = rng.integers(0, 9, size=12)
+    U = rng.standard_normal((12, 4))
+    at = rng.integers(0, 50, size=(12, 3))
+    inv = 1.0 / np.linalg.norm(X, axis=1)
+    K = table[rows] * (U @ X.T)
+    for size in (8 * 50, 8 * 50 * 5, 2**22):
+        monkeypatch.setattr(cones, "SCAN_BYTES", size)
+        j, lo, hi, vals, cut = cones.scan_rows(X, table, rows, U, at=at, inv_norms=inv)
+        np.testing.assert_array_equal(j, K.argmin(axis=1))
+        np.testing.assert_allclose(lo, K.min(axis=1))
+        np.testing.assert_allclose(hi, K.max(axis=1))
+        np.testing.assert_allclose(vals, np.take_along_axis(K, at, axis=1))
+        np.testing.assert_allclose(cut, (K * inv).min(axis=1))
 
 
 def test_batched_projection_of_polar_points_is_zero():

@@ -13,10 +13,10 @@ and one check of all the constraints, and only if that fails a full
 nonnegative least-squares solve.
 """
 
-from contextlib import suppress
-
 import numpy as np
 from scipy.optimize import nnls
+
+from ._passive import _PassiveSets
 
 __all__ = ["project"]
 
@@ -101,146 +101,44 @@ def _project_nnls(v, K, Kv, scale):
         rows = np.concatenate([rows, bad])
 
 
-def _inverse(gram):
-    """Batched inverses of Gram matrices, the identity where one is singular, and
-    that mask (a squared Cholesky pivot <= PIVOT_RTOL of its row's, as in append)."""
-    try:
-        L = np.linalg.cholesky(gram)
-    except np.linalg.LinAlgError:
-        L = np.zeros_like(gram)
-        for r, matrix in enumerate(gram):
-            with suppress(np.linalg.LinAlgError):  # (a zero pivot marks it)
-                L[r] = np.linalg.cholesky(matrix)
-    bad = (np.diagonal(L, axis1=1, axis2=2) ** 2
-           <= PIVOT_RTOL * np.diagonal(gram, axis1=1, axis2=2)).any(axis=1)
-    H = np.broadcast_to(np.eye(gram.shape[1]), gram.shape).copy()
-    if not bad.all():
-        H[~bad] = np.linalg.inv(gram[~bad])
-    return H, bad
-
-
-class _PassiveSets:
-    """Each row's passive constraints, padded to ``d`` slots, and the inverse
-    ``H = (K_A K_A^T)^{-1}`` of their Gram matrix (the identity on empty
-    slots).
-
-    A solve on a passive set is one matrix product with ``H``. A constraint
-    enters by bordering ``H`` (the Schur complement of the new row) and
-    leaves by the matching rank-one correction, each ``d^2`` work per row
-    with no loop over the slots. Updates accumulate rounding, so
-    :func:`project_many` checks the equalities of every passive set it
-    accepts and refactors a row whose check fails (:meth:`refactor`).
-    ``signs`` has one row per vector: ``2 D - 1`` of its pattern, shape (m, n).
-    """
-
-    def __init__(self, X, signs, A, factors=None):
-        self.X, self.signs, self.A = X, signs, A
-        m, d = A.shape
-        self.failed = np.zeros(m, dtype=bool)
-        if factors is None:
-            self.H = np.broadcast_to(np.eye(d), (m, d, d)).copy()
-            stale = (A >= 0).any(axis=1)
-        else:
-            self.H = np.array(factors, dtype=float).reshape(m, d, d)
-            stale = ~np.isfinite(self.H[:, 0, 0])
-        self.refactor(np.flatnonzero(stale))
-
-    def signed_rows(self, rows):
-        """``X`` at each slot, the signs times validity, and the validity.
-
-        Only the first ``t`` slots, ``t`` the largest passive set of ``rows``
-        (the others are empty).
-        """
-        Ar = self.A[rows]
-        Ar = Ar[:, :int((Ar >= 0).sum(axis=1).max(initial=0))]
-        valid = Ar >= 0
-        idx = np.where(valid, Ar, 0)
-        return self.X[idx], self.signs[rows[:, None], idx] * valid, valid
-
-    def refactor(self, rows):
-        """Invert the rows' Gram matrices from scratch."""
-        if not len(rows):
-            return
-        Xg, sg, valid = self.signed_rows(rows)
-        KA = Xg * sg[..., None]
-        gram = KA @ KA.transpose(0, 2, 1)
-        t = gram.shape[1]
-        gram[:, np.arange(t), np.arange(t)] += ~valid
-        H, bad = _inverse(gram)
-        self.H[rows] = np.eye(self.H.shape[1])
-        self.H[rows, :t, :t] = H
-        self.failed[rows[bad]] = True
-
-    def remove(self, rows, slot):
-        """Update ``H`` of ``rows`` for removing the constraint at ``slot``.
-
-        The rows' slots past ``slot`` move one to the left (as :func:`_drop`
-        compacts them). The inverse of the Gram matrix without row and
-        column ``j`` is ``H_{-j,-j} - H_{-j,j} H_{j,-j} / H_jj``.
-        """
-        if not len(rows):
-            return
-        t = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))  # slots in use
-        H = self.H[rows, :t, :t]
-        at = np.arange(len(rows))
-        h = H[at, slot]  # (r, t): row slot of each H
-        H -= h[:, :, None] * h[:, None, :] / h[at, slot][:, None, None]
-        cols = np.arange(t)
-        keep = np.minimum(cols[None, :] + (cols[None, :] >= slot[:, None]), t - 1)
-        H = H[at[:, None, None], keep[:, :, None], keep[:, None, :]]
-        H[:, -1, :] = 0.0
-        H[:, :, -1] = 0.0
-        H[:, -1, -1] = 1.0
-        self.H[rows, :t, :t] = H
-
-    def solve(self, rows, rhs):
-        """Solve ``K_A K_A^T z = rhs`` on each row's passive set."""
-        top = int((self.A[rows] >= 0).sum(axis=1).max(initial=0))
-        z = np.zeros_like(rhs)
-        if top:
-            H = self.H[rows, :top, :top]  # the slots past top are empty
-            z[:, :top] = np.matmul(H, rhs[:, :top, None])[..., 0]
-        return z
-
-    def append(self, rows, j, Xg, sg):
-        """Add constraint ``j[i]`` to ``rows[i]`` at its first empty slot.
-
-        ``Xg``, ``sg`` are the rows' :meth:`signed_rows`. A row whose update is
-        singular is refactored, which fails it if the constraint is dependent.
-        """
-        size = (self.A[rows] >= 0).sum(axis=1)
-        t = int(size.max(initial=0)) + 1  # slots in use after the update
-        xj = self.X[j]
-        sj = self.signs[rows, j]
-        # (Xg may have been taken for more rows, with more slots: those are 0)
-        part = (np.einsum("rad,rd->ra", Xg, xj) * sg * sj[:, None])[:, :t]
-        cross = np.zeros((len(rows), t))  # 0 past size
-        cross[:, :part.shape[1]] = part
-        H = self.H[rows, :t, :t]
-        Hc = np.matmul(H, cross[..., None])[..., 0]  # 0 past size
-        norm2 = np.einsum("rd,rd->r", xj, xj)
-        pivot = norm2 - np.einsum("ra,ra->r", cross, Hc)
-        bad = pivot <= PIVOT_RTOL * norm2
-        pivot = np.where(bad, 1.0, pivot)
-        at = np.arange(len(rows))
-        H += Hc[:, :, None] * Hc[:, None, :] / pivot[:, None, None]
-        H[at, size, :] = -Hc / pivot[:, None]
-        H[at, :, size] = -Hc / pivot[:, None]
-        H[at, size, size] = 1.0 / pivot
-        self.H[rows, :t, :t] = H
-        self.A[rows, size] = j
-        self.refactor(rows[bad])  # rounding in H, or a dependent constraint
-
-
 #: Largest violation of a passive constraint's equality, relative to the largest
 #: ``|K v|``, that :func:`project_many` accepts before refactoring the passive set.
 DRIFT = 1e-9
-#: Squared pivot, relative to its row's squared norm, of a singular passive set.
-PIVOT_RTOL = 1e-12
+#: Bytes of ``K u`` that :func:`scan_rows` computes at once: a few rows that
+#: stay in cache, instead of passes over a whole (rows, n) array (at n =
+#: 50,000 the scan of 100 rows took half the time).
+SCAN_BYTES = 2**22
+
+
+def scan_rows(X, signs, rows, U, at=None, inv_norms=None):
+    """Reductions of ``k_r = signs[rows[r]] * (X u_r)`` for each row ``u_r`` of ``U``.
+
+    Returns the argmin of ``k_r``, its min and max, the values at the
+    columns ``at[r]`` (``at`` of shape (m, t), or None) and the min of
+    ``k_r * inv_norms`` (or None), computed a few rows at a time
+    (``SCAN_BYTES``) with no (m, n) array.
+    """
+    m = len(U)
+    j, lo, hi = np.empty(m, dtype=np.intp), np.empty(m), np.empty(m)
+    vals = None if at is None else np.empty(at.shape)
+    cut = None if inv_norms is None else np.empty(m)
+    step = max(1, SCAN_BYTES // (8 * X.shape[0]))
+    for s in range(0, m, step):
+        part = slice(s, s + step)
+        K = signs[rows[part]] * (U[part] @ X.T)
+        j[part] = K.argmin(axis=1)
+        lo[part] = K[np.arange(len(K)), j[part]]
+        hi[part] = K.max(axis=1)
+        if at is not None:
+            vals[part] = np.take_along_axis(K, at[part], axis=1)
+        if inv_norms is not None:
+            K *= inv_norms
+            cut[part] = K.min(axis=1)
+    return j, lo, hi, vals, cut
 
 
 def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
-                 factors=None, KV=None, transposed=False):
+                 factors=None, scale=None, transposed=False, rows=None):
     """Project each row ``v_r`` of ``V`` onto ``{u : (s_r * X) u >= 0}``.
 
     Lawson and Hanson's active-set method for the nonnegative least-squares
@@ -264,8 +162,9 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    signs : ndarray of shape (n, m), or (m, n) if ``transposed``
-        ``2 D - 1`` of each row's pattern (the rounds take it as (m, n)).
+    signs : ndarray of shape (n, p), or (p, n) if ``transposed``
+        ``2 D - 1`` of patterns: row ``r`` of ``V`` takes pattern ``r``, or
+        ``rows[r]`` if ``rows`` is given (the rounds take them as (p, n)).
     V : ndarray of shape (m, d)
     guesses : ndarray of int of shape (m, d) or None
         Active sets to start from, one row per vector: distinct constraint
@@ -283,8 +182,12 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         The inverses of the guesses' Gram matrices, as this function returns
         them (a row whose first entry is not finite is recomputed). None
         computes every guess's.
-    KV : ndarray or None
-        ``signs * (X @ V.T)`` in the layout of ``signs``, if the caller has it.
+    scale : ndarray of shape (m,) or None
+        ``max |K_r v_r|`` of each row, if the caller has it (the
+        feasibility slack is ``rtol`` times it).
+    rows : ndarray of int of shape (m,) or None
+        The pattern of each row of ``V`` (default: row ``r`` takes pattern
+        ``r``), so that a caller with a table of patterns gathers none.
 
     Returns
     -------
@@ -296,10 +199,12 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         the row was settled by :func:`project` (to pass back with
         ``active``).
     """
-    signs, KV = (signs, KV) if transposed else (signs.T, None if KV is None else KV.T)
-    signs = np.ascontiguousarray(signs)
-    KV = signs * (V @ X.T) if KV is None else np.ascontiguousarray(KV)
-    batch = _Batch(X, signs, V, guesses, rtol, stop_below, factors, KV)
+    signs = np.ascontiguousarray(signs if transposed else signs.T)
+    rows = np.arange(len(V)) if rows is None else np.asarray(rows)
+    if scale is None:
+        _, lo, hi, _, _ = scan_rows(X, signs, rows, V)
+        scale = np.maximum(-lo, hi)
+    batch = _Batch(X, signs, rows, V, guesses, rtol, stop_below, factors, scale)
     for _ in range(6 * X.shape[1] + 10 if rounds is None else rounds):
         if not batch.round():
             break
@@ -310,17 +215,17 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
 class _Batch:
     """The rows of :func:`project_many` and their state between rounds."""
 
-    def __init__(self, X, signs, V, guesses, rtol, stop_below, factors, KV):
+    def __init__(self, X, signs, rows, V, guesses, rtol, stop_below, factors, scale):
         m, d = V.shape[0], X.shape[1]
         self.X, self.signs, self.V, self.rtol, self.d = X, signs, V, rtol, d
+        self.sign_of = rows  # the pattern (row of signs) of each row
         self.U = V.copy()
         self.A = (np.full((m, d), -1, dtype=np.intp) if guesses is None
                   else np.array(guesses, dtype=np.intp).reshape(m, d))
-        self.KV = KV  # (m, n), as signs
         # feasibility slack per row, relative to K v (as in project): relative
         # to K u it would be lost when the projection is (nearly) zero
-        self.tols = rtol * (np.abs(KV).max(axis=1, initial=0.0) + 1e-300)
-        self.passive = _PassiveSets(X, signs, self.A, factors)
+        self.tols = rtol * (scale + 1e-300)
+        self.passive = _PassiveSets(X, signs, self.A, factors, sign_of=rows)
         # started: the rows whose multipliers mu solve the least squares on
         # their passive set; fresh: those whose inverse has been recomputed
         self.mu, self.started = np.zeros((m, d)), np.zeros(m, dtype=bool)
@@ -336,7 +241,9 @@ class _Batch:
         if not len(rows):
             return False
         valid = self.A[rows] >= 0
-        rhs = -np.where(valid, self.KV[rows[:, None], self.A[rows].clip(0)], 0.0)
+        Xg, sg, _ = passive.signed_rows(rows)
+        rhs = np.zeros(valid.shape)
+        rhs[:, :sg.shape[1]] = -np.einsum("rad,rd->ra", Xg, self.V[rows]) * sg
         z = np.where(valid, passive.solve(rows, rhs), 0.0)
         neg = valid & (z <= 0)
         back = neg.any(axis=1)
@@ -345,17 +252,17 @@ class _Batch:
             # min_{mu >= 0} ||v + K^T mu|| (module docstring); the clipped
             # least-squares ones often show that a row is short enough
             rb = rows[back]
-            Xb, sb, _ = passive.signed_rows(rb)
-            clipped = np.maximum(z[back], 0.0)[:, :sb.shape[1]]
-            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xb, clipped * sb)
+            clipped = np.maximum(z[back], 0.0)[:, :sg.shape[1]] * sg[back]
+            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xg[back], clipped)
             back[np.flatnonzero(back)[self._settle_short(rb, Ub)]] = False
         back &= ~done[rows]
         if np.any(back):
-            _drop(passive, self.mu, started, rows[back], z[back], neg[back], valid[back])
+            rb = rows[back]
+            _drop(passive, self.mu, started, rb, z[back], neg[back], valid[back])
             done |= passive.failed
         fwd = ~back & ~passive.failed[rows] & ~done[rows]
         if np.any(fwd):
-            self._forward(rows[fwd], z[fwd])
+            self._forward(rows[fwd], z[fwd], Xg[fwd], sg[fwd])
         return True
 
     def _settle_short(self, rows, points):
@@ -366,23 +273,34 @@ class _Batch:
         self.done[rows[short]] = True
         return short
 
-    def _forward(self, rk, zk):
+    def _scan(self, rk, U):
+        """Most violated constraint of each row's ``U``, its value, and the
+        values of the passive constraints (0 on empty slots)."""
+        A = self.A[rk]
+        j, worst, _, at, _ = scan_rows(self.X, self.signs, self.sign_of[rk], U,
+                                       at=np.where(A >= 0, A, 0))
+        at[A < 0] = 0.0
+        return j, worst, at
+
+    def _forward(self, rk, zk, Xg, sg):
         """Lawson and Hanson's forward step: settle or add a constraint."""
         self.mu[rk] = zk
         self.started[rk] = True
-        Xg, sg, _ = self.passive.signed_rows(rk)
         Ur = self.V[rk] + np.einsum("rad,ra->rd", Xg, zk[:, :sg.shape[1]] * sg)
         keep = ~self._settle_short(rk, Ur)
-        rk, Ur, Xg, sg = rk[keep], Ur[keep], Xg[keep], sg[keep]
+        rk, zk, Ur, Xg, sg = rk[keep], zk[keep], Ur[keep], Xg[keep], sg[keep]
         if not len(rk):
             return
-        KU = self.signs[rk] * (Ur @ self.X.T)  # (r, n)
-        keep = ~self._drifted(rk, KU)
-        rk, Ur, Xg, sg, KU = rk[keep], Ur[keep], Xg[keep], sg[keep], KU[keep]
+        j, worst, at = self._scan(rk, Ur)
+        keep = ~self._drifted(rk, at)
+        rk, zk, Ur, Xg, sg = rk[keep], zk[keep], Ur[keep], Xg[keep], sg[keep]
+        j, worst, at = j[keep], worst[keep], at[keep]
         if not len(rk):
             return
-        j = np.argmin(KU, axis=1)
-        feasible = KU[np.arange(len(rk)), j] >= -self.tols[rk]
+        for _ in range(2):
+            if not self._refine(rk, zk, Ur, Xg, sg, (j, worst, at)):
+                break
+        feasible = worst >= -self.tols[rk]
         self.U[rk[feasible]] = Ur[feasible]
         self.done[rk[feasible]] = True
         grow = ~feasible
@@ -397,15 +315,34 @@ class _Batch:
         self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
         self.done |= self.passive.failed
 
-    def _drifted(self, rk, KU):
-        """Rows whose passive constraints no longer hold with equality: the
-        updates of their inverses have drifted. Recompute them, once per call
-        (a fresh inverse is as good as it gets), and solve again."""
-        Ar = self.A[rk]
-        at = np.arange(len(rk))[:, None], np.where(Ar >= 0, Ar, 0)
-        off = np.where(Ar >= 0, np.abs(KU[at]), 0.0)
+    def _refine(self, rk, zk, Ur, Xg, sg, scanned):
+        """One step of iterative refinement, in place, of the rows whose most
+        violated constraint is a passive one; False if there is none.
+
+        With an ill-conditioned Gram matrix the solve leaves the passive
+        equalities off by more than the slack, even with a fresh inverse
+        (such rows used to go to :func:`project`). The residuals ``r = K_A
+        u`` (``scanned``, from :meth:`_scan`) give ``z - H r``.
+        """
+        j, worst, at = scanned
+        ri = np.flatnonzero((worst < -self.tols[rk])
+                            & (self.A[rk] == j[:, None]).any(axis=1))
+        if not len(ri):
+            return False
+        dz = np.where(self.A[rk[ri]] >= 0, self.passive.solve(rk[ri], at[ri]), 0.0)
+        zk[ri] -= dz
+        self.mu[rk[ri]] = np.maximum(zk[ri], 0.0)
+        Ur[ri] -= np.einsum("rad,ra->rd", Xg[ri], dz[:, :sg.shape[1]] * sg[ri])
+        j[ri], worst[ri], at[ri] = self._scan(rk[ri], Ur[ri])
+        return True
+
+    def _drifted(self, rk, at):
+        """Rows whose passive constraints (their values ``at``) no longer hold
+        with equality: the updates of their inverses have drifted. Recompute
+        them, once per call (a fresh inverse is as good as it gets), and solve
+        again."""
         limit = DRIFT * self.tols[rk] / self.rtol
-        drift = (off.max(axis=1, initial=0.0) > limit) & ~self.fresh[rk]
+        drift = (np.abs(at).max(axis=1, initial=0.0) > limit) & ~self.fresh[rk]
         if np.any(drift):
             self.fresh[rk[drift]] = True
             self.passive.refactor(rk[drift])
@@ -415,7 +352,7 @@ class _Batch:
     def fall_back(self):
         """Project the rows the batched steps did not settle with :func:`project`."""
         for r in np.flatnonzero(~self.done | self.passive.failed):
-            K = self.signs[r, :, None] * self.X
+            K = self.signs[self.sign_of[r], :, None] * self.X
             self.U[r], active = project(self.V[r], K, None, self.rtol, steps=0)
             self.A[r] = -1
             self.A[r, :min(len(active), self.d)] = active[:self.d]

@@ -9,7 +9,7 @@ norm, so that a solver written for one serves both.
 
 import numpy as np
 
-from .cones import cone_norms, project_many
+from .cones import cone_norms, project_many, scan_rows
 
 
 def block_norms(Z):
@@ -115,7 +115,7 @@ class ConeGroupNorm(GroupNorm):
         d = op.shape[-1]
         self.factors = (np.full((*op.shape, d), np.nan)
                         if self.active.size * d * 8 <= FACTOR_MEMORY else None)
-        self._row_norms = np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
+        self._inv_row_norms = 1.0 / np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
         # one row of signs per block: the projections gather rows
         self._sign_rows = np.ascontiguousarray(op.cone_signs.T)
 
@@ -136,28 +136,29 @@ class ConeGroupNorm(GroupNorm):
         ts, bs = np.nonzero(big)
         if not len(ts):
             return B
-        S = self._sign_rows[bs]
-        KB = S * (B[ts, bs] @ op.X.T)  # (m, n)
-        worst = KB.min(axis=1)
-        todo = worst < -1e-12 * np.maximum(KB.max(axis=1), -worst)
+        Bv = B[ts, bs]
+        _, worst, best, _, cut = scan_rows(
+            op.X, self._sign_rows, bs, Bv,
+            inv_norms=self._inv_row_norms if thresh > 0 else None)
+        scale = np.maximum(best, -worst)
+        todo = worst < -1e-12 * scale
         if thresh > 0 and todo.any():
             # The projection onto the half-space of the most violated
             # constraint (relative to its row's length) is no shorter than
             # the projection onto the cone: where it is at most thresh, the
             # shrinkage zeroes the block, no projection needed.
-            cut = np.minimum(KB[todo], 0.0)
-            cut /= self._row_norms
             on = np.flatnonzero(todo)
-            zero = on[norms[ts[on], bs[on]] ** 2 - cut.min(axis=1) ** 2 <= thresh ** 2]
+            low = np.minimum(cut[on], 0.0)
+            zero = on[norms[ts[on], bs[on]] ** 2 - low ** 2 <= thresh ** 2]
             B[ts[zero], bs[zero]] = 0.0
             todo[zero] = False
         if todo.any():
-            if not todo.all():
-                ts, bs, S, KB = ts[todo], bs[todo], S[todo], KB[todo]
+            ts, bs, Bv, scale = ts[todo], bs[todo], Bv[todo], scale[todo]
             # blocks the shrinkage will zero stop as soon as that is known
             cached = self.factors is not None
-            U, act, L = project_many(op.X, S, B[ts, bs], self.active[ts, bs],
-                                     stop_below=thresh, KV=KB, transposed=True,
+            U, act, L = project_many(op.X, self._sign_rows, Bv, self.active[ts, bs],
+                                     stop_below=thresh, scale=scale, transposed=True,
+                                     rows=bs,
                                      factors=self.factors[ts, bs] if cached else None)
             B[ts, bs] = U
             self.active[ts, bs] = act
