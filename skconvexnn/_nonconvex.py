@@ -110,11 +110,11 @@ def train_networks(X, Y, loss, s, beta, n_units, n_starts, rng, fit_intercept=Tr
         pre = X @ U.T
         H = np.maximum(pre, 0.0)
         P = H @ A + c
-        G = loss.gradient(P, Y, s)
+        loss_value, G = loss.value_and_gradient(P, Y, s)
         a = A.sum(axis=1)  # each unit's only output weight
         dU = ((G @ A.T) * (pre > 0)).T @ X + beta * U
         da = np.sum((H.T @ G) * mask, axis=1) + beta * a
-        value = loss.value(P, Y, s) + 0.5 * beta * (np.sum(U * U) + np.sum(a * a))
+        value = loss_value + 0.5 * beta * (np.sum(U * U) + np.sum(a * a))
         parts = [dU.ravel(), da]
         if fit_intercept:
             parts.append(G.sum(axis=0))

@@ -14,7 +14,7 @@ Adding a loss means writing one subclass of :class:`Loss`; no solver changes.
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, log_softmax, softmax, xlogy
+from scipy.special import expit, xlogy
 
 __all__ = ["Loss", "SquaredLoss", "LogisticLoss", "HingeLoss", "get_loss", "LOSSES"]
 
@@ -71,6 +71,14 @@ class Loss:
         """Gradient of :meth:`value` with respect to ``P``, shape (n, k)."""
         raise NotImplementedError
 
+    def value_and_gradient(self, P, Y, s):
+        """``(value(P, Y, s), gradient(P, Y, s))``, for the solvers' loops.
+
+        Optional: a loss whose value and gradient share work (the softmax
+        of the logistic loss) computes it once here.
+        """
+        return self.value(P, Y, s), self.gradient(P, Y, s)
+
     def dual(self, Lam, Y, s):
         """Dual function ``-F*(-Lam)``; ``-inf`` outside its domain.
 
@@ -109,8 +117,8 @@ class Loss:
         def fun(p):
             P = p.reshape(shape)
             R = P - Z
-            value = self.value(P, Y, s) + 0.5 * rho * float(np.sum(R * R))
-            return value, (self.gradient(P, Y, s) + rho * R).ravel()
+            value, G = self.value_and_gradient(P, Y, s)
+            return value + 0.5 * rho * float(np.sum(R * R)), (G + rho * R).ravel()
 
         res = minimize(fun, Z.ravel(), jac=True, method="L-BFGS-B",
                        options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
@@ -196,11 +204,22 @@ def _minimize_intercept(loss, P, Y, s):
 
     def fun(c):
         Pc = P + c
-        return loss.value(Pc, Y, s), loss.gradient(Pc, Y, s).sum(axis=0)
+        value, G = loss.value_and_gradient(Pc, Y, s)
+        return value, G.sum(axis=0)
 
     res = minimize(fun, np.zeros(k), jac=True, method="L-BFGS-B",
                    options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 500})
     return res.x
+
+
+def _softmax_parts(P):
+    """Log-softmax and softmax of the rows of ``P``, sharing one exponential
+    (scipy's functions cost more in the solvers' loops on small programs,
+    in their per-call overhead and in computing the exponential twice)."""
+    M = P - P.max(axis=1, keepdims=True)
+    E = np.exp(M)
+    total = E.sum(axis=1, keepdims=True)
+    return M - np.log(total), E / total
 
 
 class LogisticLoss(Loss):
@@ -226,15 +245,21 @@ class LogisticLoss(Loss):
         if P.shape[1] == 1:
             per = np.logaddexp(0.0, P[:, 0]) - Y[:, 0] * P[:, 0]
         else:
-            per = -np.sum(Y * log_softmax(P, axis=1), axis=1)
+            per = -np.sum(Y * _softmax_parts(P)[0], axis=1)
         return float(s @ per)
 
     def probabilities(self, P):
         """``expit(p)`` for one output, ``softmax(p)`` for several."""
-        return expit(P) if P.shape[1] == 1 else softmax(P, axis=1)
+        return expit(P) if P.shape[1] == 1 else _softmax_parts(P)[1]
 
     def gradient(self, P, Y, s):
         return s[:, None] * (self.probabilities(P) - Y)
+
+    def value_and_gradient(self, P, Y, s):
+        if P.shape[1] == 1:
+            return self.value(P, Y, s), self.gradient(P, Y, s)
+        logs, Q = _softmax_parts(P)
+        return float(s @ -np.sum(Y * logs, axis=1)), s[:, None] * (Q - Y)
 
     def hessian(self, P, Y, s):
         Q = self.probabilities(P)

@@ -282,8 +282,8 @@ class FacePolish:
             P = predict(x)
             sq = np.add.reduceat(y * y, starts)
             norms = np.sqrt(sq)
-            value = loss.value(P, Y, sw) + beta * float(norms.sum())
-            G = loss.gradient(P, Y, sw)
+            value, G = loss.value_and_gradient(P, Y, sw)
+            value += beta * float(norms.sum())
             grad = np.empty(m)
             for t, span in enumerate(spans):
                 grad[span] = J[:, span].T @ G[:, t]

@@ -66,9 +66,9 @@ def _advance(ch, Z, w, loss, cy):
     Pn = ch["Pn"] if Z is None else chunk_prediction(ch, Z)
     Py = Pn + w * (Pn - ch["P"])
     Y, s = ch["Y"], ch["s"]
-    G = loss.gradient(Py + cy, Y, s)
+    value, G = loss.value_and_gradient(Py + cy, Y, s)
     out = {"adjoint": chunk_adjoint(ch, G), "gsum": G.sum(axis=0), "sP": s @ Pn,
-           "value": loss.value(Py + cy, Y, s)}
+           "value": value}
     return {**ch, "P": Pn, "Pn": Pn}, out
 
 

@@ -248,9 +248,8 @@ class FISTASolver(BaseSolver):
         n_iter = 0
         while not ok and n_iter < self.max_iter:
             n_iter += 1
-            G = loss.gradient(Py + cy, Y, sw)
+            F_y, G = loss.value_and_gradient(Py + cy, Y, sw)
             grad_Z, grad_c = op.adjoint(G, columns=_columns(sweeps, n_iter)), G.sum(axis=0)
-            F_y = loss.value(Py + cy, Y, sw)
             L_old, L = L, max(L * self.step_decrease, L_min)
             mask = (None if sweeps is None
                     else sweeps.mask(n_iter, Zy - grad_Z / L, beta / L))
