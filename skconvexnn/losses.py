@@ -256,7 +256,10 @@ class LogisticLoss(Loss):
         return s[:, None] * (self.probabilities(P) - Y)
 
     def value_and_gradient(self, P, Y, s):
-        if P.shape[1] == 1:
+        own = (type(self).value is LogisticLoss.value
+               and type(self).gradient is LogisticLoss.gradient
+               and type(self).probabilities is LogisticLoss.probabilities)
+        if P.shape[1] == 1 or not own:  # (a subclass's value or gradient rules)
             return self.value(P, Y, s), self.gradient(P, Y, s)
         logs, Q = _softmax_parts(P)
         return float(s @ -np.sum(Y * logs, axis=1)), s[:, None] * (Q - Y)

@@ -45,6 +45,32 @@ def _loss_cases():
 
 
 @pytest.mark.parametrize("loss, Y, s", _loss_cases(), ids=lambda v: getattr(v, "name", ""))
+def test_value_and_gradient_are_value_then_gradient(loss, Y, s):
+    # the solvers' shortcut (one softmax for both) gives what the two give
+    P = np.random.default_rng(2).standard_normal(Y.shape) * 30
+    value, G = loss.value_and_gradient(P, Y, s)
+    assert value == pytest.approx(loss.value(P, Y, s), rel=1e-14)
+    np.testing.assert_allclose(G, loss.gradient(P, Y, s), rtol=1e-13, atol=1e-15)
+
+
+def test_a_subclass_value_is_not_bypassed_by_the_shortcut():
+    # a subclass of the logistic loss that changes value and gradient gets
+    # them from value_and_gradient too, not the built-in softmax's
+    class Scaled(LogisticLoss):
+        def value(self, P, Y, s):
+            return 2.0 * super().value(P, Y, s)
+
+        def gradient(self, P, Y, s):
+            return 2.0 * super().gradient(P, Y, s)
+
+    _, Y, s = _loss_cases()[1]
+    P = np.random.default_rng(3).standard_normal(Y.shape)
+    value, G = Scaled().value_and_gradient(P, Y, s)
+    assert value == pytest.approx(2.0 * LogisticLoss().value(P, Y, s))
+    np.testing.assert_allclose(G, 2.0 * LogisticLoss().gradient(P, Y, s))
+
+
+@pytest.mark.parametrize("loss, Y, s", _loss_cases(), ids=lambda v: getattr(v, "name", ""))
 def test_loss_gradient_and_conjugate(loss, Y, s):
     rng = np.random.default_rng(1)
     P0 = rng.standard_normal(Y.shape)
