@@ -351,3 +351,35 @@ def test_newton_steps_stop_once_converged(monkeypatch):
     (fewer, gap), (more, _) = results.values()
     assert 0 < fewer < more
     assert gap <= 1e-8
+
+
+def test_one_tight_row_a_block_is_released_the_most_negative():
+    # At a face's optimum the tight rows of negative multiplier could all
+    # leave; as in an active-set method, only the most negative one of each
+    # block does (releasing them all at once let the next step cross and
+    # collapse the face: make_friedman1's search program, 600 patterns)
+    program = _program(n=60, d=4, beta=1e-3)
+    op = BlockOperator(program)
+    Z = np.zeros(op.shape)
+    bs = np.array([0, 1, 2])
+    ts = np.zeros(3, dtype=int)
+    rng = np.random.default_rng(1)
+    for b in bs:
+        Z[0, b] = rng.standard_normal(op.shape[2])
+    c = np.zeros(program.n_outputs)
+    tight = np.zeros((program.n_samples, 3), dtype=bool)
+    rows = rng.choice(program.n_samples, size=(3, 4), replace=False)
+    tight[rows, np.arange(3)[:, None]] = True
+    released = FacePolish(op)._released(Z, c, ts, bs, tight)
+    G = program.loss.gradient(op.prediction(Z) + c, program.Y, program.sample_weight)
+    grads = op.adjoint(G)[ts, bs]
+    grads += program.beta * Z[ts, bs] / np.linalg.norm(Z[ts, bs], axis=1)[:, None]
+    several = 0
+    for j, b in enumerate(bs):
+        rows = np.flatnonzero(tight[:, j])
+        A = program.X[rows] * op.cone_signs[rows, b, None]
+        mu = np.linalg.lstsq(A.T, grads[j], rcond=None)[0]
+        several += (mu < 0).sum() >= 2
+        expected = rows[[np.argmin(mu)]] if mu.min() < 0 else []
+        np.testing.assert_array_equal(np.flatnonzero(released[:, j]), expected)
+    assert several  # the case the rule is about

@@ -75,6 +75,10 @@ class FacePolish:
     #: violates from the start: 2,690 ADMM iterations against 1,080; all from
     #: round 10: 7.5 s a polish at n = 5,000, against 2 s).
     single_row_rounds = 10
+    #: Rounds of single rows again after rows are released, then 2, 4, 8, ...
+    #: (see :meth:`_released`; 10 made the search on wine's program 1.4
+    #: times slower, 5 about 1.15 times; 1 did not help make_friedman1's).
+    release_single_rows = 5
 
     def __init__(self, op, max_entries=2e7, max_attempts=6):
         self.op = op
@@ -135,8 +139,10 @@ class FacePolish:
         if not len(ts):
             return None
         best, best_value = None, self._value(Z, c)
-        for round_ in range(self.rounds):
-            joining = 2 ** max(round_ - self.single_row_rounds + 1, 0)
+        since = 0  # rounds since the start or the last release of rows
+        for _ in range(self.rounds):
+            joining = 2 ** max(since - self.single_row_rounds + 1, 0)
+            since += 1
             bases = self._bases(ts, bs, tight)
             if bases is None:
                 break
@@ -202,6 +208,8 @@ class FacePolish:
                 ts, bs, tight = self._face(Z)
                 continue
             tight = tight & ~released
+            # the released face: rows join one at a time again for a while
+            since = self.single_row_rounds - self.release_single_rows
         return best
 
     @staticmethod
@@ -447,13 +455,23 @@ class FacePolish:
         return H
 
     def _released(self, Z, c, ts, bs, tight):
-        """Tight rows whose multipliers are negative (n_rows, m), or None.
+        """The tight row of most negative multiplier of each block (n_rows,
+        m), or None when no multiplier is negative.
 
         At the optimum of the face the gradient of the objective in a block,
         ``g_b``, is ``(K_b)_A^T mu`` with ``mu >= 0`` at the optimum of the
         program; a negative ``mu_i`` (least squares) says the objective
-        decreases by leaving row ``i``'s hyperplane, as an active-set method
-        releases a constraint.
+        decreases by leaving row ``i``'s hyperplane, and an active-set
+        method releases one such constraint at a time. Releasing them all
+        let the next step cross many rows, which joined together (the
+        doubling count of :attr:`single_row_rounds` had run up) and
+        collapsed the face: on the first program of the search on
+        ``make_friedman1(1000)`` (600 patterns) a face of 181 columns grew
+        to 667 with a release, then fell to 49, and no polish of the ADMM
+        solve reached a face's optimum (6,170 iterations). Releasing one
+        row a block, with rows joining one at a time again after it
+        (:attr:`release_single_rows`), the seventh polish did (3,740
+        iterations).
         """
         if tight is None:
             return None
@@ -471,7 +489,8 @@ class FacePolish:
             A = op.X[rows] * op.cone_signs[rows, b, None]
             mu = np.linalg.lstsq(A.T, grads[j], rcond=None)[0]
             scale = np.abs(mu).max(initial=0.0)
-            released[rows[mu < -1e-6 * max(scale, 1e-300)], j] = True
+            if mu.min() < -1e-6 * max(scale, 1e-300):
+                released[rows[int(np.argmin(mu))], j] = True
         return released if released.any() else None
 
     def _feasible(self, Z, c, Z_new, c_new, ts, bs, joining=1):
