@@ -253,8 +253,7 @@ class _Batch:
             # min_{mu >= 0} ||v + K^T mu|| (module docstring); the clipped
             # least-squares ones often show that a row is short enough
             rb = rows[back]
-            clipped = np.maximum(z[back], 0.0)[:, :sg.shape[1]] * sg[back]
-            Ub = self.V[rb] + np.einsum("rad,ra->rd", Xg[back], clipped)
+            Ub = self.V[rb] + _combine(Xg[back], sg[back], np.maximum(z[back], 0.0))
             back[np.flatnonzero(back)[self._settle_short(rb, Ub)]] = False
         back &= ~done[rows]
         if np.any(back):
@@ -287,7 +286,7 @@ class _Batch:
         """Lawson and Hanson's forward step: settle or add a constraint."""
         self.mu[rk] = zk
         self.started[rk] = True
-        Ur = self.V[rk] + np.einsum("rad,ra->rd", Xg, zk[:, :sg.shape[1]] * sg)
+        Ur = self.V[rk] + _combine(Xg, sg, zk)
         keep = ~self._settle_short(rk, Ur)
         rk, zk, Ur, Xg, sg = rk[keep], zk[keep], Ur[keep], Xg[keep], sg[keep]
         if not len(rk):
@@ -333,7 +332,7 @@ class _Batch:
         dz = np.where(self.A[rk[ri]] >= 0, self.passive.solve(rk[ri], at[ri]), 0.0)
         zk[ri] -= dz
         self.mu[rk[ri]] = np.maximum(zk[ri], 0.0)
-        Ur[ri] -= np.einsum("rad,ra->rd", Xg[ri], dz[:, :sg.shape[1]] * sg[ri])
+        Ur[ri] -= _combine(Xg[ri], sg[ri], dz)
         j[ri], worst[ri], at[ri] = self._scan(rk[ri], Ur[ri])
         return True
 
@@ -358,6 +357,12 @@ class _Batch:
             self.A[r] = -1
             self.A[r, :min(len(active), self.d)] = active[:self.d]
             self.passive.H[r] = np.nan
+
+
+def _combine(Xg, sg, w):
+    """``K_A^T w`` of each row: its passive constraints (``Xg``, ``sg`` from
+    :meth:`_PassiveSets.signed_rows`) weighted by ``w`` (padded to ``d``)."""
+    return np.einsum("rad,ra->rd", Xg, w[:, :sg.shape[1]] * sg)
 
 
 def _drop(passive, mu, started, rb, z, neg, valid):
