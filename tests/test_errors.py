@@ -61,6 +61,25 @@ def test_solver_not_installed(data, monkeypatch):
         ConvexReLURegressor(solver="mosek").fit(*data)
 
 
+def test_installed_solvers_are_listed_once(monkeypatch):
+    # cvxpy's listing tries to import every solver (about 1.5 ms a call):
+    # the backends ask once per listing function, not once per fit.
+    import cvxpy
+
+    calls = []
+
+    def listing():
+        calls.append(1)
+        return ["CLARABEL"]
+
+    monkeypatch.setattr(cvxpy, "installed_solvers", listing)
+    for _ in range(3):
+        cvxpy_backend.check_installed("clarabel")
+    assert len(calls) == 1
+    with pytest.raises(ImportError, match="pip install Mosek"):
+        cvxpy_backend.check_installed("mosek")
+
+
 def test_problem_too_large_for_memory(data, monkeypatch):
     monkeypatch.setattr(cvxpy_backend, "available_memory_bytes", lambda: 2**20)
     with pytest.raises(MemoryError, match=r"GiB.*n_arrangements"):
