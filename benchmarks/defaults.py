@@ -18,6 +18,11 @@ the 51 states from five census figures; the violent crime rate, which
 counts murders, is left out) and anes96
 (classification: the 1996 vote, Clinton or Dole, of 944 survey answers).
 
+``--datasets more`` runs further statsmodels tables as they ship (their
+``exog`` and ``endog``, complete rows; fair and randhie subsampled to 2,000
+rows): twelve regressions and seven classifications (modechoice and spector
+on their 0/1 targets, five tables on their target above its median).
+
 The statsmodels tables need ``pip install statsmodels`` (in the
 ``benchmarks`` extra). Each fit runs in a child process (forked) with a
 time limit (``--timeout``, seconds): one that has not finished is shown as
@@ -91,6 +96,34 @@ def _statsmodels(name):
     return X.to_numpy(float), y.to_numpy()
 
 
+def _statsmodels_table(name, high=False):
+    """A statsmodels table as it ships (``exog``, ``endog``), complete rows.
+
+    ``high``: classify the target above its median. Tables of more than
+    2,000 rows are subsampled to 2,000 (seed 0), to keep the run short.
+    """
+    import statsmodels.api as sm
+
+    data = getattr(sm.datasets, name).load_pandas()
+    X = np.asarray(data.exog, dtype=float).reshape(len(data.exog), -1)
+    y = np.asarray(data.endog, dtype=float)
+    complete = np.isfinite(X).all(axis=1) & np.isfinite(y)
+    X, y = X[complete], y[complete]
+    if len(X) > 2000:
+        keep = np.random.RandomState(0).choice(len(X), 2000, replace=False)
+        X, y = X[keep], y[keep]
+    return (X, (y > np.median(y)).astype(int)) if high else (X, y)
+
+
+#: More statsmodels tables (``--datasets more``): regressions on their own
+#: targets; ``modechoice`` (the mode chosen, 0 or 1) and ``spector`` (the
+#: grade improved, 0 or 1) are classifications, and ``<name>_high`` classifies
+#: ``<name>``'s target above its median.
+MORE_REGRESSIONS = ["fair", "randhie", "ccard", "scotland", "stackloss", "longley",
+                    "copper", "engel", "cancer", "heart", "committee", "cpunish"]
+MORE_CLASSIFICATIONS = ["modechoice", "spector", "fair_high", "randhie_high",
+                        "ccard_high", "engel_high", "cancer_high"]
+
 DATASETS = {
     # name: (loader, task)
     "breast_cancer": (lambda: load_breast_cancer(return_X_y=True), "clf"),
@@ -103,6 +136,14 @@ DATASETS = {
     "star98": (lambda: _statsmodels("star98"), "reg"),
     "statecrime": (lambda: _statsmodels("statecrime"), "reg"),
 }
+DATASETS.update({name: (lambda name=name: _statsmodels_table(name), "reg")
+                 for name in MORE_REGRESSIONS})
+DATASETS.update({name: (lambda name=name: _statsmodels_table(
+    name.removesuffix("_high"), high=name.endswith("_high")), "clf")
+    for name in MORE_CLASSIFICATIONS})
+#: The datasets of the table in the docs (``--datasets`` default).
+DEFAULT_TABLE = ["breast_cancer", "wine", "iris", "digits", "anes96", "diabetes",
+                 "linnerud", "star98", "statecrime"]
 
 
 def make_estimator(name, task, dataset, n_outputs, params, seed=0):
@@ -182,8 +223,9 @@ def parse_settings(items):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS),
-                        help="comma-separated datasets (default: all)")
+    parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
+                        help="comma-separated datasets, or 'more' (default: "
+                             "the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -200,7 +242,11 @@ def main(argv=None):
 
     print(f"{'dataset':14s} {'n':>5s} {'d':>3s} {'estimator':11s} "
           f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
-    for dataset in args.datasets.split(","):
+    datasets = []
+    for name in args.datasets.split(","):
+        more = name == "more"
+        datasets += MORE_REGRESSIONS + MORE_CLASSIFICATIONS if more else [name]
+    for dataset in datasets:
         load, task = DATASETS[dataset]
         X, y = load()
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
