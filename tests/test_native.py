@@ -645,6 +645,16 @@ def test_auto_hands_fista_over_to_admm(monkeypatch):
     value = program.objective(result.V, result.W, result.intercept)
     assert value == pytest.approx(
         program.objective(alone.V, alone.W, alone.intercept), rel=1e-5)
+    # a warm start that ADMM made (the next beta of a path) goes to ADMM
+    smaller = replace(program, beta=5e-5)
+    again, used = solve_with_fallback(get_solver("auto", smaller), smaller, init=result)
+    assert used.name == "admm" and again.converged
+    assert again.n_iter == ADMMSolver().solve(smaller, init=result).n_iter
+    # several outputs (softmax) stay with FISTA, and so does a FISTA asked for
+    onehot = np.eye(3)[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    softmax = _program(X, onehot, "relu", n_gates=40, loss=LogisticLoss(), beta=1e-4)
+    assert not solvers._hands_over(get_solver("auto", softmax), softmax, "auto")
+    assert not solvers._hands_over(FISTASolver(), program, "fista")
     # FISTA that certifies within the steps keeps its result
     monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", alone.n_iter)
     result, used = solve_with_fallback(get_solver("auto", program), program)
