@@ -24,7 +24,9 @@ from skconvexnn.solvers import (
     admm_linear,
     design_condition,
     get_solver,
+    solve_with_fallback,
 )
+import skconvexnn.solvers as solvers
 
 
 def _data(n=40, d=3, seed=0):
@@ -622,6 +624,41 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     assert get_solver("auto", program).name == "admm"
     program = _program(X, labels, "gated_relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
+
+
+def test_auto_hands_fista_over_to_admm(monkeypatch):
+    # FISTA chosen by "auto" for the logistic ReLU program hands its blocks
+    # to ADMM when it has not certified its gap within FISTA_HANDOFF_STEPS
+    # steps: the result is ADMM's, certified, at FISTA's own optimum
+    X, y = _data(n=80, seed=3)
+    program = _program(X, y > np.median(y), "relu", n_gates=40, loss=LogisticLoss(),
+                       beta=1e-4)
+    monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", 20)
+    solver = get_solver("auto", program)
+    assert solver.name == "fista"
+    result, used = solve_with_fallback(solver, program)
+    assert used.name == "admm" and result.converged
+    assert result.n_iter > 20
+    assert len(result.objective_curve) > 2  # FISTA's checks, then ADMM's
+    alone, kept = solve_with_fallback(FISTASolver(), program, requested="fista")
+    assert kept.name == "fista" and alone.converged and alone.n_iter > 20
+    value = program.objective(result.V, result.W, result.intercept)
+    assert value == pytest.approx(
+        program.objective(alone.V, alone.W, alone.intercept), rel=1e-5)
+    # a warm start that ADMM made (the next beta of a path) goes to ADMM
+    smaller = replace(program, beta=5e-5)
+    again, used = solve_with_fallback(get_solver("auto", smaller), smaller, init=result)
+    assert used.name == "admm" and again.converged
+    assert again.n_iter == ADMMSolver().solve(smaller, init=result).n_iter
+    # several outputs (softmax) stay with FISTA, and so does a FISTA asked for
+    onehot = np.eye(3)[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    softmax = _program(X, onehot, "relu", n_gates=40, loss=LogisticLoss(), beta=1e-4)
+    assert not solvers._hands_over(get_solver("auto", softmax), softmax, "auto")
+    assert not solvers._hands_over(FISTASolver(), program, "fista")
+    # FISTA that certifies within the steps keeps its result
+    monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", alone.n_iter)
+    result, used = solve_with_fallback(get_solver("auto", program), program)
+    assert used.name == "fista" and result.n_iter == alone.n_iter
 
 
 @pytest.mark.parametrize("case", ["logistic", "softmax", "squared", "multioutput",
