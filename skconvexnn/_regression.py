@@ -142,7 +142,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``beta``), ``n_active``, ``n_examined``, ``round_objectives`` and
         ``round_seconds`` (per solve, seconds from the end of the seeding).
     n_iter_ : int
-        Solver iterations.
+        Solver iterations (FISTA's and ADMM's together when
+        ``solver="auto"`` hands FISTA's blocks over to ADMM, user guide,
+        "Choosing a solver").
     objective_curve_ : ndarray
         Objective per iteration (native solvers) or final value (cvxpy).
     solver_ : str

@@ -171,10 +171,9 @@ def _hands_over(solver, program, requested):
     """Whether ``solver`` is FISTA chosen by ``"auto"`` for a ReLU program
     of one output with a smooth loss that is not quadratic, which ADMM
     takes with a factorization (not conjugate gradients)."""
-    loss = program.loss
     if not (str(requested).lower() == "auto" and isinstance(solver, FISTASolver)
             and program.cone_constrained and program.n_outputs == 1
-            and getattr(loss, "smooth", True) and not loss.quadratic
+            and _smooth_curved(program.loss)
             and solver.max_iter > FISTA_HANDOFF_STEPS
             and ADMMSolver.direct(program)):
         return False
@@ -205,18 +204,14 @@ def _handed_over(fista, program, init):
     outputs: ADMM's loss steps couple them, and the softmax on the digits
     made the CV fit slower (1,081.7 s against 789.6 s).
     """
-    budget = fista.max_iter
     if init is not None and isinstance(init.state, ADMMState):
         first = replace(init, n_iter=0, objective_curve=[])
     else:
-        fista.max_iter = FISTA_HANDOFF_STEPS
-        try:
-            first = fista.solve(program, init=init)
-        finally:
-            fista.max_iter = budget
+        first = FISTASolver(tol=fista.tol, max_iter=FISTA_HANDOFF_STEPS,
+                            verbose=fista.verbose).solve(program, init=init)
         if first.converged:
             return first, fista
-    admm = ADMMSolver(tol=fista.tol, max_iter=budget - first.n_iter,
+    admm = ADMMSolver(tol=fista.tol, max_iter=fista.max_iter - first.n_iter,
                       verbose=fista.verbose)
     second = admm.solve(program, init=first)
     return replace(second, n_iter=first.n_iter + second.n_iter,
@@ -231,7 +226,7 @@ def native_order(program):
     :func:`get_solver` for the measurements behind the order).
     """
     loss = program.loss
-    smooth_curved = getattr(loss, "smooth", True) and not loss.quadratic
+    smooth_curved = _smooth_curved(loss)
     if program.cone_constrained:
         conditioned = design_condition(program.X) <= FISTA_MAX_CONDITION
         if conditioned and (smooth_curved or (loss.quadratic and few_neurons(program))):
@@ -242,6 +237,12 @@ def native_order(program):
     if not ADMMSolver.direct(program):
         return [AndersonSolver, FISTASolver, ADMMSolver]
     return [ADMMSolver, AndersonSolver, FISTASolver]
+
+
+def _smooth_curved(loss):
+    """Whether ``loss`` is smooth and not quadratic (the logistic loss, a
+    user's differentiable loss): FISTA's losses for the ReLU program."""
+    return getattr(loss, "smooth", True) and not loss.quadratic
 
 
 #: The ReLU program with a non-quadratic smooth loss goes to FISTA only

@@ -272,5 +272,5 @@ def check_installed(name):
     raise ImportError(
         f"Solver {name!r} is not installed. Install it with "
         f"`pip install {package or name}`; installed cvxpy solvers: "
-        f"{sorted(s.lower() for s in cp.installed_solvers())}."
+        f"{sorted(s.lower() for s in _installed(cp.installed_solvers))}."
     )
