@@ -661,6 +661,26 @@ def test_auto_hands_fista_over_to_admm(monkeypatch):
     assert used.name == "fista" and result.n_iter == alone.n_iter
 
 
+def test_handoff_keeps_fista_point_when_admm_stops_above_it(monkeypatch):
+    # after a handoff, ADMM stopped at max_iter above the objective FISTA had
+    # reached: the better point is returned (FISTA's), with both iterations
+    X, y = _data(n=80, seed=3)
+    program = _program(X, y > np.median(y), "relu", n_gates=40, loss=LogisticLoss(),
+                       beta=1e-4)
+    monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", 20)
+    first = FISTASolver(max_iter=20).solve(program)
+    after = ADMMSolver(max_iter=1).solve(program, init=first)
+    value = program.objective
+    assert not first.converged and not after.converged
+    assert value(first.V, first.W, first.intercept) < value(after.V, after.W,
+                                                            after.intercept)
+    solver = get_solver("auto", program, max_iter=21)
+    result, used = solve_with_fallback(solver, program)
+    assert used.name == "fista" and result.n_iter == 21 and not result.converged
+    assert value(result.V, result.W, result.intercept) == pytest.approx(
+        value(first.V, first.W, first.intercept), rel=1e-12)
+
+
 @pytest.mark.parametrize("case", ["logistic", "softmax", "squared", "multioutput",
                                   "sample_weight", "no_intercept", "user_loss"])
 def test_fista_relu_matches_cvxpy(case):
