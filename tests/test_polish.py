@@ -383,3 +383,27 @@ def test_one_tight_row_a_block_is_released_the_most_negative():
         expected = rows[[np.argmin(mu)]] if mu.min() < 0 else []
         np.testing.assert_array_equal(np.flatnonzero(released[:, j]), expected)
     assert several  # the case the rule is about
+
+
+def test_face_bases_never_form_the_tall_left_factor(monkeypatch):
+    # With ties in the data (repeated rows, discrete features) a block can
+    # have far more tight rows than coordinates. Only the right factor of
+    # their SVD is needed: the full left one is rows x rows, which made a
+    # 15,000-sample fit of a table with discrete features run for minutes.
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 3, size=(20, 3)).astype(float)
+    X = np.repeat(base, 30, axis=0)
+    y = np.maximum(X @ [1.0, -1.0, 0.5] - 0.5, 0) + 0.1 * rng.standard_normal(len(X))
+    calls = []
+    svd = np.linalg.svd
+
+    def recording(A, full_matrices=True, **kw):
+        if np.ndim(A) == 2 and kw.get("compute_uv", True):
+            calls.append((*np.shape(A), full_matrices))
+        return svd(A, full_matrices=full_matrices, **kw)
+
+    monkeypatch.setattr(np.linalg, "svd", recording)
+    from skconvexnn import ConvexReLURegressor
+    ConvexReLURegressor(beta=1e-3, solver="fista", random_state=0).fit(X, y)
+    tall = [full for rows, cols, full in calls if rows > cols]
+    assert tall and not any(tall)

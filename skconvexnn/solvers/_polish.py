@@ -244,7 +244,9 @@ class FacePolish:
                 bases.append(np.eye(d))
                 continue
             A = X[rows] * self.op.cone_signs[rows, b, None]
-            _, s, Vt = np.linalg.svd(A, full_matrices=True)
+            # the whole V (d x d) but not the whole U: with many tight rows
+            # (ties in discrete features) U would be rows x rows
+            _, s, Vt = np.linalg.svd(A, full_matrices=len(A) < d)
             rank = int(np.sum(s > 1e-9 * max(s[0], 1.0)))
             bases.append(Vt[rank:].T)
         return bases
