@@ -22,6 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import ConvexReLURegressor, training_objective
+from ._base import auto_beta
 from .solvers import solver_names
 
 #: Printed after the results: what the certificate means.
@@ -45,9 +46,9 @@ upper bound found by local descent, with no bound to go with it."""
 
 def _parser():
     """The command line's arguments."""
-    # Ten times the estimators' default (1e-3): on these 331 samples 1e-3
-    # overfits (seed 0: test R^2 0.10 convex, -0.04 MLP; 0.33 and 0.24 at 0.01).
-    default_beta = 10 * ConvexReLURegressor().beta
+    # The regressor's default (beta="auto") on the 331 training samples:
+    # 1e-3 overfits them (seed 0: test R^2 0.10 convex, -0.04 MLP).
+    default_beta = auto_beta(ConvexReLURegressor._auto_beta, 331)
     parser = argparse.ArgumentParser(
         prog="python -m skconvexnn", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -57,9 +58,9 @@ def _parser():
         help="weight decay; the data term is a mean, so beta means the same "
              "on any number of samples (the papers' regularization is "
              "n_samples * beta, MLPRegressor's alpha with solver='lbfgs' is "
-             "n_samples * beta). Default %(default)g, ten times the "
-             "estimators' default 1e-3, which overfits these 331 samples "
-             "(test R^2 0.10 and -0.04 with seed 0).",
+             "n_samples * beta). Default %(default)g, the regressor's "
+             "default (beta='auto') on these 331 samples; 1e-3 overfits "
+             "them (test R^2 0.10 and -0.04 with seed 0).",
     )
     parser.add_argument(
         "--n-arrangements", type=int, default=100,

@@ -33,6 +33,22 @@ DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search"}
 #: Fitted attributes that only some fits set: every fit first deletes them
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
 #: settings never keeps what the previous fit left.
+#: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
+#: up to this many samples, then the base times ``AUTO_BETA_SAMPLES /
+#: n_samples``, so that the sum-loss strength ``n_samples * beta`` of the
+#: papers stays where it was at this size: with more samples the network
+#: can follow more of the data (user guide, "Default parameters")...
+AUTO_BETA_SAMPLES = 1_000
+#: ... down to this fraction of the base, reached at ten times
+#: AUTO_BETA_SAMPLES: smaller betas make more neurons and slower solves.
+AUTO_BETA_FLOOR = 0.1
+
+
+def auto_beta(base, n_samples):
+    """The beta of ``beta="auto"`` on ``n_samples`` samples (see AUTO_BETA_SAMPLES)."""
+    return base * min(1.0, max(AUTO_BETA_FLOOR, AUTO_BETA_SAMPLES / max(n_samples, 1)))
+
+
 OPTIONAL_FITTED_ATTRIBUTES = (
     "neuron_gates_", "examined_gates_", "search_report_", "search_seed_objective_",
     "oracle_", "objective_curve_",
@@ -129,7 +145,7 @@ class ConvexReLUMixin(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "beta": [Interval(Real, 0, None, closed="neither")],
+        "beta": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "n_arrangements": [Interval(Integral, 1, None, closed="left")],
         "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES), "array-like"],
@@ -176,12 +192,12 @@ class ConvexReLUMixin(BaseEstimator):
         return isinstance(self.arrangements, str) and self.arrangements == "search"
 
     def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
-        """Build the convex program at ``beta`` (default ``self.beta``) and fit it.
+        """Build the convex program at ``beta`` (default: :meth:`_beta`) and fit it.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
-        beta = float(self.beta if beta is None else beta)
+        beta = self._beta(len(X)) if beta is None else float(beta)
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
@@ -197,7 +213,19 @@ class ConvexReLUMixin(BaseEstimator):
                 init = getattr(self, "_solution", None) if self.warm_start else None
                 fit = fit_beta(program, self._options(), gates, init)
             self._set_fit(fit)
+        self.beta_ = beta
         return self
+
+    #: The beta of ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (each
+    #: estimator's own).
+    _auto_beta = None
+
+    def _beta(self, n_samples):
+        """The beta of a fit on ``n_samples`` samples: ``beta``, or the
+        rule of ``beta="auto"`` (:func:`auto_beta`)."""
+        if isinstance(self.beta, str):
+            return auto_beta(self._auto_beta, n_samples)
+        return float(self.beta)
 
     def _search_warm_start(self, X1):
         """``(gates, solution, examined gates)`` of the previous search, if reused."""

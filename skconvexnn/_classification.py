@@ -64,11 +64,14 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         of the one-vs-rest binary hinges of the outputs (each class against
         the others, -1/+1 targets). The logistic loss needs a solver with the
         exponential cone (Clarabel, SCS, MOSEK).
-    beta : float, default=1e-2
+    beta : float or "auto", default="auto"
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
-        The default was chosen by measuring test accuracy on standardized
-        features (user guide, "Default parameters").
+        ``"auto"`` is 1e-2 up to 1,000 samples, then ``1e-2 * 1000 /
+        n_samples`` (the papers' regularization stays at 10) down to 1e-3,
+        from 10,000 samples on; the value used is ``beta_``. It was chosen
+        by measuring test accuracy on standardized features (user guide,
+        "Default parameters").
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexReLURegressor`, including
         ``arrangements="search"`` (dual-guided cutting planes, for every
@@ -81,7 +84,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
+    beta_, coefs_, intercepts_, n_neurons_, objective_, lower_bound_, duality_gap_
         As in :class:`ConvexReLURegressor`.
     gates_, neuron_gates_, examined_gates_, n_iter_, objective_curve_, solver_
         As in :class:`ConvexReLURegressor`.
@@ -128,11 +131,14 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
     }
 
+    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (see ``beta``).
+    _auto_beta = 1e-2
+
     def __init__(
         self,
         *,
         loss="logistic",
-        beta=1e-2,
+        beta="auto",
         activation="relu",
         n_arrangements=100,
         arrangements="bisector",

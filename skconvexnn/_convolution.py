@@ -278,10 +278,11 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
     %(conv_parameters)s
     loss : {"logistic", "squared", "hinge"}, default="logistic"
         As in :class:`ConvexReLUClassifier`.
-    beta : float, default=1e-2
+    beta : float or "auto", default="auto"
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
-        Its effect depends on the pooling (see ``pooling``): on the
+        ``"auto"`` is as in :class:`ConvexReLUClassifier` (1e-2 up to 1,000
+        images, then smaller; the value used is ``beta_``). Its effect depends on the pooling (see ``pooling``): on the
         standardized 8 x 8 digits with the default filters the network with
         no neuron is optimal from ``beta_max`` = 1.30 with the sum, 0.33
         with the average; with 3 x 3 filters and the average over their 36
@@ -322,7 +323,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     %(conv_attributes)s
-    n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
+    beta_, n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
         As in :class:`ConvexReLURegressor` (gates on the patch rows).
     n_iter_, objective_curve_, solver_, n_outputs_
         As in :class:`ConvexReLUClassifier`.
@@ -368,7 +369,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         padding="valid",
         pooling="sum",
         loss="logistic",
-        beta=1e-2,
+        beta="auto",
         activation="gated_relu",
         n_arrangements=20,
         arrangements="gaussian",
@@ -409,8 +410,9 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     %(conv_parameters)s
     loss : "squared" or Loss instance, default="squared"
         As in :class:`ConvexReLURegressor`.
-    beta : float, default=3e-2
-        Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`; its
+    beta : float or "auto", default="auto"
+        Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`
+        (``"auto"``: 3e-2 up to 1,000 images, then smaller); its
         effect depends on the pooling (see ``pooling`` and
         :class:`ConvexConvReLUClassifier`).
     activation : {"relu", "gated_relu"}, default="gated_relu"
@@ -425,7 +427,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
     Attributes
     ----------
     %(conv_attributes)s
-    n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
+    beta_, n_neurons_, objective_, lower_bound_, duality_gap_, gates_, neuron_gates_
         As in :class:`ConvexReLURegressor` (gates on the patch rows; the
         objective and bound of the standardized targets).
     y_mean_, y_scale_
@@ -468,7 +470,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         padding="valid",
         pooling="sum",
         loss="squared",
-        beta=3e-2,
+        beta="auto",
         activation="gated_relu",
         n_arrangements=100,
         arrangements="gaussian",

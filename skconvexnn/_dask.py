@@ -376,7 +376,7 @@ def fit_dask(estimator, X, y, sample_weight=None):
     sY = sum(t[1] for t in totals)
     P = len(estimator.gates_)
     Sx = sum(t[2] for t in totals) if P else np.zeros((0, X.shape[1] + 1))
-    cp = ChunkedProgram(chunks, estimator.beta, loss, estimator.fit_intercept, n,
+    cp = ChunkedProgram(chunks, estimator._beta(n), loss, estimator.fit_intercept, n,
                         X.shape[1] + estimator.fit_intercept, P, k, (S, sY, Sx))
     solver = DaskFISTASolver(tol=estimator.tol, max_iter=estimator.max_iter,
                              verbose=estimator.verbose)
@@ -412,6 +412,7 @@ def _set_chunked_fit(est, cp, result, solver, exact=False):
     messages = ()
     if not exact and not converged(objective, bound, result, solver, est.tol):
         messages = (convergence_advice(objective, bound, result, solver, options),)
+    est.beta_ = cp.beta
     return est._set_fit(Fit(
         U=U, A=A, G=G, c=c, gates=gates, n_outputs=cp.n_outputs,
         objective=objective, lower_bound=bound, n_iter=int(result.n_iter),

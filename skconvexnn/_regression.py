@@ -39,14 +39,17 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         The data term: half the mean squared error, or any convex loss
         written as a subclass of :class:`skconvexnn.losses.Loss` (see the
         tutorial "Add a loss"), with the targets as given.
-    beta : float, default=3e-2
+    beta : float or "auto", default="auto"
         Weight-decay strength, > 0, of the problem on the standardized
         targets, so that one beta means the same whatever the units of
         ``y``. On the raw targets it is weight decay of strength
         ``beta * y_scale_`` (see Notes). The data term is a mean, as in
         :class:`~sklearn.linear_model.Lasso`: the papers' regularization is
-        ``n_samples * beta``. The default was chosen by measuring test
-        scores on standardized features (user guide, "Default parameters").
+        ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples, then
+        ``3e-2 * 1000 / n_samples`` (the papers' regularization stays at
+        30) down to 3e-3, from 10,000 samples on; the value used is
+        ``beta_``. It was chosen by measuring test scores on standardized
+        features (user guide, "Default parameters").
     activation : {"relu", "gated_relu"}, default="relu"
         ``"relu"`` solves the exact program with cone constraints;
         ``"gated_relu"`` fixes each neuron's gate to its pattern (a group
@@ -95,6 +98,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
 
     Attributes
     ----------
+    beta_ : float
+        The beta of the fit: ``beta``, or the value ``"auto"`` gave.
     coefs_ : list of two ndarrays
         Hidden weights of shape (`n_features_in_`, `n_neurons_`) and output
         weights of shape (`n_neurons_`, `n_outputs_`), as in
@@ -237,6 +242,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         "loss": [StrOptions({"squared"}), Loss],
     }
 
+    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (see ``beta``).
+    _auto_beta = 3e-2
+
     #: Fit on standardized targets (the copositive estimator, which
     #: standardizes its own, turns this off for the regressor it runs).
     _standardize_targets = True
@@ -245,7 +253,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         self,
         *,
         loss="squared",
-        beta=3e-2,
+        beta="auto",
         activation="relu",
         n_arrangements=100,
         arrangements="bisector",

@@ -230,3 +230,27 @@ def test_sample_weight_in_target_scaling(small_regression):
     est = ConvexReLURegressor(loss=SquaredLoss(), n_arrangements=5,
                               random_state=0).fit(X, y)
     assert (est.y_mean_[0], est.y_scale_[0]) == (0.0, 1.0)
+
+
+def test_auto_beta_shrinks_with_the_samples():
+    # beta="auto": the base beta up to 1,000 samples, then base * 1000 / n
+    # (the papers' regularization n * beta stays put), at least base / 10
+    from skconvexnn import ConvexReLUClassifier
+    from skconvexnn._base import auto_beta
+    assert [auto_beta(3e-2, n) for n in (10, 1000)] == [3e-2, 3e-2]
+    assert auto_beta(3e-2, 4000) == pytest.approx(7.5e-3)
+    assert auto_beta(3e-2, 10_000) == auto_beta(3e-2, 10**6) == pytest.approx(3e-3)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2500, 3))
+    y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(2500)
+    kw = dict(activation="gated_relu", n_arrangements=5, random_state=0)
+    for n, beta in [(400, 3e-2), (2500, 1.2e-2)]:
+        auto = ConvexReLURegressor(**kw).fit(X[:n], y[:n])
+        assert auto.beta == "auto" and auto.beta_ == pytest.approx(beta)
+        fixed = ConvexReLURegressor(beta=beta, **kw).fit(X[:n], y[:n])
+        assert fixed.beta_ == beta
+        np.testing.assert_allclose(auto.predict(X), fixed.predict(X))
+    clf = ConvexReLUClassifier(**kw).fit(X, y > 1)
+    assert clf.beta_ == pytest.approx(4e-3)
+    with pytest.raises(ValueError, match="beta"):
+        ConvexReLURegressor(beta="large").fit(X[:50], y[:50])
