@@ -34,19 +34,21 @@ DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search"}
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
 #: settings never keeps what the previous fit left.
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
-#: up to this many samples, then the base times ``AUTO_BETA_SAMPLES /
-#: n_samples``, so that the sum-loss strength ``n_samples * beta`` of the
-#: papers stays where it was at this size: with more samples the network
-#: can follow more of the data (user guide, "Default parameters")...
+#: up to this many samples per output, then the base times
+#: ``AUTO_BETA_SAMPLES / samples per output``: with more samples the
+#: network can follow more of the data, and each output (a class of the
+#: softmax) has its own neurons (user guide, "Default parameters")...
 AUTO_BETA_SAMPLES = 1_000
 #: ... down to this fraction of the base, reached at ten times
 #: AUTO_BETA_SAMPLES: smaller betas make more neurons and slower solves.
 AUTO_BETA_FLOOR = 0.1
 
 
-def auto_beta(base, n_samples):
-    """The beta of ``beta="auto"`` on ``n_samples`` samples (see AUTO_BETA_SAMPLES)."""
-    return base * min(1.0, max(AUTO_BETA_FLOOR, AUTO_BETA_SAMPLES / max(n_samples, 1)))
+def auto_beta(base, n_samples, n_outputs=1):
+    """The beta of ``beta="auto"`` on ``n_samples`` samples and ``n_outputs``
+    outputs (see AUTO_BETA_SAMPLES)."""
+    per_output = n_samples / max(n_outputs, 1)
+    return base * min(1.0, max(AUTO_BETA_FLOOR, AUTO_BETA_SAMPLES / max(per_output, 1)))
 
 
 OPTIONAL_FITTED_ATTRIBUTES = (
@@ -197,7 +199,7 @@ class ConvexReLUMixin(BaseEstimator):
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Sets every fitted attribute.
         """
-        beta = self._beta(len(X)) if beta is None else float(beta)
+        beta = self._beta(*Y.shape) if beta is None else float(beta)
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
@@ -220,11 +222,11 @@ class ConvexReLUMixin(BaseEstimator):
     #: estimator's own).
     _auto_beta = None
 
-    def _beta(self, n_samples):
-        """The beta of a fit on ``n_samples`` samples: ``beta``, or the
-        rule of ``beta="auto"`` (:func:`auto_beta`)."""
+    def _beta(self, n_samples, n_outputs=1):
+        """The beta of a fit on ``n_samples`` samples and ``n_outputs``
+        outputs: ``beta``, or the rule of ``beta="auto"`` (:func:`auto_beta`)."""
         if isinstance(self.beta, str):
-            return auto_beta(self._auto_beta, n_samples)
+            return auto_beta(self._auto_beta, n_samples, n_outputs)
         return float(self.beta)
 
     def _search_warm_start(self, X1):

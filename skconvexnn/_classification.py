@@ -67,11 +67,11 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     beta : float or "auto", default="auto"
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
-        ``"auto"`` is 1e-2 up to 1,000 samples, then ``1e-2 * 1000 /
-        n_samples`` (the papers' regularization stays at 10) down to 1e-3,
-        from 10,000 samples on; the value used is ``beta_``. It was chosen
-        by measuring test accuracy on standardized features (user guide,
-        "Default parameters").
+        ``"auto"`` is 1e-2 up to 1,000 samples per output (one output for
+        two classes, one a class for more), then ``1e-2 * 1000`` divided
+        by the samples per output, down to 1e-3 from 10,000 on; the value
+        used is ``beta_``. It was chosen by measuring test accuracy on
+        standardized features (user guide, "Default parameters").
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexReLURegressor`, including
         ``arrangements="search"`` (dual-guided cutting planes, for every

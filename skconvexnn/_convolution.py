@@ -282,7 +282,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
         ``"auto"`` is as in :class:`ConvexReLUClassifier` (1e-2 up to 1,000
-        images, then smaller; the value used is ``beta_``). Its effect
+        images per output, then smaller; the value used is ``beta_``). Its effect
         depends on the pooling (see ``pooling``): on the standardized
         8 x 8 digits with the default filters the network with
         no neuron is optimal from ``beta_max`` = 1.30 with the sum, 0.33
@@ -413,7 +413,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         As in :class:`ConvexReLURegressor`.
     beta : float or "auto", default="auto"
         Weight-decay strength, > 0, as in :class:`ConvexReLURegressor`
-        (``"auto"``: 3e-2 up to 1,000 images, then smaller); its
+        (``"auto"``: 3e-2 up to 1,000 images per output, then smaller); its
         effect depends on the pooling (see ``pooling`` and
         :class:`ConvexConvReLUClassifier`).
     activation : {"relu", "gated_relu"}, default="gated_relu"

@@ -376,7 +376,7 @@ def fit_dask(estimator, X, y, sample_weight=None):
     sY = sum(t[1] for t in totals)
     P = len(estimator.gates_)
     Sx = sum(t[2] for t in totals) if P else np.zeros((0, X.shape[1] + 1))
-    cp = ChunkedProgram(chunks, estimator._beta(n), loss, estimator.fit_intercept, n,
+    cp = ChunkedProgram(chunks, estimator._beta(n, k), loss, estimator.fit_intercept, n,
                         X.shape[1] + estimator.fit_intercept, P, k, (S, sY, Sx))
     solver = DaskFISTASolver(tol=estimator.tol, max_iter=estimator.max_iter,
                              verbose=estimator.verbose)

@@ -45,11 +45,11 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``y``. On the raw targets it is weight decay of strength
         ``beta * y_scale_`` (see Notes). The data term is a mean, as in
         :class:`~sklearn.linear_model.Lasso`: the papers' regularization is
-        ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples, then
-        ``3e-2 * 1000 / n_samples`` (the papers' regularization stays at
-        30) down to 3e-3, from 10,000 samples on; the value used is
-        ``beta_``. It was chosen by measuring test scores on standardized
-        features (user guide, "Default parameters").
+        ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples per
+        output (``n_samples / n_outputs``), then ``3e-2 * 1000`` divided by
+        the samples per output, down to 3e-3 from 10,000 on; the value
+        used is ``beta_``. It was chosen by measuring test scores on
+        standardized features (user guide, "Default parameters").
     activation : {"relu", "gated_relu"}, default="relu"
         ``"relu"`` solves the exact program with cone constraints;
         ``"gated_relu"`` fixes each neuron's gate to its pattern (a group

@@ -233,13 +233,15 @@ def test_sample_weight_in_target_scaling(small_regression):
 
 
 def test_auto_beta_shrinks_with_the_samples():
-    # beta="auto": the base beta up to 1,000 samples, then base * 1000 / n
-    # (the papers' regularization n * beta stays put), at least base / 10
+    # beta="auto": the base beta up to 1,000 samples per output, then
+    # base * 1000 / (samples per output), at least base / 10
     from skconvexnn import ConvexReLUClassifier
     from skconvexnn._base import auto_beta
     assert [auto_beta(3e-2, n) for n in (10, 1000)] == [3e-2, 3e-2]
     assert auto_beta(3e-2, 4000) == pytest.approx(7.5e-3)
     assert auto_beta(3e-2, 10_000) == auto_beta(3e-2, 10**6) == pytest.approx(3e-3)
+    assert auto_beta(1e-2, 8000, 4) == pytest.approx(5e-3)
+    assert auto_beta(1e-2, 3000, 10) == 1e-2
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2500, 3))
     y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(2500)
@@ -252,5 +254,8 @@ def test_auto_beta_shrinks_with_the_samples():
         np.testing.assert_allclose(auto.predict(X), fixed.predict(X))
     clf = ConvexReLUClassifier(**kw).fit(X, y > 1)
     assert clf.beta_ == pytest.approx(4e-3)
+    # the softmax has an output a class: 2,500 samples of 5 classes
+    five = ConvexReLUClassifier(**kw).fit(X, np.digitize(y, [0.3, 0.6, 0.9, 1.2]))
+    assert five.beta_ == 1e-2
     with pytest.raises(ValueError, match="beta"):
         ConvexReLURegressor(beta="large").fit(X[:50], y[:50])
