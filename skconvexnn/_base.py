@@ -30,9 +30,6 @@ ARRANGEMENT_STRATEGIES = {"bisector", "gaussian", "exhaustive", "search"}
 #: Those of the estimators that have no search (the CNN and CV estimators).
 DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search"}
 
-#: Fitted attributes that only some fits set: every fit first deletes them
-#: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
-#: settings never keeps what the previous fit left.
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
 #: up to this many samples per output, then the base times
 #: ``AUTO_BETA_SAMPLES / samples per output``: with more samples the
@@ -48,9 +45,13 @@ def auto_beta(base, n_samples, n_outputs=1):
     """The beta of ``beta="auto"`` on ``n_samples`` samples and ``n_outputs``
     outputs (see AUTO_BETA_SAMPLES)."""
     per_output = n_samples / max(n_outputs, 1)
-    return base * min(1.0, max(AUTO_BETA_FLOOR, AUTO_BETA_SAMPLES / max(per_output, 1)))
+    shrink = AUTO_BETA_SAMPLES / max(per_output, 1)
+    return base * min(1.0, max(AUTO_BETA_FLOOR, shrink))
 
 
+#: Fitted attributes that only some fits set: every fit first deletes them
+#: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
+#: settings never keeps what the previous fit left.
 OPTIONAL_FITTED_ATTRIBUTES = (
     "neuron_gates_", "examined_gates_", "search_report_", "search_seed_objective_",
     "oracle_", "objective_curve_",
@@ -218,8 +219,8 @@ class ConvexReLUMixin(BaseEstimator):
         self.beta_ = beta
         return self
 
-    #: The beta of ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (each
-    #: estimator's own).
+    #: The beta of ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output
+    #: (each estimator's own).
     _auto_beta = None
 
     def _beta(self, n_samples, n_outputs=1):

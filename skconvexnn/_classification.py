@@ -131,7 +131,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
     }
 
-    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (see ``beta``).
+    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output (see ``beta``).
     _auto_beta = 1e-2
 
     def __init__(

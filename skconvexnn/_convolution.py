@@ -282,9 +282,9 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
         ``"auto"`` is as in :class:`ConvexReLUClassifier` (1e-2 up to 1,000
-        images per output, then smaller; the value used is ``beta_``). Its effect
-        depends on the pooling (see ``pooling``): on the standardized
-        8 x 8 digits with the default filters the network with
+        images per output, then smaller; the value used is ``beta_``).
+        Its effect depends on the pooling (see ``pooling``): on the
+        standardized 8 x 8 digits with the default filters the network with
         no neuron is optimal from ``beta_max`` = 1.30 with the sum, 0.33
         with the average; with 3 x 3 filters and the average over their 36
         patches, from 0.026 (user guide, "Convolutional networks").

@@ -376,8 +376,8 @@ def fit_dask(estimator, X, y, sample_weight=None):
     sY = sum(t[1] for t in totals)
     P = len(estimator.gates_)
     Sx = sum(t[2] for t in totals) if P else np.zeros((0, X.shape[1] + 1))
-    cp = ChunkedProgram(chunks, estimator._beta(n, k), loss, estimator.fit_intercept, n,
-                        X.shape[1] + estimator.fit_intercept, P, k, (S, sY, Sx))
+    cp = ChunkedProgram(chunks, estimator._beta(n, k), loss, estimator.fit_intercept,
+                        n, X.shape[1] + estimator.fit_intercept, P, k, (S, sY, Sx))
     solver = DaskFISTASolver(tol=estimator.tol, max_iter=estimator.max_iter,
                              verbose=estimator.verbose)
     largest, c = cp.zero_network_beta() if P else (0.0, cp.optimal_intercept(("zero",)))

@@ -242,7 +242,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         "loss": [StrOptions({"squared"}), Loss],
     }
 
-    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples (see ``beta``).
+    #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output (see ``beta``).
     _auto_beta = 3e-2
 
     #: Fit on standardized targets (the copositive estimator, which
