@@ -189,6 +189,16 @@ DEFAULT_TABLE = ["breast_cancer", "wine", "iris", "digits", "anes96", "diabetes"
                  "linnerud", "star98", "statecrime"]
 
 
+def split_dataset(dataset, seed=0):
+    """``(X_train, X_test, y_train, y_test, task)`` of ``dataset``: a 75/25
+    split, stratified for the classifications."""
+    load, task = DATASETS[dataset]
+    X, y = load()
+    parts = train_test_split(X, y, test_size=0.25, random_state=seed,
+                             stratify=y if task == "clf" else None)
+    return (*parts, task)
+
+
 def make_estimator(name, task, dataset, n_outputs, params, seed=0):
     """The estimator ``name`` for ``task``, or None where it does not apply.
 

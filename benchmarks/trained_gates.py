@@ -24,8 +24,7 @@ import time
 import warnings
 
 import numpy as np
-from defaults import DATASETS
-from sklearn.model_selection import train_test_split
+from defaults import split_dataset
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
@@ -65,11 +64,7 @@ def main():
     print(f"{'dataset':14s} {'n':>6s} {'beta':>7s} {'default':>8s} {'s':>6s} "
           f"{'trained':>8s} {'train s':>8s} {'convex s':>9s} {'MLP':>7s} {'s':>6s}")
     for name in args.datasets.split(","):
-        load, task = DATASETS[name]
-        X, y = load()
-        Xtr, Xte, ytr, yte = train_test_split(
-            X, y, test_size=0.25, random_state=0,
-            stratify=y if task == "clf" else None)
+        Xtr, Xte, ytr, yte, task = split_dataset(name)
         scaler = StandardScaler().fit(Xtr)
         Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
         Y, loss, cls = encoded(ytr, task)
