@@ -216,7 +216,6 @@ class ConvexReLUMixin(BaseEstimator):
                 init = getattr(self, "_solution", None) if self.warm_start else None
                 fit = fit_beta(program, self._options(), gates, init)
             self._set_fit(fit)
-        self.beta_ = beta
         return self
 
     #: The beta of ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output
@@ -332,6 +331,7 @@ class ConvexReLUMixin(BaseEstimator):
         the fit's :class:`~sklearn.exceptions.ConvergenceWarning`.
         """
         self._clear_fitted()
+        self.beta_ = fit.beta
         self._set_weights(fit.U, fit.A, fit.c)
         self.n_neurons_ = fit.n_neurons
         self.n_outputs_ = fit.n_outputs

@@ -412,10 +412,9 @@ def _set_chunked_fit(est, cp, result, solver, exact=False):
     messages = ()
     if not exact and not converged(objective, bound, result, solver, est.tol):
         messages = (convergence_advice(objective, bound, result, solver, options),)
-    est.beta_ = cp.beta
     return est._set_fit(Fit(
         U=U, A=A, G=G, c=c, gates=gates, n_outputs=cp.n_outputs,
         objective=objective, lower_bound=bound, n_iter=int(result.n_iter),
         objective_curve=np.asarray(result.objective_curve, dtype=float),
         solver=solver.name, solution=result, n_patterns=cp.n_patterns,
-        warnings=messages, where=f" (dask, {len(cp.chunks)} chunks)"))
+        warnings=messages, where=f" (dask, {len(cp.chunks)} chunks)", beta=cp.beta))

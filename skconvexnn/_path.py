@@ -303,7 +303,7 @@ def convex_relu_path(X, y, betas=None, *, estimator=None, n_betas=N_BETAS,
                                        lambda fitted: fits.append(_snapshot(fitted)))
     for fitted, beta in zip(fits, grid_used):
         # Each estimator is the fit at its beta: so is its parameter.
-        fitted.beta = fitted.beta_ = float(beta)
+        fitted.beta = float(beta)
     return BetaPath(betas=grid_used, beta_max=largest, estimators=fits)
 
 

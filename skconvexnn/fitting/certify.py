@@ -62,6 +62,8 @@ class Fit:
         that applying the fit raises.
     where : str
         Said after the solver's name by a verbose fit (``" (dask, ...)"``).
+    beta : float
+        The program's beta.
     """
 
     U: np.ndarray
@@ -81,6 +83,7 @@ class Fit:
     search_report: dict = None
     warnings: tuple = field(default_factory=tuple)
     where: str = ""
+    beta: float = None
 
     @property
     def duality_gap(self):
@@ -236,7 +239,7 @@ def certify(program, result, solver, options, gates, *, bound_program=None,
         objective_curve=np.asarray(net.get("curve", result.objective_curve),
                                    dtype=float),
         solver=solver.name, solution=result, n_patterns=program.n_patterns,
-        warnings=messages,
+        warnings=messages, beta=float(program.beta),
     )
 
 
