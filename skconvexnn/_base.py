@@ -20,15 +20,16 @@ from ._dask import dask_rows
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
                            sample_gates, unique_patterns)
-from .fitting import SolverOptions, fit_beta, fit_path, fit_search
+from .fitting import SolverOptions, fit_beta, fit_path, fit_search, fit_trained
 from .recovery import network_predict
 from .solvers import solver_names
 from .solvers.base import blas_threads
 
 #: The ``arrangements`` strategies that are not arrays of gates.
-ARRANGEMENT_STRATEGIES = {"bisector", "gaussian", "exhaustive", "search"}
-#: Those of the estimators that have no search (the CNN and CV estimators).
-DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search"}
+ARRANGEMENT_STRATEGIES = {"bisector", "gaussian", "exhaustive", "search", "trained"}
+#: Those that do not choose the patterns for one beta (all that the CNN and
+#: CV estimators have).
+DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"search", "trained"}
 
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
 #: up to this many samples per output, then the base times
@@ -54,6 +55,7 @@ def auto_beta(base, n_samples, n_outputs=1):
 #: settings never keeps what the previous fit left.
 OPTIONAL_FITTED_ATTRIBUTES = (
     "neuron_gates_", "examined_gates_", "search_report_", "search_seed_objective_",
+    "trained_objective_",
     "oracle_", "objective_curve_",
     "relaxation_value_", "relaxation_status_", "factorization_exact_", "certified_",
     "solver_",
@@ -167,12 +169,7 @@ class ConvexReLUMixin(BaseEstimator):
     def _make_gates(self, X1, rng):
         """Gate vectors for the design matrix ``X1`` (before deduplication)."""
         d1 = X1.shape[1]
-        if (
-            self.warm_start
-            and self._gate_key() is not None
-            and getattr(self, "_gate_source", None) == self._gate_key()
-            and self._sampled_gates.shape[1] == d1
-        ):
+        if self._reuses_gates(d1):
             # Same gates as the previous fit, so that its solution is a warm
             # start for this one (a new beta on the same data).
             return self._sampled_gates
@@ -194,6 +191,18 @@ class ConvexReLUMixin(BaseEstimator):
     def _searching(self):
         return isinstance(self.arrangements, str) and self.arrangements == "search"
 
+    def _training(self, X1):
+        """Whether this fit trains a network for its patterns: with
+        ``arrangements="trained"``, unless a warm start reuses the last ones."""
+        return (isinstance(self.arrangements, str) and self.arrangements == "trained"
+                and not self._reuses_gates(X1.shape[1]))
+
+    def _reuses_gates(self, d1):
+        """Whether a warm start takes the gates of the previous fit."""
+        return (self.warm_start and self._gate_key() is not None
+                and getattr(self, "_gate_source", None) == self._gate_key()
+                and self._sampled_gates.shape[1] == d1)
+
     def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
         """Build the convex program at ``beta`` (default: :meth:`_beta`) and fit it.
 
@@ -204,13 +213,18 @@ class ConvexReLUMixin(BaseEstimator):
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
+            # (a search or a training run chooses the patterns of the program)
+            template = ConvexProgram(
+                X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
+                loss=loss, activation=self.activation,
+                fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
             if self._searching():
-                template = ConvexProgram(
-                    X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
-                    loss=loss, activation=self.activation,
-                    fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
                 fit = fit_search(template, self._options(), self.n_arrangements, rng,
                                  self.max_patterns, warm=self._search_warm_start(X1))
+            elif self._training(X1):
+                fit = fit_trained(template, self._options(), self.n_arrangements, rng,
+                                  self.max_patterns)
+                self._sampled_gates = fit.gates
             else:
                 program, gates = self._program(X1, Y, loss, s, beta, rng, pool)
                 init = getattr(self, "_solution", None) if self.warm_start else None
@@ -270,10 +284,11 @@ class ConvexReLUMixin(BaseEstimator):
 
     def _path_program(self, X, Y, loss, sample_weight):
         """The program shared by every beta of a path (``beta`` at 1), its gates."""
-        if self._searching():
+        if isinstance(self.arrangements, str) and self.arrangements in (
+                "search", "trained"):
             raise ValueError(
                 "A beta path needs the same patterns at every beta, and "
-                "arrangements='search' chooses them for one beta. Use "
+                f"arrangements={self.arrangements!r} chooses them for one beta. Use "
                 "arrangements='gaussian', 'exhaustive' or gate vectors, or "
                 "tune beta with GridSearchCV and warm_start=True."
             )
@@ -342,6 +357,8 @@ class ConvexReLUMixin(BaseEstimator):
         if fit.search_report is not None:
             self.search_report_ = fit.search_report
             self.search_seed_objective_ = fit.search_report["seed_objective"]
+        if fit.trained_objective is not None:
+            self.trained_objective_ = fit.trained_objective
         if fit.G is not None:
             self.neuron_gates_ = fit.G
         self.n_iter_ = fit.n_iter
@@ -424,7 +441,7 @@ class ConvexReLUMixin(BaseEstimator):
     def _gate_key(self):
         """Settings under which sampled gates may be reused by a warm start."""
         if isinstance(self.arrangements, str) and self.arrangements in (
-            "bisector", "gaussian", "search"
+            "bisector", "gaussian", "search", "trained"
         ):
             return (self.arrangements, self.n_arrangements)
         return None

@@ -75,7 +75,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     activation, n_arrangements, arrangements, max_patterns, fit_intercept
         As in :class:`ConvexReLURegressor`, including
         ``arrangements="search"`` (dual-guided cutting planes, for every
-        loss).
+        loss) and ``"trained"`` (the patterns of one training run of the
+        classifier's loss).
     solver, tol, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
         solve is retried once with SCS, with a warning.
@@ -88,6 +89,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         As in :class:`ConvexReLURegressor`.
     gates_, neuron_gates_, examined_gates_, n_iter_, objective_curve_, solver_
         As in :class:`ConvexReLURegressor`.
+    trained_objective_
+        As in :class:`ConvexReLURegressor` (``arrangements="trained"``).
     search_seed_objective_, search_report_
         As in :class:`ConvexReLURegressor` (``arrangements="search"``; the
         seed networks train the classifier's loss, with the hinge's

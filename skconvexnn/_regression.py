@@ -59,14 +59,16 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``"gaussian"``. With ``arrangements="search"``, the
         scale of the search: its pool starts with ``10 * n_arrangements``
         Gaussian gates and each round adds up to ``n_arrangements / 10``
-        patterns.
+        patterns. With ``arrangements="trained"``, the hidden units per
+        output of the network trained.
     arrangements : str or array-like, default="bisector"
-        ``"bisector"``, ``"gaussian"``, ``"exhaustive"``, ``"search"`` or
-        gate vectors. Where the activation patterns come from: the
-        hyperplanes that bisect random pairs of training samples, random
-        Gaussian gates, every pattern of the data (for data of low rank), a
-        cutting-plane search guided by the dual (see Notes), or the given
-        gate vectors, of shape (n_gates, `n_features_in_` + fit_intercept)
+        ``"bisector"``, ``"gaussian"``, ``"exhaustive"``, ``"search"``,
+        ``"trained"`` or gate vectors. Where the activation patterns come
+        from: the hyperplanes that bisect random pairs of training samples,
+        random Gaussian gates, every pattern of the data (for data of low
+        rank), a cutting-plane search guided by the dual (see Notes), the
+        hidden units of one short nonconvex training run (see Notes), or
+        the given gate vectors, of shape (n_gates, `n_features_in_` + fit_intercept)
         (the pattern of ``g`` is ``1[[X, 1] g >= 0]``). The bisectors
         follow the data's spread: they scored higher than Gaussian gates
         on digits, wine, iris and statecrime, and within noise on most
@@ -134,6 +136,11 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         this. None when nothing seeded the search (a warm refit, or a
         ``beta`` so large that the zero network is better). Only for
         ``arrangements="search"``.
+    trained_objective_ : float
+        The weight-decay objective of the network whose hidden units gave
+        the patterns (only for ``arrangements="trained"``, and not after a
+        warm refit, which keeps the previous patterns); ``objective_`` is at
+        most this.
     search_report_ : dict
         What seeded the search and what it certifies (only for
         ``arrangements="search"``): ``seed_objectives`` (each seed
@@ -219,6 +226,17 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     (relative) in three rounds with patterns still violated. Blocks that
     stay zero for two rounds leave the active set (seed patterns unused by
     the first solve leave at once).
+
+    ``arrangements="trained"`` is the first step of that search alone, and
+    lighter: one L-BFGS run (``n_arrangements`` hidden units per output, at
+    most 300 iterations) of the weight-decay objective at ``beta_``; the
+    program is solved over the patterns of its units, from that network,
+    so ``objective_`` is at most its objective (``trained_objective_``).
+    The certificate covers those patterns. The patterns follow the data
+    and the target: on larger tables they generalize better than the
+    default bisectors, at a higher cost (user guide, "Patterns from a
+    training run"). A beta path needs the same patterns at every beta, so
+    the CV estimators and :func:`convex_relu_path` do not offer it.
 
     References
     ----------

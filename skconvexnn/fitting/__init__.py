@@ -10,7 +10,7 @@ program") and set the :class:`Fit` these functions return:
   on working sets of patterns; :func:`fit_beta`, one beta, is a path of
   length one;
 - :func:`fit_search`: the arrangement search, which chooses the patterns
-  for one beta.
+  for one beta; :func:`fit_trained`, the patterns of one trained network.
 - :mod:`skconvexnn.fitting.cv`: each fold's path scored on its held-out
   part, and the choice of beta of the CV estimators.
 """
@@ -19,6 +19,7 @@ from .certify import Fit
 from .options import SolverOptions
 from .path import fit_beta, fit_path
 from .search import fit_search
+from .trained import fit_trained
 
 __all__ = [
     "Fit",
@@ -26,4 +27,5 @@ __all__ = [
     "fit_beta",
     "fit_path",
     "fit_search",
+    "fit_trained",
 ]

@@ -57,6 +57,9 @@ class Fit:
         Patterns of the program solved.
     examined_gates, search_report
         Of an arrangement search (None otherwise).
+    trained_objective : float or None
+        With the patterns of a trained network (``arrangements="trained"``),
+        that network's weight-decay objective.
     warnings : tuple of str
         Messages of the :class:`~sklearn.exceptions.ConvergenceWarning`
         that applying the fit raises.
@@ -81,6 +84,7 @@ class Fit:
     n_patterns: int = 0
     examined_gates: np.ndarray = None
     search_report: dict = None
+    trained_objective: float = None
     warnings: tuple = field(default_factory=tuple)
     where: str = ""
     beta: float = None

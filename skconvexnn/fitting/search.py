@@ -32,7 +32,7 @@ from ..recovery import prune_weights
 from ..solvers import SolverResult, trivial_result
 from .candidates import best_violations, select_patterns
 from .certify import certify, zero_fit
-from .seeds import first_point, initial_pool, seed_networks
+from .seeds import first_point, initial_pool, seed_networks, solve_from
 
 __all__ = ["fit_search", "search_arrangements", "search_report", "SearchResult"]
 
@@ -234,20 +234,6 @@ def search_report(search):
     }
 
 
-def _solve_from(program, options, init):
-    """``options.solve(program, init)``, never worse than a (feasible) start ``init``.
-
-    A solver stopped early may have drifted above its start.
-    """
-    result, solver = options.solve(program, init)
-    if init is not None:
-        start = program.objective(init.V, init.W, init.intercept)
-        if program.objective(result.V, result.W, result.intercept) > start:
-            result = dataclasses.replace(result, V=init.V, W=init.W,
-                                         intercept=init.intercept)
-    return result, solver
-
-
 def _stalled(history, tol):
     """Whether the objective gained less than the stall tolerance in STALL_ROUNDS."""
     return len(history) > STALL_ROUNDS and history[-1] >= (
@@ -361,7 +347,7 @@ class _Rounds:
         if active:
             init = None if self.result is None else _padded(
                 self.result, self.solved_active, active, program)
-            self.result, self.solver = _solve_from(program, self.options, init)
+            self.result, self.solver = solve_from(program, self.options, init)
             self.n_iter += int(self.result.n_iter)
             self.curve += list(self.result.objective_curve)
             self.n_rounds += 1

@@ -6,6 +6,8 @@ than the best of them (user guide, "Arrangement search"; Pilanci and Ergen,
 2020).
 """
 
+import dataclasses
+
 import numpy as np
 
 from .._nonconvex import network_blocks, train_networks
@@ -13,7 +15,8 @@ from ..arrangements import sample_gates
 from ..solvers import SolverResult, trivial_result
 from .candidates import PatternPool
 
-__all__ = ["first_point", "initial_pool", "seed_active_set", "seed_networks"]
+__all__ = ["first_point", "initial_pool", "seed_active_set", "seed_networks",
+           "solve_from"]
 
 #: Seed networks: L-BFGS starts of the nonconvex problem, hidden units per
 #: output (times ``n_arrangements``) and L-BFGS iterations per start.
@@ -117,3 +120,17 @@ def first_point(template, program_for, pool, active, init_result, seeds,
             return active, result, len(active), seed_objective
         # Otherwise the zero network is the better start (large beta).
     return active, None, 0, None
+
+
+def solve_from(program, options, init):
+    """``options.solve(program, init)``, never worse than a (feasible) start ``init``.
+
+    A solver stopped early may have drifted above its start.
+    """
+    result, solver = options.solve(program, init)
+    if init is not None:
+        start = program.objective(init.V, init.W, init.intercept)
+        if program.objective(result.V, result.W, result.intercept) > start:
+            result = dataclasses.replace(result, V=init.V, W=init.W,
+                                         intercept=init.intercept)
+    return result, solver
