@@ -212,7 +212,7 @@ def make_estimator(name, task, dataset, n_outputs, params, seed=0):
     if task == "clf":
         table = {
             "convex": lambda: ConvexReLUClassifier(**params),
-            "convex_cv": lambda: ConvexReLUClassifierCV(random_state=seed),
+            "convex_cv": lambda: ConvexReLUClassifierCV(**params),
             "convex_cnn": lambda: (ConvexConvReLUClassifier(image_shape=(8, 8),
                                                             **params)
                                    if dataset == "digits" else None),
@@ -225,7 +225,7 @@ def make_estimator(name, task, dataset, n_outputs, params, seed=0):
         multi = n_outputs > 1
         table = {
             "convex": lambda: ConvexReLURegressor(**params),
-            "convex_cv": lambda: ConvexReLURegressorCV(random_state=seed),
+            "convex_cv": lambda: ConvexReLURegressorCV(**params),
             "copositive": lambda: (CopositiveMultiOutputRegressor(**params)
                                    if multi else None),
             "mlp": lambda: MLPRegressor(max_iter=2000, random_state=seed),

@@ -8,13 +8,23 @@ need held-out scores, not certified optima: their fits skip the lower
 bounds, and each fold's path stops once its held-out score has not improved
 for ``n_no_change`` betas (user guide, "Tuning beta: the path and
 cross-validation").
+
+With ``cv=None`` the estimators score each beta of one path on all the
+data by approximate leave-one-out outputs instead (:func:`loo_path`,
+:mod:`skconvexnn.fitting.loo`), as :class:`~sklearn.linear_model.RidgeCV`
+does.
 """
+
+from dataclasses import replace
 
 import numpy as np
 
+from ..solvers import NATIVE_SOLVERS
+from .loo import loo_outputs
 from .path import fit_path
 
-__all__ = ["fold_path", "choose_beta", "stalled", "rank"]
+__all__ = ["fold_path", "loo_path", "loo_applies", "loo_log_loss", "loo_accuracy",
+           "choose_beta", "stalled", "rank"]
 
 
 def stalled(signed, n_no_change):
@@ -74,6 +84,81 @@ def fold_path(program, betas, options, gates, score, greater_is_better=True,
     pad = np.full(len(betas) - n_fitted, np.nan)
     return (np.concatenate([np.asarray(scores, dtype=float), pad]),
             np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted)
+
+
+def loo_applies(program, options):
+    """Whether :func:`loo_path` can score ``program``'s path.
+
+    The approximate leave-one-out outputs need the loss's second
+    derivatives, a dense program, and solutions on their exact face, which
+    the native solvers return (an interior-point solution is only near it).
+    """
+    probe = replace(program, beta=1.0)
+    return (probe.pool is None
+            and probe.loss.hessian(np.zeros_like(probe.Y), probe.Y,
+                                   probe.sample_weight) is not None
+            and options.named(probe).name in NATIVE_SOLVERS)
+
+
+def loo_path(program, betas, options, gates, score, greater_is_better=True,
+             n_no_change=None):
+    """Fit the path of the whole data's program; score each beta by its
+    approximate leave-one-out outputs.
+
+    As :func:`fold_path`, with ``score(outputs)`` the score of the outputs
+    (n_samples, n_outputs) of :func:`~skconvexnn.fitting.loo.loo_outputs`.
+    The path also stops at a fit that has none (a face larger than
+    :data:`~skconvexnn.fitting.loo.LOO_MAX_COLUMNS` columns, or a solve
+    that was not native); its score is NaN.
+
+    Returns
+    -------
+    scores, neurons : ndarray of shape (n_betas,)
+    n_fitted : int
+        The betas fitted and scored.
+    fits : list of Fit
+        Of the betas scored (warm starts of the refit).
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    scores, neurons, fits = [], [], []
+
+    def on_fit(fit):
+        outputs = (loo_outputs(replace(program, beta=fit.beta), fit.solution)
+                   if fit.solver in NATIVE_SOLVERS else None)
+        if outputs is None:
+            return True
+        fits.append(fit)
+        scores.append(score(outputs))
+        neurons.append(fit.n_neurons)
+        return stalled(sign * np.asarray(scores, dtype=float), n_no_change)
+
+    fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit)
+    n_fitted = len(scores)
+    pad = np.full(len(betas) - n_fitted, np.nan)
+    return (np.concatenate([np.asarray(scores, dtype=float), pad]),
+            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted, fits)
+
+
+# Scores of approximate leave-one-out outputs (n_samples, n_outputs) of a
+# program's fit, the samples weighted as in its loss (merged repeats count
+# as often as they occur): the counterparts of the folds' scores.
+
+def loo_log_loss(outputs, program):
+    """Minus the mean log-loss (the logistic loss's value)."""
+    if not np.all(np.isfinite(outputs)):
+        return -np.inf
+    return -float(program.loss.value(outputs, program.Y, program.sample_weight))
+
+
+def loo_accuracy(outputs, program):
+    """The accuracy; a sample the fit interpolates counts as wrong."""
+    Y = program.Y
+    if Y.shape[1] == 1:  # two classes, targets 0/1 or -1/+1
+        right = (outputs[:, 0] > 0) == (Y[:, 0] > (Y.max() + Y.min()) / 2)
+    else:
+        right = outputs.argmax(axis=1) == Y.argmax(axis=1)
+    right &= np.all(np.isfinite(outputs), axis=1)
+    return float(program.sample_weight @ right)
 
 
 def choose_beta(betas, scores, neurons, n_fitted, greater_is_better=True):

@@ -1,0 +1,140 @@
+"""Approximate leave-one-out outputs of a fit, from the fit alone.
+
+The CV estimators' default (``cv=None``) scores each beta of one path on
+all the data by these outputs, as :class:`~sklearn.linear_model.RidgeCV`
+does with its efficient leave-one-out, instead of fitting a path per fold
+(user guide, "Tuning beta: the path and cross-validation").
+
+On the face of the fit (its nonzero blocks ``z_b = N_b y_b``, ``N_b`` a
+basis of the null space of the block's tight cone rows) the program is
+smooth in ``x = (y, c)``: ``F(J x) + beta sum_b ||y_b||``. Leaving sample
+``i`` out removes ``s_i l(j_i x, y_i)`` from it; one Newton step from the
+fit ``x`` on the rest, with the Sherman-Morrison formula, gives the
+output of sample ``i`` (Rad and Maleki, 2020)::
+
+    f_{-i} = f_i + A_i (I - W_i A_i)^{-1} g_i,   A_i = J_i H^{-1} J_i^T,
+
+``g_i`` and ``W_i`` the loss's gradient and second derivatives in sample
+``i`` (its weight included) and ``H`` the Hessian of the program on the
+face. For the squared loss this is the classical ``(y_i - f_i) / (1 -
+s_i h_i)`` of a linear smoother. The face is kept: a sample whose removal
+would free a tight row or zero a block moves it a little differently.
+"""
+
+import numpy as np
+from numpy.linalg import LinAlgError
+from scipy.linalg import pinvh
+
+from ..program.operator import BlockOperator
+from ..solvers._polish import FacePolish
+
+__all__ = ["loo_outputs", "LOO_MAX_COLUMNS"]
+
+#: Largest face (columns of ``J``, intercepts included) whose Hessian is
+#: inverted; a larger one has no approximate leave-one-out outputs.
+LOO_MAX_COLUMNS = 4000
+
+
+def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
+    """Approximate leave-one-out outputs of ``result``, a solution of ``program``.
+
+    Parameters
+    ----------
+    program : ConvexProgram
+    result : SolverResult
+        Its blocks and intercept (the face is read off the blocks).
+    max_columns : int
+        Faces with more columns give None.
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_samples, n_outputs) or None
+        Row ``i``: the network's output at sample ``i`` fitted without it
+        (``inf`` where the formula breaks down: a sample the fit
+        interpolates). None when the loss gives no second derivatives
+        (:meth:`~skconvexnn.losses.Loss.hessian`), the program is pooled
+        (a CNN) or the face is larger than ``max_columns``.
+    """
+    p = program
+    if p.pool is not None:
+        return None
+    op = BlockOperator(p)
+    face = FacePolish(op)
+    Z = op.stack(result.V, result.W)
+    c = np.asarray(result.intercept, dtype=float).reshape(-1)
+    P = op.prediction(Z) + c
+    W = p.loss.hessian(P, p.Y, p.sample_weight)
+    if W is None:
+        return None
+    ts, bs, tight = face._face(Z)
+    bases = face._bases(ts, bs, tight) if len(ts) else []
+    if bases is None:
+        return None
+    widths = np.array([N.shape[1] for N in bases], dtype=int)
+    k = p.n_outputs
+    if widths.sum() + k > max_columns:
+        return None
+    J = (np.hstack([op.signed[:, [b]] * (op.X @ N) for b, N in zip(bs, bases)])
+         if len(bases) else np.zeros((len(P), 0)))
+    # (a pseudo-inverse: the softmax with intercepts is flat along adding the
+    # same constant to every output, a direction no gradient has)
+    inverse = pinvh(_hessian(face, P, J, ts, widths, Z[ts, bs], bases, p))
+    A = _leverages(J, ts, widths, inverse, k, p.fit_intercept)
+    G = p.loss.gradient(P, p.Y, p.sample_weight)
+    M = np.eye(k)[None] - W @ A
+    with np.errstate(all="ignore"):
+        try:
+            step = np.linalg.solve(M, G[:, :, None])[:, :, 0]
+        except LinAlgError:
+            return np.full_like(P, np.inf)
+        out = P + np.einsum("nkl,nl->nk", A, step)
+    # a sample whose removal the face cannot absorb (the fit interpolates it)
+    broken = np.linalg.det(M) <= 1e-10
+    out[broken] = np.inf
+    return out
+
+
+def _hessian(face, P, J, ts, widths, blocks, bases, p):
+    """The program's Hessian on the face: the loss's ``J^T W J`` (intercepts
+    included) and each block norm's ``beta (I - u u^T) / ||y_b||``."""
+    k = p.n_outputs
+    m = int(widths.sum())
+    size = m + (k if p.fit_intercept else 0)
+    bounds = np.searchsorted(np.repeat(ts, widths), np.arange(k + 1))
+    spans = [slice(bounds[t], bounds[t + 1]) for t in range(k)]
+    H = face._loss_hessian(P, J, spans, m, size, p.fit_intercept)
+    start = 0
+    for z, N, w in zip(blocks, bases, widths):
+        y = N.T @ z
+        norm = max(float(np.linalg.norm(y)), 1e-300)
+        u = y / norm
+        H[start:start + w, start:start + w] += p.beta / norm * (np.eye(w) - np.outer(u, u))
+        start += w
+    return H
+
+
+def _leverages(J, ts, widths, inverse, k, fit_intercept):
+    """``A_i = J_i H^{-1} J_i^T`` of every sample, shape (n, k, k).
+
+    Output ``t`` depends on the columns of its own blocks and its intercept
+    only, so ``A_i[t, u]`` is a product of those columns with one block of
+    the inverse.
+    """
+    n, m = J.shape
+    bounds = np.searchsorted(np.repeat(ts, widths), np.arange(k + 1))
+    cols, rows = [], []
+    for t in range(k):
+        idx = np.arange(bounds[t], bounds[t + 1])
+        Jt = J[:, idx]
+        if fit_intercept:
+            idx = np.append(idx, m + t)
+            Jt = np.column_stack([Jt, np.ones(n)])
+        cols.append(idx)
+        rows.append(Jt)
+    A = np.empty((n, k, k))
+    for t in range(k):
+        for u in range(t, k):
+            A[:, t, u] = np.einsum("nj,nj->n", rows[t] @ inverse[np.ix_(cols[t], cols[u])],
+                                   rows[u])
+            A[:, u, t] = A[:, t, u]
+    return A
