@@ -420,6 +420,13 @@ class FacePolish:
         row a block, with rows joining one at a time again after it
         (:attr:`release_single_rows`), the seventh polish did (3,740
         iterations).
+
+        Copies of a row (tied rows, one hyperplane) have one multiplier and
+        leave together, and a row leaves only if the face changes without
+        it (the rank of the rows drops): else the rounds released row after
+        row with the face unchanged (the default estimator's program on
+        ``computers``: 40 rounds of releases, no polish certified, 450
+        FISTA iterations, 4.5 s; a polish certified, 390, 3.0 s).
         """
         if tight is None:
             return None
@@ -434,11 +441,19 @@ class FacePolish:
             rows = np.flatnonzero(tight[:, j])
             if not len(rows):
                 continue
-            A = op.X[rows] * op.cone_signs[rows, b, None]
+            # tied rows are one hyperplane: one multiplier, and they leave
+            # together
+            A, copy = np.unique(op.X[rows] * op.cone_signs[rows, b, None], axis=0,
+                                return_inverse=True)
             mu = np.linalg.lstsq(A.T, grads[j], rcond=None)[0]
-            scale = np.abs(mu).max(initial=0.0)
-            if mu.min() < -1e-6 * max(scale, 1e-300):
-                released[rows[int(np.argmin(mu))], j] = True
+            scale = max(np.abs(mu).max(initial=0.0), 1e-300)
+            rank = _rank(A)
+            for i in np.argsort(mu):
+                if not mu[i] < -1e-6 * scale:
+                    break
+                if _rank(np.delete(A, i, axis=0)) < rank:
+                    released[rows[copy.reshape(-1) == i], j] = True
+                    break
         return released if released.any() else None
 
     def _feasible(self, Z, c, Z_new, c_new, ts, bs, joining=1):
@@ -465,3 +480,11 @@ class FacePolish:
         reached = np.zeros_like(bad)
         reached[bad] = steps <= np.partition(steps, k)[k] * (1 + 1e-9) + 1e-15
         return Z_t, c_t, reached
+
+
+def _rank(A):
+    """Rank of ``A`` at the threshold of :meth:`FacePolish._bases`."""
+    if not len(A):
+        return 0
+    s = np.linalg.svd(A, compute_uv=False)
+    return int(np.sum(s > 1e-9 * max(s[0], 1.0)))
