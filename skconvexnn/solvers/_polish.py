@@ -17,11 +17,11 @@ nonzero blocks.
 
 The polished point is kept only when it is feasible and lowers the
 objective. A cone row that it violates (a constraint the face left out)
-stops the step at the last feasible point of the segment from the iterate,
-no worse than the iterate since the objective is convex; that row (after
-a few rounds, the first rows crossed) joins the face and the step is
-repeated. The caller certifies the result (the duality gap over every
-block), so a wrong face costs time, never correctness.
+stops its block's step; the blocks move along the bent path of these stops
+to its best point, no worse than the iterate, and the row that stopped
+each block joins the face (:func:`._face.bent_step`); the step is repeated.
+The caller certifies the result (the duality gap over every block), so a
+wrong face costs time, never correctness.
 """
 
 import numpy as np
@@ -29,7 +29,7 @@ from scipy.linalg import solve
 from scipy.optimize import minimize
 
 from ..program.penalties import block_norms
-from ._face import entering_block
+from ._face import bent_step, entering_block
 
 __all__ = ["FacePolish"]
 
@@ -70,15 +70,6 @@ class FacePolish:
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
-    #: Rounds where only the row a step crosses first joins the face, then
-    #: the first 2, 4, 8, ... (one a round: 49 s of a 70 s digits fit; all it
-    #: violates from the start: 2,690 ADMM iterations against 1,080; all from
-    #: round 10: 7.5 s a polish at n = 5,000, against 2 s).
-    single_row_rounds = 10
-    #: Rounds of single rows again after rows are released, then 2, 4, 8, ...
-    #: (see :meth:`_released`; 10 made the search on wine's program 1.4
-    #: times slower, 5 about 1.15 times; 1 did not help make_friedman1's).
-    release_single_rows = 5
 
     def __init__(self, op, max_entries=2e7, max_attempts=6):
         self.op = op
@@ -139,10 +130,7 @@ class FacePolish:
         if not len(ts):
             return None
         best, best_value = None, self._value(Z, c)
-        since = 0  # rounds since the start or the last release of rows
         for _ in range(self.rounds):
-            joining = 2 ** max(since - self.single_row_rounds + 1, 0)
-            since += 1
             bases = self._bases(ts, bs, tight)
             if bases is None:
                 break
@@ -159,7 +147,7 @@ class FacePolish:
             Z_new, c_new = self._minimize(Z, c, ts, bs, bases)
             if Z_new is None:
                 break
-            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs, joining)
+            Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
             if reached is not None:
                 tight = tight | reached  # rows left out of the face
             norms = block_norms(Z)[ts, bs]
@@ -177,8 +165,7 @@ class FacePolish:
                 Z_new, c_new = self._minimize(Z, c, ts, bs, bases, newton=True)
                 if Z_new is None:
                     break
-                Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs,
-                                                       joining)
+                Z_new, c_new, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
                 value = self._value(Z_new, c_new)
                 if value < best_value:
                     best, best_value = (Z_new, c_new), value
@@ -208,8 +195,6 @@ class FacePolish:
                 ts, bs, tight = self._face(Z)
                 continue
             tight = tight & ~released
-            # the released face: rows join one at a time again for a while
-            since = self.single_row_rounds - self.release_single_rows
         return best
 
     @staticmethod
@@ -411,15 +396,13 @@ class FacePolish:
         program; a negative ``mu_i`` (least squares) says the objective
         decreases by leaving row ``i``'s hyperplane, and an active-set
         method releases one such constraint at a time. Releasing them all
-        let the next step cross many rows, which joined together (the
-        doubling count of :attr:`single_row_rounds` had run up) and
-        collapsed the face: on the first program of the search on
-        ``make_friedman1(1000)`` (600 patterns) a face of 181 columns grew
-        to 667 with a release, then fell to 49, and no polish of the ADMM
-        solve reached a face's optimum (6,170 iterations). Releasing one
-        row a block, with rows joining one at a time again after it
-        (:attr:`release_single_rows`), the seventh polish did (3,740
-        iterations).
+        let the next step cross many rows, which joined together (the rows
+        then joined by doubling counts) and collapsed the face: on the first
+        program of the search on ``make_friedman1(1000)`` (600 patterns) a
+        face of 181 columns grew to 667 with a release, then fell to 49, and
+        no polish of the ADMM solve reached a face's optimum (6,170
+        iterations); releasing one row a block, the seventh polish did
+        (3,740 iterations).
 
         Copies of a row (tied rows, one hyperplane) have one multiplier and
         leave together, and a row leaves only if the face changes without
@@ -456,30 +439,12 @@ class FacePolish:
                     break
         return released if released.any() else None
 
-    def _feasible(self, Z, c, Z_new, c_new, ts, bs, joining=1):
-        """The last feasible point towards the new one, and the rows joining the
-        face (n_rows, m): the ``joining`` rows the step crosses first, ties
-        included; None when it is feasible."""
-        op = self.op
-        if op.cone_signs is None:
+    def _feasible(self, Z, c, Z_new, c_new, ts, bs):
+        """A feasible point towards the new one and the rows joining the face
+        (:func:`._face.bent_step`; None when the new point is feasible)."""
+        if self.op.cone_signs is None:
             return Z_new, c_new, None
-        K = op.cone_signs[:, bs]
-        old = K * (op.X @ Z[ts, bs].T)
-        new = K * (op.X @ Z_new[ts, bs].T)
-        slack = 1e-12 * self._row_norms[:, None] * np.maximum(
-            block_norms(Z_new)[ts, bs], block_norms(Z)[ts, bs])
-        bad = new < -slack
-        if not bad.any():
-            return Z_new, c_new, None
-        old = np.maximum(old, 0.0)
-        steps = old[bad] / (old[bad] - new[bad])
-        t = float(steps.min())
-        Z_t = Z + t * (Z_new - Z)
-        c_t = c + t * (c_new - c)
-        k = min(joining, len(steps)) - 1
-        reached = np.zeros_like(bad)
-        reached[bad] = steps <= np.partition(steps, k)[k] * (1 + 1e-9) + 1e-15
-        return Z_t, c_t, reached
+        return bent_step(self.op, Z, c, Z_new, c_new, ts, bs, self._row_norms)
 
 
 def _rank(A):
