@@ -434,13 +434,10 @@ class FacePolish:
                                 return_inverse=True)
             mu = np.linalg.lstsq(A.T, grads[j], rcond=None)[0]
             scale = max(np.abs(mu).max(initial=0.0), 1e-300)
-            rank = _rank(A)
-            for i in np.argsort(mu):
-                if not mu[i] < -1e-6 * scale:
-                    break
-                if _rank(np.delete(A, i, axis=0)) < rank:
-                    released[rows[copy.reshape(-1) == i], j] = True
-                    break
+            mu[~_essential(A)] = np.inf
+            i = int(np.argmin(mu))
+            if mu[i] < -1e-6 * scale:
+                released[rows[copy.reshape(-1) == i], j] = True
         return released if released.any() else None
 
     def _feasible(self, Z, c, Z_new, c_new, ts, bs):
@@ -451,9 +448,12 @@ class FacePolish:
         return bent_step(self.op, Z, c, Z_new, c_new, ts, bs, self._row_norms)
 
 
-def _rank(A):
-    """Rank of ``A`` at the threshold of :meth:`FacePolish._bases`."""
-    if not len(A):
-        return 0
-    s = np.linalg.svd(A, compute_uv=False)
-    return int(np.sum(s > 1e-9 * max(s[0], 1.0)))
+
+def _essential(A):
+    """Whether each row of ``A`` is outside the span of the others (without
+    it the rank drops, at the threshold of :meth:`FacePolish._bases`): its
+    leverage, the squared norm of its row of the left singular vectors, is 1.
+    """
+    U, s, _ = np.linalg.svd(A, full_matrices=False)
+    rank = int(np.sum(s > 1e-9 * max(s[0], 1.0)))
+    return np.einsum("ij,ij->i", U[:, :rank], U[:, :rank]) > 1.0 - 1e-8
