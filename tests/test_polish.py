@@ -281,8 +281,8 @@ def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
         calls.append(newton)
         return minimize(self, Z, c, ts, bs, bases, newton=newton)
 
-    def stopped(self, Z, c, Z_new, c_new, ts, bs, joining=1):
-        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs, joining)
+    def stopped(self, Z, c, Z_new, c_new, ts, bs):
+        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
         if calls.count(True) == 1 and calls[-1] and reached is None:
             reached = np.zeros((len(op.X), len(ts)), dtype=bool)
             reached[0, 0] = True  # as if row 0 had stopped the first block
@@ -296,34 +296,40 @@ def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
     assert len(calls) > first + 1 and calls[first + 1] is False
 
 
-def test_rows_join_the_face_in_the_order_the_step_crosses_them():
-    # A step from a feasible point that violates several rows stops at the
-    # first crossing; the ``joining`` rows crossed first join the face (one
-    # in the first rounds, then 2, 4, 8, ...), all of them at most
+def test_each_block_stops_at_its_first_crossing_and_that_row_joins():
+    # A step from a feasible point that violates rows of two blocks: each
+    # block stops at the first row it crosses (a bent path), the point is
+    # feasible and no worse than the segment's first crossing, and the
+    # rows joining are the first of each block that stopped, which it lies on
     program = _program(n=80)
     op = BlockOperator(program)
     X1 = program.X
     gates = sample_gates(20, X1.shape[1], np.random.RandomState(0))
     _, gates = unique_patterns(patterns_from_gates(X1, gates), gates)
-    ts, bs = np.array([0]), np.array([0])
-    K = op.cone_signs[:, 0, None] * X1  # the cone of block (0, 0): K g >= 0
+    ts, bs = np.array([0, 0]), np.array([0, 1])
     Z, Z_new = np.zeros(op.shape), np.zeros(op.shape)
-    Z[0, 0] = gates[0]
-    noise = np.random.default_rng(0).standard_normal(len(gates[0]))
-    Z_new[0, 0] = -gates[0] + 0.3 * noise  # the rows cross at different steps
-    bad = K @ Z_new[0, 0] < 0
-    assert bad.sum() >= 2 and np.all(K @ Z[0, 0] >= 0)
+    noise = np.random.default_rng(0).standard_normal((2, len(gates[0])))
+    for j in range(2):
+        Z[0, j] = gates[j]
+        Z_new[0, j] = -gates[j] + 0.3 * noise[j]  # rows cross at different steps
+    K = op.cone_signs[:, :2] * (X1 @ Z[0, :2].T)
+    K_new = op.cone_signs[:, :2] * (X1 @ Z_new[0, :2].T)
+    bad = K_new < 0
+    assert bad.sum(axis=0).min() >= 2 and np.all(K >= 0)
     polish, c = FacePolish(op), np.zeros(program.n_outputs)
-    Z_t, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
-    assert np.all(K @ Z_t[0, 0] >= -1e-9) and reached.sum() == 1
-    old, new = K @ Z[0, 0], K @ Z_new[0, 0]
-    order = np.argsort(np.where(bad, old / (old - new), np.inf))
-    for joining in (2, bad.sum() - 1):
-        _, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs, joining)
-        np.testing.assert_array_equal(np.flatnonzero(reached[:, 0]),
-                                      np.sort(order[:joining]))
-    _, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs, 10 * len(bad))
-    np.testing.assert_array_equal(reached[:, 0], bad)
+    Z_s, _, reached = polish._feasible(Z, c, Z_new, c, ts, bs)
+    K_s = op.cone_signs[:, :2] * (X1 @ Z_s[0, :2].T)
+    assert np.all(K_s >= -1e-9)
+    steps = np.where(bad, K / np.where(bad, K - K_new, 1.0), np.inf)
+    t = steps.min()
+    segment = Z + t * (Z_new - Z)
+    assert polish._value(Z_s, c) <= polish._value(segment, c) + 1e-15
+    for j in range(2):
+        rows = np.flatnonzero(reached[:, j])
+        if len(rows):
+            np.testing.assert_array_equal(rows, [np.argmin(steps[:, j])])
+            assert abs(K_s[rows[0], j]) <= 1e-9
+    assert reached.any()
 
 
 def test_newton_steps_stop_once_converged(monkeypatch):
