@@ -76,7 +76,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         As in :class:`ConvexReLURegressor`, including
         ``arrangements="search"`` (dual-guided cutting planes, for every
         loss) and ``"trained"`` (the patterns of one training run of the
-        classifier's loss).
+        classifier's loss); ``"auto"`` is ``"trained"`` for two classes
+        (one output) above 1,000 samples, else ``"bisector"``.
     solver, tol, max_iter, warm_start, random_state, verbose
         As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
         solve is retried once with SCS, with a warning.
@@ -144,7 +145,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         beta="auto",
         activation="relu",
         n_arrangements=100,
-        arrangements="bisector",
+        arrangements="auto",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",

@@ -64,7 +64,8 @@ __all__ = ["SUPPORTED", "dask_rows", "fit_dask", "is_dask_array", "reject_dask"]
 SUPPORTED = (
     "ConvexReLURegressor and ConvexReLUClassifier with activation='gated_relu', "
     "solver='auto' or 'fista' (the chunked FISTA solver), "
-    "arrangements='bisector', 'gaussian' or gate vectors, a differentiable loss "
+    "arrangements='auto' (the bisectors), 'bisector', 'gaussian' or gate vectors, "
+    "a differentiable loss "
     "(regressor: 'squared' or a differentiable Loss; classifier: 'logistic' "
     "or 'squared'), with or without fit_intercept, sample_weight, warm_start"
 )
@@ -153,7 +154,7 @@ def check_dask_options(estimator, sample_weight=None):
     if estimator.solver.lower() not in ("auto", "fista"):
         refuse(f"solver={estimator.solver!r}")
     arr = estimator.arrangements
-    if isinstance(arr, str) and arr not in ("bisector", "gaussian"):
+    if isinstance(arr, str) and arr not in ("auto", "bisector", "gaussian"):
         refuse(f"arrangements={arr!r}")
     loss = _loss(estimator)
     if not getattr(loss, "smooth", True):
@@ -281,7 +282,7 @@ def _prepare(estimator, X, y, sample_weight):
 
     sample = _Shape()
     arrangements = estimator.arrangements
-    if isinstance(arrangements, str) and arrangements == "bisector":
+    if isinstance(arrangements, str) and arrangements in ("auto", "bisector"):
         # the pairs come from a uniform sample of the rows, read into memory
         from ._base import add_ones
 

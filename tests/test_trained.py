@@ -88,3 +88,23 @@ def test_paths_refuse_trained_patterns(kinked):
         convex_relu_path(X, y, estimator=ConvexReLURegressor(arrangements="trained"))
     with pytest.raises(ValueError, match="arrangements"):
         ConvexReLURegressorCV(arrangements="trained").fit(X, y)
+
+
+def test_auto_trains_for_one_output_above_a_thousand_samples():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (1100, 2))
+    y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(1100)
+    small = ConvexReLURegressor(n_arrangements=6, random_state=0).fit(X[:1000], y[:1000])
+    assert not hasattr(small, "trained_objective_")  # the bisectors
+    large = ConvexReLURegressor(n_arrangements=6, random_state=0).fit(X, y)
+    trained = ConvexReLURegressor(n_arrangements=6, arrangements="trained",
+                                  random_state=0).fit(X, y)
+    assert large.trained_objective_ == trained.trained_objective_
+    assert large.objective_ == pytest.approx(trained.objective_, rel=1e-12)
+    # several outputs (a softmax): the bisectors; a path: the bisectors
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    clf = ConvexReLUClassifier(n_arrangements=6, random_state=0).fit(X, labels)
+    assert not hasattr(clf, "trained_objective_")
+    path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6),
+                            n_betas=2)
+    assert len(path.betas) == 2
