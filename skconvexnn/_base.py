@@ -208,7 +208,8 @@ class ConvexReLUMixin(BaseEstimator):
         (``n_samples=None``: the patterns of a path, ``"bisector"``)."""
         if not (isinstance(self.arrangements, str) and self.arrangements == "auto"):
             return self.arrangements
-        if n_samples is not None and n_outputs == 1 and n_samples > AUTO_TRAINED_SAMPLES:
+        if (n_samples is not None and n_outputs == 1
+                and n_samples > AUTO_TRAINED_SAMPLES):
             return "trained"
         return "bisector"
 

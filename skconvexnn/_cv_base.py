@@ -138,9 +138,9 @@ class BetaCVMixin:
                 self.n_betas_no_change)
             self.betas_, self.n_neurons_path_ = betas, neurons[:, None]
             self.n_betas_fitted_ = np.array([n_fitted])
-            best, self.cv_results_ = choose_beta(betas, scores[:, None],
-                                                 self.n_neurons_path_,
-                                                 self.n_betas_fitted_, greater_is_better)
+            best, self.cv_results_ = choose_beta(
+                betas, scores[:, None], self.n_neurons_path_, self.n_betas_fitted_,
+                greater_is_better)
             self.beta_ = float(betas[best])
             self._set_fit(fit_beta(replace(program, beta=self.beta_), self._options(),
                                    gates, init=fits[best].solution))

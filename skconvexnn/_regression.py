@@ -56,11 +56,11 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         lasso, faster), giving a gated ReLU network.
     n_arrangements : int, default=100
         Number of gate vectors drawn when ``arrangements="bisector"`` or
-        ``"gaussian"`` (or ``"auto"`` choosing the bisectors). With ``arrangements="search"``, the
-        scale of the search: its pool starts with ``10 * n_arrangements``
-        Gaussian gates and each round adds up to ``n_arrangements / 10``
-        patterns. With ``arrangements="trained"``, the hidden units per
-        output of the network trained.
+        ``"gaussian"`` (or ``"auto"`` choosing the bisectors). With
+        ``arrangements="search"``, the scale of the search: its pool starts
+        with ``10 * n_arrangements`` Gaussian gates and each round adds up
+        to ``n_arrangements / 10`` patterns. With ``arrangements="trained"``,
+        the hidden units per output of the network trained.
     arrangements : str or array-like, default="auto"
         ``"auto"``, ``"bisector"``, ``"gaussian"``, ``"exhaustive"``,
         ``"search"``, ``"trained"`` or gate vectors. ``"auto"`` is

@@ -26,7 +26,8 @@ def _program(activation, loss_name, n=60, seed=0, beta=0.01):
     elif loss_name == "logistic":
         Y, loss = (f > np.median(f)).astype(float)[:, None], LogisticLoss()
     else:  # softmax, three classes
-        Y, loss = np.eye(3)[np.digitize(f, np.quantile(f, [1 / 3, 2 / 3]))], LogisticLoss()
+        codes = np.digitize(f, np.quantile(f, [1 / 3, 2 / 3]))
+        Y, loss = np.eye(3)[codes], LogisticLoss()
     X1 = add_ones(X, True)
     gates = sample_gates(12, 3, np.random.RandomState(seed))
     patterns, _ = unique_patterns(patterns_from_gates(X1, gates), gates)

@@ -94,7 +94,8 @@ def test_auto_trains_for_one_output_above_a_thousand_samples():
     rng = np.random.default_rng(2)
     X = rng.uniform(-1, 1, (1100, 2))
     y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(1100)
-    small = ConvexReLURegressor(n_arrangements=6, random_state=0).fit(X[:1000], y[:1000])
+    small = ConvexReLURegressor(n_arrangements=6, random_state=0)
+    small.fit(X[:1000], y[:1000])
     assert not hasattr(small, "trained_objective_")  # the bisectors
     large = ConvexReLURegressor(n_arrangements=6, random_state=0).fit(X, y)
     trained = ConvexReLURegressor(n_arrangements=6, arrangements="trained",

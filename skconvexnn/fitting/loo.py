@@ -108,7 +108,8 @@ def _hessian(face, P, J, ts, widths, blocks, bases, p):
         y = N.T @ z
         norm = max(float(np.linalg.norm(y)), 1e-300)
         u = y / norm
-        H[start:start + w, start:start + w] += p.beta / norm * (np.eye(w) - np.outer(u, u))
+        H[start:start + w, start:start + w] += (p.beta / norm
+                                                * (np.eye(w) - np.outer(u, u)))
         start += w
     return H
 
@@ -134,7 +135,7 @@ def _leverages(J, ts, widths, inverse, k, fit_intercept):
     A = np.empty((n, k, k))
     for t in range(k):
         for u in range(t, k):
-            A[:, t, u] = np.einsum("nj,nj->n", rows[t] @ inverse[np.ix_(cols[t], cols[u])],
-                                   rows[u])
+            block = inverse[np.ix_(cols[t], cols[u])]
+            A[:, t, u] = np.einsum("nj,nj->n", rows[t] @ block, rows[u])
             A[:, u, t] = A[:, t, u]
     return A
