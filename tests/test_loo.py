@@ -52,7 +52,7 @@ def _face_newton_outputs(program, result, samples):
     op = BlockOperator(program)
     Z = op.stack(result.V, result.W)
     k, n = program.n_outputs, program.n_samples
-    cols, owner = [], []
+    cols = []
     for t in range(k):
         for b in range(Z.shape[1]):
             z = Z[t, b]
