@@ -70,20 +70,33 @@ def fold_path(program, betas, options, gates, score, greater_is_better=True,
     n_fitted : int
         The number of betas fitted.
     """
+    return _scored_path(program, betas, options, gates, score, greater_is_better,
+                        n_no_change)[:3]
+
+
+def _scored_path(program, betas, options, gates, score, greater_is_better,
+                 n_no_change):
+    """The path of :func:`fold_path` and :func:`loo_path`: ``score(fit)`` is a
+    float, or None to stop the path there (unscored). Returns the scores
+    and neurons padded with NaN, the number scored and their fits."""
     sign = 1.0 if greater_is_better else -1.0
-    scores, neurons = [], []
+    scores, neurons, fits = [], [], []
 
     def on_fit(fit):
-        scores.append(score(fit))
+        value = score(fit)
+        if value is None:
+            return True
+        fits.append(fit)
+        scores.append(value)
         neurons.append(fit.n_neurons)
         return stalled(sign * np.asarray(scores, dtype=float), n_no_change)
 
-    # The folds only predict: no lower bounds beyond the solver's certificate.
+    # Scores only predict: no lower bounds beyond the solver's certificate.
     fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit)
     n_fitted = len(scores)
     pad = np.full(len(betas) - n_fitted, np.nan)
     return (np.concatenate([np.asarray(scores, dtype=float), pad]),
-            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted)
+            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted, fits)
 
 
 def loo_applies(program, options):
@@ -119,24 +132,13 @@ def loo_path(program, betas, options, gates, score, greater_is_better=True,
     fits : list of Fit
         Of the betas scored (warm starts of the refit).
     """
-    sign = 1.0 if greater_is_better else -1.0
-    scores, neurons, fits = [], [], []
-
-    def on_fit(fit):
+    def scored(fit):
         outputs = (loo_outputs(replace(program, beta=fit.beta), fit.solution)
                    if fit.solver in NATIVE_SOLVERS else None)
-        if outputs is None:
-            return True
-        fits.append(fit)
-        scores.append(score(outputs))
-        neurons.append(fit.n_neurons)
-        return stalled(sign * np.asarray(scores, dtype=float), n_no_change)
+        return None if outputs is None else score(outputs)
 
-    fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit)
-    n_fitted = len(scores)
-    pad = np.full(len(betas) - n_fitted, np.nan)
-    return (np.concatenate([np.asarray(scores, dtype=float), pad]),
-            np.concatenate([np.asarray(neurons, dtype=float), pad]), n_fitted, fits)
+    return _scored_path(program, betas, options, gates, scored, greater_is_better,
+                        n_no_change)
 
 
 # Scores of approximate leave-one-out outputs (n_samples, n_outputs) of a

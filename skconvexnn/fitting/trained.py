@@ -30,10 +30,8 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000):
 
     Parameters
     ----------
-    template : ConvexProgram
-        The program (data, loss, beta, activation); its ``patterns`` are
-        ignored.
-    options : SolverOptions
+    template, options
+        As in :func:`~skconvexnn.fitting.search.search_arrangements`.
     n_units : int
         Hidden units per output of the network trained.
     rng : RandomState
