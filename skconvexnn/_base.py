@@ -313,7 +313,8 @@ class ConvexReLUMixin(BaseEstimator):
             raise ValueError(
                 "A beta path needs the same patterns at every beta, and "
                 f"arrangements={self.arrangements!r} chooses them for one beta. Use "
-                "arrangements='gaussian', 'exhaustive' or gate vectors, or "
+                "arrangements='auto', 'bisector', 'gaussian', 'exhaustive' or gate "
+                "vectors, or "
                 "tune beta with GridSearchCV and warm_start=True."
             )
         X1, pool, Y, s = self._training_rows(X, Y, sample_weight)

@@ -19,6 +19,9 @@ output of sample ``i`` (Rad and Maleki, 2020)::
 face. For the squared loss this is the classical ``(y_i - f_i) / (1 -
 s_i h_i)`` of a linear smoother. The face is kept: a sample whose removal
 would free a tight row or zero a block moves it a little differently.
+A row of the program is a sample, or the repeats of one that the
+estimators merged (the same features and target, their weights summed):
+those leave together.
 """
 
 import numpy as np
@@ -53,7 +56,8 @@ def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
         (``inf`` where the formula breaks down: a sample the fit
         interpolates). None when the loss gives no second derivatives
         (:meth:`~skconvexnn.losses.Loss.hessian`), the program is pooled
-        (a CNN) or the face is larger than ``max_columns``.
+        (a CNN), the face is larger than ``max_columns`` or its tight rows
+        too many for the SVDs of its bases (the polish's ``max_flops``).
     """
     p = program
     if p.pool is not None:
@@ -74,6 +78,8 @@ def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
     k = p.n_outputs
     if widths.sum() + k > max_columns:
         return None
+    if widths.sum() == 0 and not p.fit_intercept:
+        return P  # nothing is fitted: no sample moves the outputs
     J = (np.hstack([op.signed[:, [b]] * (op.X @ N) for b, N in zip(bs, bases)])
          if len(bases) else np.zeros((len(P), 0)))
     # (a pseudo-inverse: the softmax with intercepts is flat along adding the
