@@ -19,6 +19,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._base import DRAWN_OR_ENUMERATED, check_weights
 from ._path import beta_grid, path_estimator, sorted_betas
+from ._program import program_beta_max
 from .fitting import fit_beta
 from .fitting.cv import choose_beta, fold_path, loo_applies, loo_path
 
@@ -91,7 +92,8 @@ class BetaCVMixin:
             else Y * self.y_scale_ + self.y_mean_)
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X)
-        betas = self._grid(self._plain_estimator(), X, Y, loss, sample_weight)
+        plain = self._plain_estimator()
+        betas = self._grid(lambda: plain._beta_max(X, Y, loss, sample_weight))
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         folds = list(cv.split(X, y))
         if is_classifier(self):
@@ -113,11 +115,11 @@ class BetaCVMixin:
         self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
         return scores
 
-    def _grid(self, plain, X, Y, loss, sample_weight):
-        """The betas to try, decreasing."""
+    def _grid(self, largest):
+        """The betas to try, decreasing; ``largest()`` is the whole data's
+        ``beta_max``, asked for by the default grid only."""
         if self.betas is None:
-            return beta_grid(plain._beta_max(X, Y, loss, sample_weight),
-                             self.n_betas, self.beta_ratio)
+            return beta_grid(largest(), self.n_betas, self.beta_ratio)
         return sorted_betas(self.betas)
 
     def _fit_loo(self, X, Y, loss, sample_weight, loo_score, greater_is_better):
@@ -131,7 +133,8 @@ class BetaCVMixin:
             program, gates = plain._path_program(X, Y, loss, sample_weight)
             if not loo_applies(program, folds._options()):
                 return None
-            betas = self._grid(plain, X, Y, loss, sample_weight)
+            # (the program in hand: not built again for beta_max)
+            betas = self._grid(lambda: program_beta_max(program))
             scores, neurons, n_fitted, fits = loo_path(
                 program, betas, folds._options(), gates,
                 lambda outputs: loo_score(outputs, program), greater_is_better,

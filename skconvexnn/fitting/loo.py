@@ -29,6 +29,7 @@ from numpy.linalg import LinAlgError
 from scipy.linalg import pinvh
 
 from ..program.operator import BlockOperator
+from ..solvers._face import add_norm_curvature, output_spans
 from ..solvers._polish import FacePolish
 
 __all__ = ["loo_outputs", "LOO_MAX_COLUMNS"]
@@ -82,10 +83,16 @@ def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
         return P  # nothing is fitted: no sample moves the outputs
     J = (np.hstack([op.signed[:, [b]] * (op.X @ N) for b, N in zip(bs, bases)])
          if len(bases) else np.zeros((len(P), 0)))
+    spans = output_spans(ts, widths, k)
+    y = (np.concatenate([N.T @ z for z, N in zip(Z[ts, bs], bases)])
+         if len(bases) else np.zeros(0))
+    m = len(y)
+    H = face._loss_hessian(P, J, spans, m, m + (k if p.fit_intercept else 0),
+                           p.fit_intercept)
+    add_norm_curvature(H, y, widths, p.beta)
     # (a pseudo-inverse: the softmax with intercepts is flat along adding the
     # same constant to every output, a direction no gradient has)
-    inverse = pinvh(_hessian(face, P, J, ts, widths, Z[ts, bs], bases, p))
-    A = _leverages(J, ts, widths, inverse, k, p.fit_intercept)
+    A = _leverages(J, spans, pinvh(H), p.fit_intercept)
     G = p.loss.gradient(P, p.Y, p.sample_weight)
     M = np.eye(k)[None] - W @ A
     with np.errstate(all="ignore"):
@@ -100,27 +107,7 @@ def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
     return out
 
 
-def _hessian(face, P, J, ts, widths, blocks, bases, p):
-    """The program's Hessian on the face: the loss's ``J^T W J`` (intercepts
-    included) and each block norm's ``beta (I - u u^T) / ||y_b||``."""
-    k = p.n_outputs
-    m = int(widths.sum())
-    size = m + (k if p.fit_intercept else 0)
-    bounds = np.searchsorted(np.repeat(ts, widths), np.arange(k + 1))
-    spans = [slice(bounds[t], bounds[t + 1]) for t in range(k)]
-    H = face._loss_hessian(P, J, spans, m, size, p.fit_intercept)
-    start = 0
-    for z, N, w in zip(blocks, bases, widths):
-        y = N.T @ z
-        norm = max(float(np.linalg.norm(y)), 1e-300)
-        u = y / norm
-        H[start:start + w, start:start + w] += (p.beta / norm
-                                                * (np.eye(w) - np.outer(u, u)))
-        start += w
-    return H
-
-
-def _leverages(J, ts, widths, inverse, k, fit_intercept):
+def _leverages(J, spans, inverse, fit_intercept):
     """``A_i = J_i H^{-1} J_i^T`` of every sample, shape (n, k, k).
 
     Output ``t`` depends on the columns of its own blocks and its intercept
@@ -128,10 +115,10 @@ def _leverages(J, ts, widths, inverse, k, fit_intercept):
     the inverse.
     """
     n, m = J.shape
-    bounds = np.searchsorted(np.repeat(ts, widths), np.arange(k + 1))
+    k = len(spans)
     cols, rows = [], []
-    for t in range(k):
-        idx = np.arange(bounds[t], bounds[t + 1])
+    for t, span in enumerate(spans):
+        idx = np.arange(span.start, span.stop)
         Jt = J[:, idx]
         if fit_intercept:
             idx = np.append(idx, m + t)

@@ -11,7 +11,28 @@ import numpy as np
 from ..program.cones import cone_norms, project_many
 from ..program.penalties import block_norms
 
-__all__ = ["bent_step", "entering_block"]
+__all__ = ["bent_step", "entering_block", "output_spans", "add_norm_curvature"]
+
+
+def output_spans(ts, widths, k):
+    """The columns of each of the ``k`` outputs on a face: block ``j`` (of
+    output ``ts[j]``, ``ts`` sorted) has ``widths[j]`` columns, in order."""
+    bounds = np.searchsorted(np.repeat(ts, widths), np.arange(k + 1))
+    return [slice(bounds[t], bounds[t + 1]) for t in range(k)]
+
+
+def add_norm_curvature(H, y, widths, beta):
+    """Add the Hessian of ``beta sum_b ||y_b||`` at the face point ``y``
+    (blocks of ``widths`` columns, first in ``H``) to ``H``, in place: each
+    block's ``beta (I - u u^T) / ||y_b||``, ``u = y_b / ||y_b||``."""
+    start = 0
+    for w in widths:
+        yb = y[start:start + w]
+        nb = max(float(np.sqrt(yb @ yb)), 1e-300)
+        ub = yb / nb
+        H[start:start + w, start:start + w] += (beta / nb
+                                                * (np.eye(w) - np.outer(ub, ub)))
+        start += w
 
 
 def bent_step(op, Z, c, Z_new, c_new, ts, bs, row_norms):

@@ -29,7 +29,7 @@ from scipy.linalg import solve
 from scipy.optimize import minimize
 
 from ..program.penalties import block_norms
-from ._face import bent_step, entering_block
+from ._face import add_norm_curvature, bent_step, entering_block, output_spans
 
 __all__ = ["FacePolish"]
 
@@ -256,8 +256,7 @@ class FacePolish:
         J = p.pooled(J)
         widths = np.array([N.shape[1] for N in bases])
         starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
-        out = np.repeat(ts, widths)  # output of every column
-        m = len(out)
+        m = int(widths.sum())
         y0 = np.concatenate([N.T @ Z[t, b] for t, b, N in zip(ts, bs, bases)])
         fit_c = p.fit_intercept
         loss, Y, sw, beta = p.loss, p.Y, p.sample_weight, p.beta
@@ -265,8 +264,7 @@ class FacePolish:
         # the columns of each output are contiguous (``ts`` is sorted), so
         # each output's prediction is one product with its own columns
         # (not ``J`` times a block-sparse (m, k) matrix: k times the work)
-        bounds = np.searchsorted(out, np.arange(k + 1))
-        spans = [slice(bounds[t], bounds[t + 1]) for t in range(k)]
+        spans = output_spans(ts, widths, k)
 
         def predict(x):
             """The prediction (intercept included) at the face point ``x``."""
@@ -294,7 +292,7 @@ class FacePolish:
         x0 = np.concatenate([y0, c]) if fit_c else y0
         with np.errstate(all="ignore"):
             if newton:
-                x = self._newton(fun, predict, x0, J, spans, starts, widths, fit_c)
+                x = self._newton(fun, predict, x0, J, spans, widths, fit_c)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
                              options=dict(maxiter=self.max_iter, maxcor=30,
@@ -308,7 +306,7 @@ class FacePolish:
         c_new = x[m:] if fit_c else c
         return Z_new, c_new
 
-    def _newton(self, fun, predict, x, J, spans, starts, widths, fit_c):
+    def _newton(self, fun, predict, x, J, spans, widths, fit_c):
         """Newton steps on the face after the quasi-Newton ones.
 
         L-BFGS leaves the face's optimum a little off, and the certificate
@@ -339,11 +337,7 @@ class FacePolish:
                 if loss_part is None:
                     return x
             H = loss_part.copy()
-            for s0, w in zip(starts, widths):
-                yb = y[s0:s0 + w]
-                nb = max(float(np.sqrt(yb @ yb)), 1e-300)
-                ub = yb / nb
-                H[s0:s0 + w, s0:s0 + w] += p.beta / nb * (np.eye(w) - np.outer(ub, ub))
+            add_norm_curvature(H, y, widths, p.beta)
             H[np.diag_indices(size)] += 1e-12 * max(np.trace(H) / size, 1e-300)
             try:  # H is symmetric and, with the shift, positive definite
                 step = -solve(H, grad, assume_a="pos", check_finite=False)
@@ -446,7 +440,6 @@ class FacePolish:
         if self.op.cone_signs is None:
             return Z_new, c_new, None
         return bent_step(self.op, Z, c, Z_new, c_new, ts, bs, self._row_norms)
-
 
 
 def _essential(A):
