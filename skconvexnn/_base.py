@@ -6,6 +6,7 @@ The fit itself (solve, recovery, certificate, path, search) is
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,7 +21,8 @@ from ._dask import dask_rows
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
                            sample_gates, unique_patterns)
-from .fitting import SolverOptions, fit_beta, fit_path, fit_search, fit_trained
+from .fitting import (SolverOptions, fit_beta, fit_path, fit_search, fit_trained,
+                      trained_program)
 from .recovery import network_predict
 from .solvers import solver_names
 from .solvers.base import blas_threads
@@ -186,7 +188,9 @@ class ConvexReLUMixin(BaseEstimator):
         if isinstance(strategy, str):
             if strategy == "exhaustive":
                 return enumerate_gates(X1, max_patterns=self.max_patterns)
-            if strategy == "bisector":
+            # ("trained" here: a path's trained network had no pattern of
+            # the data, so the path takes the bisectors)
+            if strategy in ("bisector", "trained"):
                 self._sampled_gates = bisector_gates(X1, self.n_arrangements, rng,
                                                      intercept=self.fit_intercept)
             else:
@@ -202,10 +206,10 @@ class ConvexReLUMixin(BaseEstimator):
         return isinstance(self.arrangements, str) and self.arrangements == "search"
 
     def _strategy(self, n_samples=None, n_outputs=1):
-        """``arrangements`` for a fit on ``n_samples`` samples and
+        """``arrangements`` for a fit or a path on ``n_samples`` samples and
         ``n_outputs`` outputs, ``"auto"`` resolved: ``"trained"`` for one
         output above ``AUTO_TRAINED_SAMPLES`` samples, else ``"bisector"``
-        (``n_samples=None``: the patterns of a path, ``"bisector"``)."""
+        (also for ``n_samples=None``)."""
         if not (isinstance(self.arrangements, str) and self.arrangements == "auto"):
             return self.arrangements
         if (n_samples is not None and n_outputs == 1
@@ -237,11 +241,7 @@ class ConvexReLUMixin(BaseEstimator):
         with self._blas_limit(X):
             rng = check_random_state(self.random_state)
             X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
-            # (a search or a training run chooses the patterns of the program)
-            template = ConvexProgram(
-                X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
-                loss=loss, activation=self.activation,
-                fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
+            template = self._template(X1, Y, loss, s, beta, pool)
             if self._searching():
                 fit = fit_search(template, self._options(), self.n_arrangements, rng,
                                  self.max_patterns, warm=self._search_warm_start(X1))
@@ -296,7 +296,7 @@ class ConvexReLUMixin(BaseEstimator):
             return on_fit(self)
 
         with self._blas_limit(X):
-            program, gates = self._path_program(X, Y, loss, sample_weight)
+            program, gates, _ = self._path_program(X, Y, loss, sample_weight)
             _, betas, largest = fit_path(program, betas, self._options(), gates,
                                          on_fit=step)
         return betas, largest
@@ -306,20 +306,51 @@ class ConvexReLUMixin(BaseEstimator):
         with self._blas_limit(X):
             return program_beta_max(self._path_program(X, Y, loss, sample_weight)[0])
 
-    def _path_program(self, X, Y, loss, sample_weight):
-        """The program shared by every beta of a path (``beta`` at 1), its gates."""
-        if isinstance(self.arrangements, str) and self.arrangements in (
-                "search", "trained"):
+    def _path_program(self, X, Y, loss, sample_weight, hold_out=False):
+        """The program shared by every beta of a path (``beta`` at 1), its
+        gates, and the samples (program rows) whose fits did not choose
+        the patterns (None: all of them).
+
+        Trained patterns (``"trained"``, or ``"auto"`` choosing them) are
+        those of one network trained at this estimator's beta
+        (:meth:`_beta`), kept at every beta of the path. With ``hold_out``,
+        the network is trained on a random half of the samples only, and
+        the other half is returned: their approximate leave-one-out
+        outputs then see no choice made on them.
+        """
+        if self._searching():
             raise ValueError(
                 "A beta path needs the same patterns at every beta, and "
-                f"arrangements={self.arrangements!r} chooses them for one beta. Use "
-                "arrangements='auto', 'bisector', 'gaussian', 'exhaustive' or gate "
-                "vectors, or "
+                "arrangements='search' chooses them for one beta. Use "
+                "arrangements='auto', 'bisector', 'gaussian', 'exhaustive', "
+                "'trained' or gate vectors, or "
                 "tune beta with GridSearchCV and warm_start=True."
             )
+        shape = Y.shape
         X1, pool, Y, s = self._training_rows(X, Y, sample_weight)
-        return self._program(X1, Y, loss, s, 1.0,
-                             check_random_state(self.random_state), pool)
+        rng = check_random_state(self.random_state)
+        strategy = self._strategy(*shape)
+        if isinstance(strategy, str) and strategy == "trained":
+            n = len(X1)
+            rows = held = None
+            if hold_out:
+                order = rng.permutation(n)
+                rows, held = np.sort(order[:n // 2]), np.sort(order[n // 2:])
+            beta = self._beta(shape[0] if rows is None else shape[0] // 2, shape[1])
+            template = self._template(X1, Y, loss, s, beta, pool)
+            program, gates = trained_program(template, self.n_arrangements, rng,
+                                             self.max_patterns, rows=rows)
+            if len(gates):
+                return replace(program, beta=1.0), gates, held
+        return (*self._program(X1, Y, loss, s, 1.0, rng, pool), None)
+
+    def _template(self, X1, Y, loss, s, beta, pool):
+        """The program with no pattern yet (a search or a training run
+        chooses them)."""
+        return ConvexProgram(
+            X=X1, patterns=np.empty((X1.shape[0], 0)), Y=Y, beta=beta,
+            loss=loss, activation=self.activation,
+            fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
 
     def _blas_limit(self, X):
         """Small fits run BLAS single-threaded, recovery and bounds included."""

@@ -86,7 +86,10 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
     loss, activation, n_arrangements, arrangements, max_patterns
         As in :class:`ConvexReLURegressor`, except that
         ``arrangements="search"`` is not available (it chooses patterns for
-        one beta).
+        one beta). The trained patterns (``"trained"``, and ``"auto"``'s
+        choice for one target above 1,000 samples) are those of one network
+        trained at ``ConvexReLURegressor``'s default beta, kept at every
+        beta of the path; each fold trains its own.
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLURegressor`. With an int ``random_state``
         every fold and the refit draw the same gate vectors. Warm starts
@@ -181,7 +184,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         loss="squared",
         activation="relu",
         n_arrangements=100,
-        arrangements="bisector",
+        arrangements="auto",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",
@@ -262,7 +265,10 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         (user guide, "Tuning beta: the path and cross-validation").
     loss, activation, n_arrangements, arrangements, max_patterns
         As in :class:`ConvexReLUClassifier`, except that
-        ``arrangements="search"`` is not available.
+        ``arrangements="search"`` is not available. The trained patterns
+        are those of one network trained at ``ConvexReLUClassifier``'s
+        default beta, kept at every beta of the path (as in
+        :class:`ConvexReLURegressorCV`).
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLUClassifier`.
 
@@ -338,7 +344,7 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         loss="logistic",
         activation="relu",
         n_arrangements=100,
-        arrangements="bisector",
+        arrangements="auto",
         max_patterns=10_000,
         fit_intercept=True,
         solver="auto",

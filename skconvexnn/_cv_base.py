@@ -17,7 +17,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._base import DRAWN_OR_ENUMERATED, check_weights
+from ._base import ARRANGEMENT_STRATEGIES, check_weights
 from ._path import beta_grid, path_estimator, sorted_betas
 from ._program import program_beta_max
 from .fitting import fit_beta
@@ -51,7 +51,8 @@ class BetaCVMixin:
             "n_betas_no_change": [Interval(Integral, 1, None, closed="left"), None],
             "cv": ["cv_object"],
             "n_jobs": [Integral, None],
-            "arrangements": [StrOptions(DRAWN_OR_ENUMERATED), "array-like"],
+            "arrangements": [StrOptions(ARRANGEMENT_STRATEGIES - {"search"}),
+                             "array-like"],
         }
 
     #: A CV fit never starts from a previous fit (each fold has its own path).
@@ -125,19 +126,24 @@ class BetaCVMixin:
     def _fit_loo(self, X, Y, loss, sample_weight, loo_score, greater_is_better):
         """``cv=None``: one path on all the data, scored by approximate
         leave-one-out outputs (:func:`~skconvexnn.fitting.cv.loo_path`); the
-        chosen beta refitted to ``tol`` from the path's fit. Returns the
+        chosen beta refitted to ``tol`` from the path's fit (trained
+        patterns: trained on half of the samples, the other half scored, and
+        the refit is the plain estimator's, trained on all). Returns the
         scores, shape (n_betas, 1), or None when they do not apply (then
         the folds decide)."""
         plain, folds = self._plain_estimator(), self._fold_estimator()
         with plain._blas_limit(X):
-            program, gates = plain._path_program(X, Y, loss, sample_weight)
+            # (trained patterns: trained on half of the samples, the other
+            # half scored, so that no score sees a choice made on its sample)
+            program, gates, scored = plain._path_program(X, Y, loss, sample_weight,
+                                                         hold_out=True)
             if not loo_applies(program, folds._options()):
                 return None
             # (the program in hand: not built again for beta_max)
             betas = self._grid(lambda: program_beta_max(program))
             scores, neurons, n_fitted, fits = loo_path(
                 program, betas, folds._options(), gates,
-                lambda outputs: loo_score(outputs, program), greater_is_better,
+                _scored_samples(loo_score, program, scored), greater_is_better,
                 self.n_betas_no_change)
             self.betas_, self.n_neurons_path_ = betas, neurons[:, None]
             self.n_betas_fitted_ = np.array([n_fitted])
@@ -145,9 +151,26 @@ class BetaCVMixin:
                 betas, scores[:, None], self.n_neurons_path_, self.n_betas_fitted_,
                 greater_is_better)
             self.beta_ = float(betas[best])
-            self._set_fit(fit_beta(replace(program, beta=self.beta_), self._options(),
-                                   gates, init=fits[best].solution))
+            if scored is None:
+                self._set_fit(fit_beta(replace(program, beta=self.beta_),
+                                       self._options(), gates,
+                                       init=fits[best].solution))
+        if scored is not None:
+            # as after folds: the fit of the plain estimator at beta_, whose
+            # network is trained on all the data
+            self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
         return scores[:, None]
+
+
+def _scored_samples(loo_score, program, rows):
+    """``outputs -> loo_score(outputs, program)`` on the samples ``rows``
+    only (their weights rescaled to sum to one; None: every sample)."""
+    if rows is None:
+        return lambda outputs: loo_score(outputs, program)
+    s = program.sample_weight[rows]
+    part = replace(program, X=program.X[rows], Y=program.Y[rows],
+                   patterns=program.patterns[rows], sample_weight=s / s.sum())
+    return lambda outputs: loo_score(outputs[rows], part)
 
 
 def fold_scores(estimator, X, y, sample_weight, train, test, betas, score,
@@ -169,7 +192,7 @@ def fold_scores(estimator, X, y, sample_weight, train, test, betas, score,
         return score(est._set_fit(fit), X_test, y_test)
 
     with est._blas_limit(X_train):
-        program, gates = est._path_program(X_train, Y_train, loss, sw)
+        program, gates, _ = est._path_program(X_train, Y_train, loss, sw)
         return fold_path(program, betas, est._options(), gates, held_out,
                          greater_is_better, n_no_change)
 

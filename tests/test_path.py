@@ -316,7 +316,7 @@ def test_fold_paths_skip_only_the_bounds(data, activation):
         return 0.0
 
     with fold._blas_limit(Xv):
-        program, gates = fold._path_program(Xv, Yv, loss, None)
+        program, gates, _ = fold._path_program(Xv, Yv, loss, None)
         fold_path(program, path.betas, fold._options(), gates, score)
     assert len(seen) == 5
     for (objective, bound, prediction), fitted in zip(seen, path.estimators):

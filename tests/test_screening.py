@@ -24,7 +24,7 @@ def relu_data():
 
 def _program(est, X, y, beta):
     Xv, Yv, loss = est._training_data(X, y, None)
-    program, _ = est._path_program(Xv, Yv, loss, None)
+    program, _, _ = est._path_program(Xv, Yv, loss, None)
     return replace(program, beta=beta)
 
 

@@ -1,18 +1,22 @@
 """``arrangements="trained"``: the patterns of one trained network."""
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 from fitted import assert_objective_is_the_networks
 from nonconvex import standardized
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from skconvexnn import (ConvexReLUClassifier, ConvexReLURegressor,
                         ConvexReLURegressorCV, convex_relu_path)
 from skconvexnn._base import add_ones
+from skconvexnn._program import ConvexProgram
+from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn._nonconvex import train_networks
-from skconvexnn.fitting.trained import TRAINED_MAX_ITER
+from skconvexnn.fitting.trained import TRAINED_MAX_ITER, trained_program
 from skconvexnn.losses import SquaredLoss
 
 
@@ -82,12 +86,56 @@ def test_warm_start_keeps_the_gates_and_refits_clear(kinked):
     assert not hasattr(est, "trained_objective_")
 
 
-def test_paths_refuse_trained_patterns(kinked):
+def test_paths_keep_the_patterns_trained_at_the_estimators_beta(kinked):
     X, y = kinked
+    est = ConvexReLURegressor(beta=1e-2, arrangements="trained", n_arrangements=10,
+                              random_state=0)
+    plain = clone(est).fit(X, y)
+    path = convex_relu_path(X, y, [3e-2, 1e-2, 3e-3], estimator=est)
+    for fitted in path.estimators:
+        # the network of the plain fit's training run, so its patterns
+        assert np.array_equal(fitted.gates_, plain.gates_)
+        assert fitted.duality_gap_ <= fitted.tol * abs(fitted.objective_)
+    # at the estimator's beta, the optimum over the same patterns
+    assert path.objectives[1] == pytest.approx(plain.objective_, rel=1e-5)
+    assert path.objectives[1] <= plain.trained_objective_ * (1 + 1e-9)
+    # "search" chooses its patterns for one beta
     with pytest.raises(ValueError, match="chooses them for one beta"):
-        convex_relu_path(X, y, estimator=ConvexReLURegressor(arrangements="trained"))
-    with pytest.raises(ValueError, match="arrangements"):
-        ConvexReLURegressorCV(arrangements="trained").fit(X, y)
+        convex_relu_path(X, y, estimator=ConvexReLURegressor(arrangements="search"))
+
+
+@pytest.mark.parametrize("cv", [None, 3])
+def test_cv_estimators_refit_the_plain_estimator_at_the_chosen_beta(kinked, cv):
+    X, y = kinked
+    cv_est = ConvexReLURegressorCV(arrangements="trained", n_arrangements=10,
+                                   n_betas=4, cv=cv, random_state=0).fit(X, y)
+    # The path (cv=None: the patterns of a network trained on half of the
+    # samples, the other half scored; folds: each fold trains its own) chose
+    # beta_; the refit trains on all the data at beta_.
+    refit = ConvexReLURegressor(arrangements="trained", n_arrangements=10,
+                                beta=cv_est.beta_, random_state=0).fit(X, y)
+    assert np.array_equal(cv_est.gates_, refit.gates_)
+    assert cv_est.objective_ == pytest.approx(refit.objective_, rel=1e-9)
+    assert cv_est.duality_gap_ <= cv_est.tol * abs(cv_est.objective_)
+    assert cv_est.score(X, y) > 0.8
+
+
+def test_patterns_trained_on_some_rows_hold_for_every_row(kinked):
+    X, y = kinked
+    X1, Y = add_ones(X, True), (y - y.mean())[:, None] / y.std()
+    template = ConvexProgram(X=X1, patterns=np.empty((60, 0)), Y=Y, beta=1e-2,
+                             loss=SquaredLoss())
+    rows = np.arange(0, 60, 2)
+    program, gates = trained_program(template, 8, np.random.RandomState(0),
+                                     rows=rows)
+    # the network of the rows alone (their weights summing to one)...
+    half = dataclasses.replace(template, X=X1[rows], Y=Y[rows],
+                               patterns=template.patterns[rows], sample_weight=None)
+    _, half_gates = trained_program(half, 8, np.random.RandomState(0))
+    assert np.array_equal(gates, half_gates)
+    # ... with its patterns on every sample
+    assert program.n_samples == 60
+    assert np.array_equal(program.patterns, patterns_from_gates(X1, gates))
 
 
 def test_auto_trains_for_one_output_above_a_thousand_samples():
@@ -102,10 +150,17 @@ def test_auto_trains_for_one_output_above_a_thousand_samples():
                                   random_state=0).fit(X, y)
     assert large.trained_objective_ == trained.trained_objective_
     assert large.objective_ == pytest.approx(trained.objective_, rel=1e-12)
-    # several outputs (a softmax): the bisectors; a path: the bisectors
+    # several outputs (a softmax): the bisectors
     labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     clf = ConvexReLUClassifier(n_arrangements=6, random_state=0).fit(X, labels)
     assert not hasattr(clf, "trained_objective_")
-    path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6),
+    # a path, and the CV estimators' default: the trained patterns above a
+    # thousand samples
+    path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6,
+                                                                random_state=0),
                             n_betas=2)
-    assert len(path.betas) == 2
+    assert np.array_equal(path.estimators[-1].gates_, trained.gates_)
+    small_path = convex_relu_path(X[:1000], y[:1000], n_betas=2,
+                                  estimator=ConvexReLURegressor(n_arrangements=6,
+                                                                random_state=0))
+    assert np.array_equal(small_path.estimators[-1].gates_, small.gates_)

@@ -10,7 +10,8 @@ program") and set the :class:`Fit` these functions return:
   on working sets of patterns; :func:`fit_beta`, one beta, is a path of
   length one;
 - :func:`fit_search`: the arrangement search, which chooses the patterns
-  for one beta; :func:`fit_trained`, the patterns of one trained network.
+  for one beta; :func:`fit_trained`, the patterns of one trained network
+  (:func:`trained_program`, those patterns for a path).
 - :mod:`skconvexnn.fitting.cv`: each fold's path scored on its held-out
   part, and the choice of beta of the CV estimators.
 """
@@ -19,7 +20,7 @@ from .certify import Fit
 from .options import SolverOptions
 from .path import fit_beta, fit_path
 from .search import fit_search
-from .trained import fit_trained
+from .trained import fit_trained, trained_program
 
 __all__ = [
     "Fit",
@@ -28,4 +29,5 @@ __all__ = [
     "fit_path",
     "fit_search",
     "fit_trained",
+    "trained_program",
 ]

@@ -12,11 +12,12 @@ never worse than it; the certificate covers those patterns.
 import dataclasses
 
 from .._nonconvex import train_networks
+from ..arrangements import patterns_from_gates, unique_patterns
 from .candidates import PatternPool
 from .certify import certify, zero_fit
 from .seeds import seed_active_set, solve_from
 
-__all__ = ["fit_trained", "TRAINED_MAX_ITER"]
+__all__ = ["fit_trained", "trained_program", "TRAINED_MAX_ITER"]
 
 #: L-BFGS iterations of the training run. Measured with 100 units per
 #: output (``benchmarks/trained_gates.py``): the run took 0.2 to 6.6 s on
@@ -45,6 +46,54 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000):
         With ``trained_objective``, the network's weight-decay objective:
         the fit's objective is at most that.
     """
+    program, gates, net, start = _trained(template, n_units, rng, max_patterns)
+    if not len(gates):  # no unit's pattern is a pattern of the data
+        fit = zero_fit(program, options, gates)
+    else:
+        result, solver = solve_from(program, options, start)
+        fit = certify(program, result, solver, options, gates)
+    return dataclasses.replace(fit, trained_objective=float(net.objective))
+
+
+def trained_program(template, n_units, rng, max_patterns=10_000, rows=None):
+    """The program of ``template`` over the patterns of one trained network.
+
+    The network is trained at ``template.beta``, as in :func:`fit_trained`;
+    a beta path then keeps its patterns at every beta (user guide,
+    "Patterns from a training run").
+
+    Parameters
+    ----------
+    template, n_units, rng, max_patterns
+        As in :func:`fit_trained`.
+    rows : ndarray of int, optional
+        Train the network on these samples only (their weights rescaled to
+        sum to one). The program keeps every sample, over the patterns of
+        the network's gate vectors on all of them; the other samples' fits
+        then do not take part in the choice of the patterns (the approximate
+        leave-one-out scores of the CV estimators).
+
+    Returns
+    -------
+    program : ConvexProgram
+    gates : ndarray of shape (n_patterns, n_features)
+        One gate vector of each pattern.
+    """
+    if rows is None:
+        program, gates, _, _ = _trained(template, n_units, rng, max_patterns)
+        return program, gates
+    s = template.sample_weight[rows]
+    part = dataclasses.replace(template, X=template.X[rows], Y=template.Y[rows],
+                               sample_weight=s / s.sum(),
+                               patterns=template.patterns[rows])
+    _, gates, _, _ = _trained(part, n_units, rng, max_patterns)
+    patterns, gates = unique_patterns(patterns_from_gates(template.X, gates), gates)
+    return dataclasses.replace(template, patterns=patterns), gates
+
+
+def _trained(template, n_units, rng, max_patterns):
+    """The trained network, its distinct patterns (program and gates) and
+    the network written as blocks over them."""
     net = train_networks(
         template.X, template.Y, template.loss, template.sample_weight,
         template.beta, n_units, 1, rng, fit_intercept=template.fit_intercept,
@@ -52,10 +101,4 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000):
     pool = PatternPool(template.X)
     active, start = seed_active_set(template, pool, [net], max_patterns)
     program = dataclasses.replace(template, patterns=pool.patterns[:, active])
-    gates = pool.gates[active]
-    if not active:  # no unit's pattern is a pattern of the data
-        fit = zero_fit(program, options, gates)
-    else:
-        result, solver = solve_from(program, options, start)
-        fit = certify(program, result, solver, options, gates)
-    return dataclasses.replace(fit, trained_objective=float(net.objective))
+    return program, pool.gates[active], net, start
