@@ -139,12 +139,14 @@ class BetaCVMixin:
                                                          hold_out=True)
             if not loo_applies(program, folds._options()):
                 return None
-            # (the program in hand: not built again for beta_max)
-            betas = self._grid(lambda: program_beta_max(program))
+            # (the program in hand: not built again for beta_max, nor
+            # beta_max computed again by the path)
+            largest = program_beta_max(program)
+            betas = self._grid(lambda: largest)
             scores, neurons, n_fitted, fits = loo_path(
                 program, betas, folds._options(), gates,
                 _scored_samples(loo_score, program, scored), greater_is_better,
-                self.n_betas_no_change)
+                self.n_betas_no_change, beta_max=largest)
             self.betas_, self.n_neurons_path_ = betas, neurons[:, None]
             self.n_betas_fitted_ = np.array([n_fitted])
             best, self.cv_results_ = choose_beta(

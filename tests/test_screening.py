@@ -73,6 +73,7 @@ def test_whole_working_set_keeps_the_solvers_bound(relu_data):
     init, _ = options.solve(replace(program, beta=2e-2))
     norms = np.full(program.n_patterns, np.inf)
     result, _, new_norms = solve_on_working_set(program, solve, init, norms, 2e-2)
+    new_norms = new_norms()  # computed when the next beta's rule needs them
     assert len(seen) == 1 and seen[0] is program
     assert result.lower_bound == -123.0
     active = np.any(result.V != 0, axis=(0, 2)) | np.any(result.W != 0, axis=(0, 2))
@@ -82,3 +83,21 @@ def test_whole_working_set_keeps_the_solvers_bound(relu_data):
     exact = dual_norms(program, Lam).reshape(-1, program.n_patterns).max(axis=0)
     np.testing.assert_allclose(new_norms[~active], exact[~active], rtol=1e-10)
     np.testing.assert_array_equal(pattern_norms(program, result, ~active), new_norms)
+
+
+def test_rule_keeping_every_pattern_needs_no_norms(relu_data):
+    # At 2 beta <= the previous beta the rule keeps every pattern whatever
+    # their dual norms (they are nonnegative): they are not computed.
+    X, y = relu_data
+    est = ConvexReLURegressor(n_arrangements=12, random_state=0)
+    program = _program(est, X, y, 1e-2)
+    options = SolverOptions(solver="admm", tol=1e-7)
+    init, _ = options.solve(replace(program, beta=2.5e-2))
+
+    def norms():
+        raise AssertionError("the rule needs no norms here")
+
+    result, _, _ = solve_on_working_set(program, options.solve, init, norms, 2.5e-2)
+    alone, _ = options.solve(program)
+    assert program.objective(result.V, result.W, result.intercept) == pytest.approx(
+        program.objective(alone.V, alone.W, alone.intercept), rel=1e-6)

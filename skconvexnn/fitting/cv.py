@@ -75,7 +75,7 @@ def fold_path(program, betas, options, gates, score, greater_is_better=True,
 
 
 def _scored_path(program, betas, options, gates, score, greater_is_better,
-                 n_no_change):
+                 n_no_change, beta_max=None):
     """The path of :func:`fold_path` and :func:`loo_path`: ``score(fit)`` is a
     float, or None to stop the path there (unscored). Returns the scores
     and neurons padded with NaN, the number scored and their fits."""
@@ -92,7 +92,8 @@ def _scored_path(program, betas, options, gates, score, greater_is_better,
         return stalled(sign * np.asarray(scores, dtype=float), n_no_change)
 
     # Scores only predict: no lower bounds beyond the solver's certificate.
-    fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit)
+    fit_path(program, betas, options, gates, bounds=False, on_fit=on_fit,
+             beta_max=beta_max)
     n_fitted = len(scores)
     pad = np.full(len(betas) - n_fitted, np.nan)
     return (np.concatenate([np.asarray(scores, dtype=float), pad]),
@@ -114,7 +115,7 @@ def loo_applies(program, options):
 
 
 def loo_path(program, betas, options, gates, score, greater_is_better=True,
-             n_no_change=None):
+             n_no_change=None, beta_max=None):
     """Fit the path of the whole data's program; score each beta by its
     approximate leave-one-out outputs.
 
@@ -122,7 +123,8 @@ def loo_path(program, betas, options, gates, score, greater_is_better=True,
     (n_samples, n_outputs) of :func:`~skconvexnn.fitting.loo.loo_outputs`.
     The path also stops at a fit that has none (a face larger than
     :data:`~skconvexnn.fitting.loo.LOO_MAX_COLUMNS` columns, or a solve
-    that was not native); its score is NaN.
+    that was not native); its score is NaN. ``beta_max``: as in
+    :func:`~skconvexnn.fitting.fit_path`.
 
     Returns
     -------
@@ -138,7 +140,7 @@ def loo_path(program, betas, options, gates, score, greater_is_better=True,
         return None if outputs is None else score(outputs)
 
     return _scored_path(program, betas, options, gates, scored, greater_is_better,
-                        n_no_change)
+                        n_no_change, beta_max)
 
 
 # Scores of approximate leave-one-out outputs (n_samples, n_outputs) of a

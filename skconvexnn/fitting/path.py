@@ -7,6 +7,7 @@ cross-validation").
 """
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -20,7 +21,7 @@ __all__ = ["fit_path", "fit_beta"]
 
 
 def fit_path(program, betas, options, gates, *, screening=True, init=None,
-             bounds=True, on_fit=None):
+             bounds=True, on_fit=None, beta_max=None):
     """Fit the network at each beta in turn, on the patterns of ``program``.
 
     Parameters
@@ -45,6 +46,9 @@ def fit_path(program, betas, options, gates, *, screening=True, init=None,
         folds of the CV estimators, which only predict).
     on_fit : callable, optional
         ``on_fit(fit)`` after each fit; a true value stops the path there.
+    beta_max : float, optional
+        ``program_beta_max(program)`` when the caller has it (screening
+        only): not computed again.
 
     Returns
     -------
@@ -56,7 +60,10 @@ def fit_path(program, betas, options, gates, *, screening=True, init=None,
     beta_max : float
         The beta from which the zero network is taken.
     """
-    largest = (program_beta_max if screening else zero_network_beta)(program)
+    if screening and beta_max is not None:
+        largest = float(beta_max)
+    else:
+        largest = (program_beta_max if screening else zero_network_beta)(program)
     betas = np.asarray(betas(largest) if callable(betas) else betas, dtype=float)
     step = _Steps(program, options, largest, screening, init, bounds)
     progress = Progress("path", options.verbose if screening else 0, len(betas))
@@ -88,7 +95,8 @@ class _Steps:
         # With screening the path starts from the zero network, optimal at
         # beta_max.
         self.result = trivial_result(program) if screening else init
-        self.norms = pattern_norms(program, self.result) if screening else None
+        # (computed when the first working set needs them)
+        self.norms = partial(pattern_norms, program, self.result) if screening else None
         self.previous = largest
 
     def __call__(self, program, gates):

@@ -184,15 +184,19 @@ class ConeGroupNorm(GroupNorm):
         return np.stack([both[:, :P], both[:, P:]])
 
     def max_dual_norm(self, Lam):
-        """Largest dual norm of ``Lam`` over the blocks (exact).
+        """Largest dual norm of ``Lam`` over the blocks: exact when above
+        the program's beta, else an upper bound at most beta.
 
         Cone-constrained norms, started from the active sets of the blocks'
-        last projections.
+        last projections. A lower bound needs no more: it scales ``Lam`` by
+        ``min(1, beta / norm)`` (:func:`~.dual.lower_bound`), and the
+        projections of blocks known to be below beta stop early (on
+        breast_cancer's path of the CV estimator, 0.19 s against 0.99 s).
         """
         op = self.op
         G = op.adjoint(Lam)
-        return float(cone_norms(op.X, op.cone_signs, G, guesses=self.active,
-                                factors=self.factors).max())
+        return float(cone_norms(op.X, op.cone_signs, G, floor=op.program.beta,
+                                guesses=self.active, factors=self.factors).max())
 
     def screen(self, Z):
         """``screen(Lam)``: :func:`screen_estimate` at the blocks ``Z``."""
