@@ -17,7 +17,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._dask import dask_rows
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
                            sample_gates, unique_patterns)
@@ -501,27 +500,3 @@ class ConvexReLUMixin(BaseEstimator):
         ):
             return (self.arrangements, self.n_arrangements)
         return None
-
-
-class MultiOutputRegressorMixin:
-    """``predict`` and tags shared by the regressors (1-D ``y`` stays 1-D)."""
-
-    @dask_rows
-    def predict(self, X):
-        """Output of the recovered ReLU network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        out = self._forward(X)
-        return out.ravel() if self._y_1d else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

@@ -5,11 +5,35 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import ConvexReLUMixin, MultiOutputRegressorMixin, target_scaling
-from ._dask import fit_dask, is_dask_array, reject_dask
+from ._base import ConvexReLUMixin, target_scaling
+from ._dask import dask_rows, fit_dask, is_dask_array, reject_dask
 from .losses import Loss, SquaredLoss
 
 __all__ = ["ConvexReLURegressor"]
+
+
+class MultiOutputRegressorMixin:
+    """``predict`` and tags shared by the regressors (1-D ``y`` stays 1-D)."""
+
+    @dask_rows
+    def predict(self, X):
+        """Output of the recovered ReLU network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._forward(X)
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUMixin):
