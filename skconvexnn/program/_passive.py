@@ -99,14 +99,18 @@ class _PassiveSets:
         H = self.H[rows, :t, :t]
         at = np.arange(len(rows))
         h = H[at, slot]  # (r, t): row slot of each H
-        H -= h[:, :, None] * h[:, None, :] / h[at, slot][:, None, None]
-        cols = np.arange(t)
-        keep = np.minimum(cols[None, :] + (cols[None, :] >= slot[:, None]), t - 1)
-        H = H[at[:, None, None], keep[:, :, None], keep[:, None, :]]
-        H[:, -1, :] = 0.0
-        H[:, :, -1] = 0.0
-        H[:, -1, -1] = 1.0
-        self.H[rows, :t, :t] = H
+        outer = h[:, :, None] * h[:, None, :]  # (in place: one temporary)
+        outer /= h[at, slot][:, None, None]
+        H -= outer
+        # without row and column ``slot`` (boolean masks: cheaper than
+        # gathering by the shifted indices), then an empty last slot
+        other = np.arange(t)[None, :] != slot[:, None]
+        H = H[other].reshape(len(rows), t - 1, t).transpose(0, 2, 1)
+        H = H[other].reshape(len(rows), t - 1, t - 1).transpose(0, 2, 1)
+        out = np.zeros((len(rows), t, t))
+        out[:, :t - 1, :t - 1] = H
+        out[:, -1, -1] = 1.0
+        self.H[rows, :t, :t] = out
 
     def solve(self, rows, rhs):
         """Solve ``K_A K_A^T z = rhs`` on each row's passive set."""
@@ -138,7 +142,9 @@ class _PassiveSets:
         bad = pivot <= PIVOT_RTOL * norm2
         pivot = np.where(bad, 1.0, pivot)
         at = np.arange(len(rows))
-        H += Hc[:, :, None] * Hc[:, None, :] / pivot[:, None, None]
+        outer = Hc[:, :, None] * Hc[:, None, :]  # (in place: one temporary)
+        outer /= pivot[:, None, None]
+        H += outer
         H[at, size, :] = -Hc / pivot[:, None]
         H[at, :, size] = -Hc / pivot[:, None]
         H[at, size, size] = 1.0 / pivot

@@ -262,7 +262,7 @@ class _Batch:
             done |= passive.failed
         fwd = ~back & ~passive.failed[rows] & ~done[rows]
         if np.any(fwd):
-            self._forward(rows[fwd], z[fwd], Xg[fwd], sg[fwd])
+            self._forward(rows[fwd], z[fwd], Xg, sg, np.flatnonzero(fwd))
         return True
 
     def _settle_short(self, rows, points):
@@ -282,23 +282,29 @@ class _Batch:
         at[A < 0] = 0.0
         return j, worst, at
 
-    def _forward(self, rk, zk, Xg, sg):
-        """Lawson and Hanson's forward step: settle or add a constraint."""
+    def _forward(self, rk, zk, Xg, sg, sel):
+        """Lawson and Hanson's forward step: settle or add a constraint.
+
+        The passive constraints of row ``rk[i]`` are ``Xg[sel[i]]``,
+        ``sg[sel[i]]`` (:meth:`_PassiveSets.signed_rows` of the round): the
+        rows that go on are tracked by ``sel``, not copied, and gathered
+        once for the update.
+        """
         self.mu[rk] = zk
         self.started[rk] = True
-        Ur = self.V[rk] + _combine(Xg, sg, zk)
+        Ur = self.V[rk] + _combine(Xg[sel], sg[sel], zk)
         keep = ~self._settle_short(rk, Ur)
-        rk, zk, Ur, Xg, sg = rk[keep], zk[keep], Ur[keep], Xg[keep], sg[keep]
+        rk, zk, Ur, sel = rk[keep], zk[keep], Ur[keep], sel[keep]
         if not len(rk):
             return
         j, worst, at = self._scan(rk, Ur)
         keep = ~self._drifted(rk, at)
-        rk, zk, Ur, Xg, sg = rk[keep], zk[keep], Ur[keep], Xg[keep], sg[keep]
+        rk, zk, Ur, sel = rk[keep], zk[keep], Ur[keep], sel[keep]
         j, worst, at = j[keep], worst[keep], at[keep]
         if not len(rk):
             return
         for _ in range(2):
-            if not self._refine(rk, zk, Ur, Xg, sg, (j, worst, at)):
+            if not self._refine(rk, zk, Ur, Xg, sg, sel, (j, worst, at)):
                 break
         feasible = worst >= -self.tols[rk]
         self.U[rk[feasible]] = Ur[feasible]
@@ -312,10 +318,11 @@ class _Batch:
         stuck = ((self.A[rg] >= 0).sum(axis=1) >= self.d) | (repeat & ~redo)
         self.passive.failed[rg[stuck]] = True
         ok = ~stuck & ~redo
-        self.passive.append(rg[ok], jg[ok], Xg[grow][ok], sg[grow][ok])
+        take = sel[grow][ok]
+        self.passive.append(rg[ok], jg[ok], Xg[take], sg[take])
         self.done |= self.passive.failed
 
-    def _refine(self, rk, zk, Ur, Xg, sg, scanned):
+    def _refine(self, rk, zk, Ur, Xg, sg, sel, scanned):
         """One step of iterative refinement, in place, of the rows whose most
         violated constraint is a passive one; False if there is none.
 
@@ -332,7 +339,7 @@ class _Batch:
         dz = np.where(self.A[rk[ri]] >= 0, self.passive.solve(rk[ri], at[ri]), 0.0)
         zk[ri] -= dz
         self.mu[rk[ri]] = np.maximum(zk[ri], 0.0)
-        Ur[ri] -= _combine(Xg[ri], sg[ri], dz)
+        Ur[ri] -= _combine(Xg[sel[ri]], sg[sel[ri]], dz)
         j[ri], worst[ri], at[ri] = self._scan(rk[ri], Ur[ri])
         return True
 
