@@ -332,7 +332,7 @@ class ConvexReLUMixin(BaseEstimator):
         if isinstance(strategy, str) and strategy == "trained":
             n = len(X1)
             rows = held = None
-            if hold_out:
+            if hold_out and n >= 4:  # (merged repeats can leave few rows)
                 order = rng.permutation(n)
                 rows, held = np.sort(order[:n // 2]), np.sort(order[n // 2:])
             beta = self._beta(shape[0] if rows is None else shape[0] // 2, shape[1])
