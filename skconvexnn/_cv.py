@@ -89,7 +89,8 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         one beta). The trained patterns (``"trained"``, and ``"auto"``'s
         choice for one target above 1,000 samples) are those of one network
         trained at ``ConvexReLURegressor``'s default beta, kept at every
-        beta of the path; each fold trains its own.
+        beta of the path; each fold trains its own, and the refit's network
+        is trained on all the data at that same beta.
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLURegressor`. With an int ``random_state``
         every fold and the refit draw the same gate vectors. Warm starts
