@@ -13,14 +13,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._base import ARRANGEMENT_STRATEGIES, check_weights
 from ._path import beta_grid, path_estimator, sorted_betas
 from ._program import program_beta_max
-from .fitting import fit_beta
+from .fitting import fit_beta, fit_trained
 from .fitting.cv import choose_beta, fold_path, loo_applies, loo_path
 
 __all__ = ["BetaCVMixin", "fold_scores", "check_fold_classes", "mean_squared_error",
@@ -129,9 +129,12 @@ class BetaCVMixin:
             self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
             return
         with plain._blas_limit(X):
-            program, gates, _ = plain._path_program(X, Y, loss, sample_weight)
-            self._set_fit(fit_beta(replace(program, beta=self.beta_),
-                                   self._options(), gates))
+            # (started from that network, as the plain estimator's fit)
+            X1, pool, Y1, s = plain._training_rows(X, Y, sample_weight)
+            template = plain._template(X1, Y1, loss, s, plain._beta(*Y.shape), pool)
+            self._set_fit(fit_trained(template, self._options(), plain.n_arrangements,
+                                      check_random_state(plain.random_state),
+                                      plain.max_patterns, beta=self.beta_))
 
     def _grid(self, largest):
         """The betas to try, decreasing; ``largest()`` is the whole data's

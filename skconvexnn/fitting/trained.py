@@ -26,7 +26,7 @@ __all__ = ["fit_trained", "trained_program", "TRAINED_MAX_ITER"]
 TRAINED_MAX_ITER = 300
 
 
-def fit_trained(template, options, n_units, rng, max_patterns=10_000):
+def fit_trained(template, options, n_units, rng, max_patterns=10_000, beta=None):
     """The certified fit over the patterns of one trained network.
 
     Parameters
@@ -39,20 +39,27 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000):
         Its starting point.
     max_patterns : int
         At most this many of its distinct patterns are kept.
+    beta : float, optional
+        Solve the program at this beta instead of ``template.beta`` (at
+        which the network is trained), still starting from the network:
+        the CV estimators' refit at their chosen beta.
 
     Returns
     -------
     Fit
         With ``trained_objective``, the network's weight-decay objective:
-        the fit's objective is at most that.
+        the fit's objective is at most that (None when ``beta`` is given).
     """
     program, gates, net, start = _trained(template, n_units, rng, max_patterns)
+    same = beta is None
+    program = program if same else dataclasses.replace(program, beta=float(beta))
     if not len(gates):  # no unit's pattern is a pattern of the data
         fit = zero_fit(program, options, gates)
     else:
         result, solver = solve_from(program, options, start)
         fit = certify(program, result, solver, options, gates)
-    return dataclasses.replace(fit, trained_objective=float(net.objective))
+    return dataclasses.replace(
+        fit, trained_objective=float(net.objective) if same else None)
 
 
 def trained_program(template, n_units, rng, max_patterns=10_000, rows=None):
