@@ -132,9 +132,14 @@ class BetaCVMixin:
             # (started from that network, as the plain estimator's fit)
             X1, pool, Y1, s = plain._training_rows(X, Y, sample_weight)
             template = plain._template(X1, Y1, loss, s, plain._beta(*Y.shape), pool)
-            self._set_fit(fit_trained(template, self._options(), plain.n_arrangements,
-                                      check_random_state(plain.random_state),
-                                      plain.max_patterns, beta=self.beta_))
+            fit = fit_trained(template, self._options(), plain.n_arrangements,
+                              check_random_state(plain.random_state),
+                              plain.max_patterns, beta=self.beta_)
+            if not len(fit.gates):  # no pattern of the data: the paths' bisectors
+                program, gates, _ = plain._path_program(X, Y, loss, sample_weight)
+                fit = fit_beta(replace(program, beta=self.beta_), self._options(),
+                               gates)
+            self._set_fit(fit)
 
     def _grid(self, largest):
         """The betas to try, decreasing; ``largest()`` is the whole data's
