@@ -29,8 +29,8 @@ from .solvers.base import blas_threads
 #: The ``arrangements`` strategies that are not arrays of gates.
 ARRANGEMENT_STRATEGIES = {"auto", "bisector", "gaussian", "exhaustive", "search",
                           "trained"}
-#: Those that do not choose the patterns for one beta (all that the CNN and
-#: CV estimators have).
+#: Those that do not choose the patterns for one beta (all that the CNN
+#: estimators have).
 DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"auto", "search", "trained"}
 #: ``arrangements="auto"``: the patterns of a trained network
 #: (``"trained"``) for one output above this many samples, else the
@@ -229,11 +229,13 @@ class ConvexReLUMixin(BaseEstimator):
                 and getattr(self, "_gate_source", None) == self._gate_key()
                 and self._sampled_gates.shape[1] == d1)
 
-    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
+    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None,
+                     pattern_beta=None):
         """Build the convex program at ``beta`` (default: :meth:`_beta`) and fit it.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
-        validated arrays. Sets every fitted attribute.
+        validated arrays. Trained patterns come from a network trained at
+        ``pattern_beta`` (default: ``beta``). Sets every fitted attribute.
         """
         shape = Y.shape
         beta = self._beta(*shape) if beta is None else float(beta)
@@ -245,8 +247,11 @@ class ConvexReLUMixin(BaseEstimator):
                 fit = fit_search(template, self._options(), self.n_arrangements, rng,
                                  self.max_patterns, warm=self._search_warm_start(X1))
             elif self._training(X1, *shape):
+                if pattern_beta is not None:
+                    template = replace(template, beta=float(pattern_beta))
                 fit = fit_trained(template, self._options(), self.n_arrangements, rng,
-                                  self.max_patterns)
+                                  self.max_patterns,
+                                  beta=None if pattern_beta is None else beta)
                 self._sampled_gates = fit.gates
             else:
                 program, gates = self._program(X1, Y, loss, s, beta, rng, pool)

@@ -13,14 +13,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._base import ARRANGEMENT_STRATEGIES, check_weights
 from ._path import beta_grid, path_estimator, sorted_betas
 from ._program import program_beta_max
-from .fitting import fit_beta, fit_trained
+from .fitting import fit_beta
 from .fitting.cv import choose_beta, fold_path, loo_applies, loo_path
 
 __all__ = ["BetaCVMixin", "fold_scores", "check_fold_classes", "mean_squared_error",
@@ -123,23 +123,8 @@ class BetaCVMixin:
         ``beta_`` (on the fair table a network trained at the chosen beta,
         0.24 of the default, gave a test R^2 of -0.28, its patterns chosen
         for a beta no score had seen; 0.13 this way)."""
-        plain = self._plain_estimator()
-        strategy = plain._strategy(*Y.shape)
-        if not (isinstance(strategy, str) and strategy == "trained"):
-            self._fit_network(X, Y, loss, sample_weight, beta=self.beta_)
-            return
-        with plain._blas_limit(X):
-            # (started from that network, as the plain estimator's fit)
-            X1, pool, Y1, s = plain._training_rows(X, Y, sample_weight)
-            template = plain._template(X1, Y1, loss, s, plain._beta(*Y.shape), pool)
-            fit = fit_trained(template, self._options(), plain.n_arrangements,
-                              check_random_state(plain.random_state),
-                              plain.max_patterns, beta=self.beta_)
-            if not len(fit.gates):  # no pattern of the data: the paths' bisectors
-                program, gates, _ = plain._path_program(X, Y, loss, sample_weight)
-                fit = fit_beta(replace(program, beta=self.beta_), self._options(),
-                               gates)
-            self._set_fit(fit)
+        self._fit_network(X, Y, loss, sample_weight, beta=self.beta_,
+                          pattern_beta=self._plain_estimator()._beta(*Y.shape))
 
     def _grid(self, largest):
         """The betas to try, decreasing; ``largest()`` is the whole data's
