@@ -16,8 +16,11 @@ from skconvexnn._base import add_ones
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn._nonconvex import train_networks
-from skconvexnn.fitting.trained import TRAINED_MAX_ITER, trained_program
+from skconvexnn.fitting.options import SolverOptions
+from skconvexnn.fitting.trained import (TRAINED_MAX_ITER, fit_trained,
+                                        trained_program)
 from skconvexnn.losses import SquaredLoss
+from skconvexnn.solvers import ADMMSolver, FISTASolver, get_solver
 
 
 @pytest.fixture
@@ -167,3 +170,26 @@ def test_auto_trains_for_one_output_above_a_thousand_samples():
                                   estimator=ConvexReLURegressor(n_arrangements=6,
                                                                 random_state=0))
     assert np.array_equal(small_path.estimators[-1].gates_, small.gates_)
+
+
+def test_a_fit_at_another_beta_takes_the_solver_of_the_networks_beta(kinked):
+    # The CV estimators' refit: the network trained at 3e-2 is near the
+    # optimum of that beta's program, for which "auto" takes FISTA; at 3e-4
+    # "auto" would take ADMM from a cold start, but from the network the
+    # fit keeps FISTA. The same optimum as a solve of its own (Clarabel).
+    X, y = kinked
+    X1, Y = add_ones(X, True), (y - y.mean())[:, None] / y.std()
+    template = ConvexProgram(X=X1, patterns=np.empty((60, 0)), Y=Y, beta=3e-2,
+                             loss=SquaredLoss())
+    trained, _ = trained_program(template, 10, np.random.RandomState(0))
+    small = dataclasses.replace(trained, beta=3e-4)
+    assert isinstance(get_solver("auto", trained), FISTASolver)
+    assert isinstance(get_solver("auto", small), ADMMSolver)
+    fit = fit_trained(template, SolverOptions(), 10, np.random.RandomState(0),
+                      beta=3e-4)
+    assert fit.solver == "fista"
+    assert fit.n_patterns == small.n_patterns
+    reference, _ = SolverOptions(solver="clarabel", tol=1e-9).solve(small)
+    optimum = small.objective(reference.V, reference.W, reference.intercept)
+    assert fit.objective == pytest.approx(optimum, rel=1e-5)
+    assert fit.lower_bound <= optimum * (1 + 1e-7)

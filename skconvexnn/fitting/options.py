@@ -30,12 +30,18 @@ class SolverOptions:
         """The solver ``solver`` names for ``program`` (for fits without a solve)."""
         return get_solver(self.solver, program, tol=self.tol)
 
-    def solve(self, program, init=None):
+    def solve(self, program, init=None, like=None):
         """Solve ``program`` (warm started from ``init``); ``(result, solver)``.
 
         With ``solver="auto"`` a failed cvxpy solve is retried with SCS
-        (:func:`~skconvexnn.solvers.solve_with_fallback`).
+        (:func:`~skconvexnn.solvers.solve_with_fallback`), and ``like``, a
+        program of the same data at another beta, is the one ``"auto"``
+        chooses the solver for (where ``init`` is near its optimum: see
+        :func:`~skconvexnn.fitting.trained.fit_trained`).
         """
-        solver = get_solver(self.solver, program, tol=self.tol,
-                            max_iter=self.max_iter, verbose=self.verbose)
+        solver = get_solver(self.solver, program if like is None else like,
+                            tol=self.tol, max_iter=self.max_iter,
+                            verbose=self.verbose)
+        if like is not None:
+            solver.check_program(program)
         return solve_with_fallback(solver, program, init, self.solver)

@@ -122,12 +122,13 @@ def first_point(template, program_for, pool, active, init_result, seeds,
     return active, None, 0, None
 
 
-def solve_from(program, options, init):
-    """``options.solve(program, init)``, never worse than a (feasible) start ``init``.
+def solve_from(program, options, init, like=None):
+    """``options.solve(program, init, like)``, never worse than a (feasible)
+    start ``init``.
 
     A solver stopped early may have drifted above its start.
     """
-    result, solver = options.solve(program, init)
+    result, solver = options.solve(program, init, like)
     if init is not None:
         start = program.objective(init.V, init.W, init.intercept)
         if program.objective(result.V, result.W, result.intercept) > start:
