@@ -9,9 +9,11 @@ from skconvexnn.program import ConvexProgram
 from skconvexnn.program.dual import program_beta_max
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.losses import LogisticLoss, SquaredLoss
+from skconvexnn.fitting.options import SolverOptions
 from skconvexnn.solvers import (FISTA_LARGE_BETA_RATIO, FISTA_LARGE_SAMPLES,
-                                FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
-                                few_neurons, get_solver)
+                                FISTA_MIN_BETA_RATIO, FISTA_WARM_BETA_RATIO,
+                                CvxpySolver, FISTASolver, few_neurons, get_solver,
+                                trivial_result)
 from skconvexnn.program import BlockOperator, Certificate
 from skconvexnn.solvers._polish import FacePolish
 
@@ -145,6 +147,29 @@ def test_auto_sends_the_squared_relu_program_by_beta(n, ratio):
     assert few_neurons(above) and not few_neurons(below)
     assert get_solver("auto", above).name == "fista"
     assert get_solver("auto", below).name == "admm"
+
+
+def test_a_warm_start_keeps_fista_further_down_on_many_samples():
+    # from blocks that FISTA made (the previous beta of a path), "auto"
+    # keeps FISTA down to FISTA_WARM_BETA_RATIO from FISTA_LARGE_SAMPLES on;
+    # from ADMM's state, or from the zero network, the cold rule holds
+    large = _program(n=FISTA_LARGE_SAMPLES)
+    beta = 2 * FISTA_WARM_BETA_RATIO * program_beta_max(large)
+    assert beta < FISTA_LARGE_BETA_RATIO * program_beta_max(large)
+    at = replace(large, beta=beta)
+    assert few_neurons(at, warm=True) and not few_neurons(at)
+    options = SolverOptions(tol=1e-3)
+    previous = replace(large, beta=2 * beta)
+    fista, solver = options.solve(previous)
+    assert solver.name == "fista" and np.any(fista.V)
+    assert options.solve(at, fista)[1].name == "fista"
+    admm, _ = SolverOptions(solver="admm", tol=1e-3).solve(previous)
+    assert options.solve(at, admm)[1].name == "admm"
+    assert options.solve(at, trivial_result(at))[1].name == "admm"
+    # with fewer samples, the cold rule holds for a warm start too
+    small = _program(n=200)
+    at = replace(small, beta=2 * FISTA_WARM_BETA_RATIO * program_beta_max(small))
+    assert not few_neurons(at, warm=True)
 
 
 @pytest.mark.parametrize("loss, k", [(SquaredLoss(), 1), (SquaredLoss(), 2),

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from ..solvers import get_solver, solve_with_fallback
+import numpy as np
+
+from ..solvers import ADMMState, get_solver, solve_with_fallback
 
 __all__ = ["SolverOptions"]
 
@@ -39,9 +41,12 @@ class SolverOptions:
         chooses the solver for (where ``init`` is near its optimum: see
         :func:`~skconvexnn.fitting.trained.fit_trained`).
         """
+        # (nonzero blocks that ADMM did not make: see few_neurons)
+        warm = (init is not None and not isinstance(init.state, ADMMState)
+                and (np.any(init.V) or (init.W is not None and np.any(init.W))))
         solver = get_solver(self.solver, program if like is None else like,
                             tol=self.tol, max_iter=self.max_iter,
-                            verbose=self.verbose)
+                            verbose=self.verbose, warm=warm)
         if like is not None:
             solver.check_program(program)
         return solve_with_fallback(solver, program, init, self.solver)

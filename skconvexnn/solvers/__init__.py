@@ -32,6 +32,7 @@ __all__ = [
     "FISTA_MIN_BETA_RATIO",
     "FISTA_LARGE_SAMPLES",
     "FISTA_LARGE_BETA_RATIO",
+    "FISTA_WARM_BETA_RATIO",
     "few_neurons",
     "solve_with_fallback",
     "trivial_result",
@@ -57,8 +58,12 @@ NATIVE_SOLVERS = {
 }
 
 
-def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
+def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0, warm=False):
     """Solver instance for a name, checked against ``program``.
+
+    ``warm``: the solve starts from blocks that ADMM did not make (the
+    previous beta of a path solved by FISTA, a trained network), which
+    moves ``"auto"``'s choice for the squared loss (:func:`few_neurons`).
 
     ``"auto"`` picks a native solver whenever ``tol >= NATIVE_MIN_TOL``
     (below it, Clarabel: interior-point iterations are then cheaper than a
@@ -140,7 +145,7 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0):
                 native = False
             except (ImportError, ValueError, MemoryError):
                 pass
-        for cls in native_order(program) if native else ():
+        for cls in native_order(program, warm) if native else ():
             solver = cls(tol=tol, max_iter=max_iter, verbose=verbose)
             try:
                 solver.check_program(program)
@@ -225,17 +230,19 @@ def _handed_over(fista, program, init):
                                     *second.objective_curve]), used
 
 
-def native_order(program):
+def native_order(program, warm=False):
     """Native solver classes that ``"auto"`` tries on ``program``, in order.
 
     The first one whose ``check_program`` accepts the program is used (see
-    :func:`get_solver` for the measurements behind the order).
+    :func:`get_solver` for the measurements behind the order; ``warm`` as
+    there).
     """
     loss = program.loss
     smooth_curved = _smooth_curved(loss)
     if program.cone_constrained:
         conditioned = design_condition(program.X) <= FISTA_MAX_CONDITION
-        if conditioned and (smooth_curved or (loss.quadratic and few_neurons(program))):
+        if conditioned and (smooth_curved
+                            or (loss.quadratic and few_neurons(program, warm))):
             return [FISTASolver, ADMMSolver]
         return [ADMMSolver, FISTASolver]
     if smooth_curved and program.n_samples >= FISTA_MIN_SAMPLES:
@@ -261,13 +268,16 @@ FISTA_MIN_BETA_RATIO = 0.01
 #: From this many samples on, from this smaller fraction (see few_neurons).
 FISTA_LARGE_SAMPLES = 2_000
 FISTA_LARGE_BETA_RATIO = 0.002
+#: ... and from this one for a warm start from blocks ADMM did not make.
+FISTA_WARM_BETA_RATIO = 0.0005
 
 
-def few_neurons(program):
+def few_neurons(program, warm=False):
     """Whether ``program.beta`` is at least ``FISTA_MIN_BETA_RATIO`` times
     the program's beta_max (:func:`~skconvexnn.program.dual.program_beta_max`),
     or ``FISTA_LARGE_BETA_RATIO`` times it from ``FISTA_LARGE_SAMPLES``
-    samples on.
+    samples on (``FISTA_WARM_BETA_RATIO`` times it, ``warm``, from a warm
+    start that ADMM did not make).
 
     There the optimum has few neurons, and FISTA (with its backtracked
     step) identifies their face of the cones early; its quasi-Newton polish
@@ -296,13 +306,26 @@ def few_neurons(program):
     194.6, where FISTA stopped at 10,000 steps) and 0.00097 on randhie
     (226.6 s against 374.1).
 
+    From a warm start that ADMM did not make (the previous beta of a path
+    that FISTA solved, a trained network) the crossover moves further
+    down: FISTA starts on about the face of the optimum, where ADMM's first
+    iterations leave the start behind. The path of
+    :func:`~skconvexnn.convex_relu_path` on the wages table of
+    ``benchmarks/defaults.py`` (3,123 rows, trained patterns, tol 1e-3, CPU
+    seconds; the benchmarks page, "Warm starts and the solver"), FISTA
+    against ADMM at 0.001, 0.0005, 0.0002 and 0.0001 of beta_max: 3.0, 5.8,
+    24.2 and 53.6 s against 9.0, 6.6, 16.2 and 38.0 s; the CV estimator's
+    last path step on computers (4,654 rows) at 0.001: 3.0 s against 5.4,
+    and on diamonds (14,985 rows) 16.5 s against 72.6.
+
     The cheap upper bound
     :func:`~skconvexnn.program.dual.zero_network_beta` of beta_max decides
     when it can, the exact value (projections onto every block's cone at
     the zero network) otherwise.
     """
-    ratio = (FISTA_LARGE_BETA_RATIO if program.n_samples >= FISTA_LARGE_SAMPLES
-             else FISTA_MIN_BETA_RATIO)
+    large = program.n_samples >= FISTA_LARGE_SAMPLES
+    ratio = (FISTA_MIN_BETA_RATIO if not large
+             else FISTA_WARM_BETA_RATIO if warm else FISTA_LARGE_BETA_RATIO)
     beta = program.beta
     if beta >= ratio * zero_network_beta(program):
         return True
