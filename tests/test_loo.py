@@ -10,6 +10,7 @@ from skconvexnn import ConvexReLUClassifierCV, ConvexReLURegressorCV
 from skconvexnn._base import add_ones
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.fitting import SolverOptions
+from skconvexnn.fitting import loo as loo_module
 from skconvexnn.fitting.loo import loo_outputs
 from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.program import ConvexProgram
@@ -118,6 +119,27 @@ def test_loo_outputs_are_the_newton_step_on_the_face(activation, loss_name):
         # the softmax does not see a constant added to every output
         got, expected = (a - a.mean(axis=1, keepdims=True) for a in (got, expected))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_one_singular_sample_leaves_the_others_outputs(monkeypatch):
+    # a sample whose leave-one-out system is exactly singular gets inf;
+    # the others keep their outputs (one batch solve used to fail them all)
+    program = _program("relu", "squared")
+    result = _solve(program)
+    before = loo_outputs(program, result)
+    leverages = loo_module._leverages
+    weight = program.loss.hessian(np.zeros_like(program.Y), program.Y,
+                                  program.sample_weight)
+
+    def singular_first(*args):
+        A = leverages(*args)
+        A[0] = np.linalg.inv(weight[0])  # M_0 = I - W_0 A_0 = 0
+        return A
+
+    monkeypatch.setattr(loo_module, "_leverages", singular_first)
+    after = loo_outputs(program, result)
+    assert np.isinf(after[0]).all()
+    np.testing.assert_array_equal(after[1:], before[1:])
 
 
 def test_squared_loss_loo_is_near_the_refit():

@@ -25,7 +25,6 @@ those leave together.
 """
 
 import numpy as np
-from numpy.linalg import LinAlgError
 from scipy.linalg import pinvh
 
 from ..program.operator import BlockOperator
@@ -95,14 +94,14 @@ def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
     A = _leverages(J, spans, pinvh(H), p.fit_intercept)
     G = p.loss.gradient(P, p.Y, p.sample_weight)
     M = np.eye(k)[None] - W @ A
+    # a sample whose removal the face cannot absorb (the fit interpolates
+    # it): its output is inf, and its system is not solved, so that one
+    # singular system does not fail the others'
+    broken = ~(np.linalg.det(M) > 1e-10)
+    M[broken] = np.eye(k)
     with np.errstate(all="ignore"):
-        try:
-            step = np.linalg.solve(M, G[:, :, None])[:, :, 0]
-        except LinAlgError:
-            return np.full_like(P, np.inf)
+        step = np.linalg.solve(M, G[:, :, None])[:, :, 0]
         out = P + np.einsum("nkl,nl->nk", A, step)
-    # a sample whose removal the face cannot absorb (the fit interpolates it)
-    broken = np.linalg.det(M) <= 1e-10
     out[broken] = np.inf
     return out
 
