@@ -413,3 +413,55 @@ def test_face_bases_never_form_the_tall_left_factor(monkeypatch):
     ConvexReLURegressor(beta=1e-3, solver="fista", random_state=0).fit(X, y)
     tall = [full for rows, cols, full in calls if rows > cols]
     assert tall and not any(tall)
+
+
+def test_a_block_a_newton_step_carries_through_zero_leaves_at_once(monkeypatch):
+    # The optimum plus a tiny block outside its support (as a warm start from
+    # a neighbouring beta may have): the face's optimum has that block at
+    # zero, where its norm has no curvature along it, so the first Newton
+    # step overshoots zero by far. The block leaves after that one linear
+    # solve (backtracking crawled towards zero for all 8 Newton steps) and
+    # the polish certifies.
+    import skconvexnn.solvers._polish as module
+    program = _program(n=200, activation="gated_relu")
+    op = BlockOperator(program)
+    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
+    Z = op.stack(ref.V, ref.W).copy()
+    norms = np.linalg.norm(Z, axis=2)
+    Z[norms <= 1e-6 * norms.max()] = 0.0
+    _, intercept = _relative_gap(op, Z)
+    t, b = np.argwhere(~Z.any(axis=2))[0]
+    Z[t, b] = 1e-6 * norms.max() / np.sqrt(op.shape[2])
+    events, minimize, solve = [], FacePolish._minimize, module.solve
+
+    def recorded(self, Z, c, ts, bs, bases, newton=False):
+        events.append(("newton" if newton else "lbfgs", len(ts)))
+        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+
+    def counted(*args, **kwargs):
+        events.append(("solve", 0))
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(FacePolish, "_minimize", recorded)
+    monkeypatch.setattr(FacePolish, "max_iter", 1)  # the block stays for Newton
+    monkeypatch.setattr(module, "solve", counted)
+    found = FacePolish(op)(Z, intercept)
+    assert found is not None and _relative_gap(op, found[0])[0] <= 1e-8
+    blocks = events[0][1]
+    assert events[:4] == [("lbfgs", blocks), ("newton", blocks), ("solve", 0),
+                          ("lbfgs", blocks - 1)]
+
+
+def test_the_first_block_a_newton_step_takes_to_zero_leaves_alone():
+    # Of the blocks a step takes through zero, only the first on the segment
+    # leaves: here the tiny second block (at 1e-3 of the step), not the
+    # first (at half of it), nor the third, which the step only shortens.
+    polish = FacePolish(BlockOperator(_program(n=30, activation="gated_relu")))
+    widths = np.array([2, 2, 2])
+    y = np.array([1.0, 0.0, 1e-6, 1e-6, 0.0, 1.0])
+    step = np.array([-2.0, 0.0, -1e-3, -1e-3, 0.0, -0.5])
+    assert polish._leaving(y, step, widths) == 1
+    step[2:4] = 0.0
+    assert polish._leaving(y, step, widths) == 0
+    step[:2] = [-0.5, 0.1]
+    assert polish._leaving(y, step, widths) is None
