@@ -13,6 +13,7 @@ from skconvexnn.solvers import (FISTA_LARGE_BETA_RATIO, FISTA_LARGE_SAMPLES,
                                 FISTA_MIN_BETA_RATIO, CvxpySolver, FISTASolver,
                                 few_neurons, get_solver)
 from skconvexnn.program import BlockOperator, Certificate
+from skconvexnn.solvers._face import leaving_block
 from skconvexnn.solvers._polish import FacePolish
 
 
@@ -456,12 +457,11 @@ def test_the_first_block_a_newton_step_takes_to_zero_leaves_alone():
     # Of the blocks a step takes through zero, only the first on the segment
     # leaves: here the tiny second block (at 1e-3 of the step), not the
     # first (at half of it), nor the third, which the step only shortens.
-    polish = FacePolish(BlockOperator(_program(n=30, activation="gated_relu")))
-    widths = np.array([2, 2, 2])
+    widths, vanish = np.array([2, 2, 2]), FacePolish.vanish
     y = np.array([1.0, 0.0, 1e-6, 1e-6, 0.0, 1.0])
     step = np.array([-2.0, 0.0, -1e-3, -1e-3, 0.0, -0.5])
-    assert polish._leaving(y, step, widths) == 1
+    assert leaving_block(y, step, widths, vanish) == 1
     step[2:4] = 0.0
-    assert polish._leaving(y, step, widths) == 0
+    assert leaving_block(y, step, widths, vanish) == 0
     step[:2] = [-0.5, 0.1]
-    assert polish._leaving(y, step, widths) is None
+    assert leaving_block(y, step, widths, vanish) is None

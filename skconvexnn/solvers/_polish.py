@@ -29,7 +29,8 @@ from scipy.linalg import solve
 from scipy.optimize import minimize
 
 from ..program.penalties import block_norms
-from ._face import add_norm_curvature, bent_step, entering_block, output_spans
+from ._face import (add_norm_curvature, bent_step, entering_block,
+                    leaving_block, output_spans)
 
 __all__ = ["FacePolish"]
 
@@ -354,7 +355,8 @@ class FacePolish:
                 trial_value, trial_grad = fun(trial)
                 if trial_value <= value + 1e-4 * t * slope:
                     break
-                j = self._leaving(y, step[:m], widths) if t == 1.0 else None
+                j = (leaving_block(y, step[:m], widths, self.vanish) if t == 1.0
+                     else None)
                 if j is not None:
                     # the block's norm has no curvature along it, so the step
                     # overshoots zero and backtracking crawls (diabetes gated
@@ -372,24 +374,6 @@ class FacePolish:
             if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
                 break
         return x
-
-    def _leaving(self, y, step, widths):
-        """The block of ``y`` that the segment along ``step`` takes first
-        within ``vanish`` of its length of zero, or None.
-
-        One block at a time, the first on the segment: a tiny block's huge
-        curvature across it can make the step of another block overshoot
-        zero too (a ReLU face, a block with one free direction), and that
-        block belongs to the optimum.
-        """
-        starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
-        yy, ys, ss = (np.add.reduceat(u * v, starts)
-                      for u, v in ((y, y), (y, step), (step, step)))
-        t = np.clip(-ys / np.maximum(ss, 1e-300), 0.0, 1.0)
-        near = np.maximum(yy + 2 * t * ys + t * t * ss, 0.0) < self.vanish ** 2 * yy
-        if not near.any():
-            return None
-        return int(np.argmin(np.where(near, t, np.inf)))
 
     def _entering(self, Z, c, ts, bs):
         """A zero block entered (:func:`._face.entering_block`), or None."""
