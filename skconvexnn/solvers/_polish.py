@@ -25,7 +25,7 @@ wrong face costs time, never correctness.
 """
 
 import numpy as np
-from scipy.linalg import solve
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
 from ..program.penalties import block_norms
@@ -328,9 +328,11 @@ class FacePolish:
         k = p.n_outputs
         size = m + (k if fit_c else 0)
         value, grad = fun(x)
-        loss_part = None
+        loss_part = factor = None
         for _ in range(self.newton_steps):
             y = x[:m]
+            if factor is not None and self._converged(factor, grad, value):
+                break  # (the last Hessian's decrement, after a full step)
             if loss_part is None or not p.loss.quadratic:
                 # (a quadratic loss has the same second derivatives
                 # everywhere: its part of the Hessian is formed once)
@@ -341,9 +343,10 @@ class FacePolish:
             add_norm_curvature(H, y, widths, p.beta)
             H[np.diag_indices(size)] += 1e-12 * max(np.trace(H) / size, 1e-300)
             try:  # H is symmetric and, with the shift, positive definite
-                step = -solve(H, grad, assume_a="pos", check_finite=False)
+                factor = cho_factor(H, overwrite_a=True, check_finite=False)
             except (np.linalg.LinAlgError, ValueError):
                 return x
+            step = -cho_solve(factor, grad, check_finite=False)
             slope = float(grad @ step)
             if not slope < 0:
                 return x
@@ -371,9 +374,22 @@ class FacePolish:
                 return x
             # the accepted point's value and gradient serve the next step
             x, value, grad = trial, trial_value, trial_grad
+            if t < 1.0:
+                factor = None
             if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
                 break
         return x
+
+    def _converged(self, factor, grad, value):
+        """Whether the Newton decrement ``grad^T H^-1 grad`` with the last
+        Hessian's Cholesky ``factor`` is below rounding of ``value``.
+
+        After a full step the last Hessian is close to the new one, and one
+        factorization less (at 900 columns, 20 ms of a 100 ms polish) is
+        the cost of the convergence test: the certificate decides anyway.
+        """
+        decrement = float(grad @ cho_solve(factor, grad, check_finite=False))
+        return decrement <= self.newton_decrement * max(abs(value), 1e-300)
 
     def _entering(self, Z, c, ts, bs):
         """A zero block entered (:func:`._face.entering_block`), or None."""
