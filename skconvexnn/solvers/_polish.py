@@ -72,6 +72,14 @@ class FacePolish:
     newton_steps = 8
     newton_max = 2000
     newton_decrement = np.finfo(float).eps
+    #: L-BFGS iterations of a round on a face without cones under a quadratic
+    #: loss, when Newton steps follow: there the face's program is a smooth
+    #: group lasso whose Hessian is formed once, and the Newton steps take a
+    #: first-order point to its optimum; more quasi-Newton steps cost more
+    #: than the Newton steps they save (diabetes gated path, 100 gates: the
+    #: polishes of the path 1.65 s with 100, 1.0 s with 10, 1.1 s with 5 or
+    #: 20; of the 30 fits 2.2, 1.5, 1.55 and 1.43 s).
+    newton_lead = 10
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
@@ -296,8 +304,8 @@ class FacePolish:
                 x = self._newton(fun, predict, x0, J, spans, widths, fit_c)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                             options=dict(maxiter=self.max_iter, maxcor=30,
-                                          ftol=1e-15, gtol=1e-12)).x
+                             options=dict(maxiter=self._lbfgs_iterations(m),
+                                          maxcor=30, ftol=1e-15, gtol=1e-12)).x
         if not np.all(np.isfinite(x)):
             return None, None
         y = x[:m]
@@ -306,6 +314,15 @@ class FacePolish:
             Z_new[t, b] = N @ y[s0:s0 + w]
         c_new = x[m:] if fit_c else c
         return Z_new, c_new
+
+    def _lbfgs_iterations(self, m):
+        """L-BFGS iterations of a round on a face of ``m`` columns: fewer
+        (``newton_lead``) where Newton steps follow on a face without cones
+        under a quadratic loss."""
+        if (self.op.cone_signs is None and self.op.program.loss.quadratic
+                and self.newton_steps and m <= self.newton_max):
+            return min(self.newton_lead, self.max_iter)
+        return self.max_iter
 
     def _newton(self, fun, predict, x, J, spans, widths, fit_c):
         """Newton steps on the face after the quasi-Newton ones.
