@@ -360,3 +360,24 @@ def test_gated_squared_polish_goes_to_newton_after_few_lbfgs_steps(
     expected = FacePolish.newton_lead if short else FacePolish.max_iter
     assert set(limits) == {expected}
     assert np.all(path.duality_gaps <= 1e-6 * path.objectives)
+
+
+def test_a_quadratic_loss_without_hessian_keeps_the_lbfgs_rounds(data):
+    # without Newton steps to follow, the L-BFGS rounds stay at max_iter
+    from skconvexnn.losses import Loss, SquaredLoss
+    from skconvexnn.program import BlockOperator, ConvexProgram
+    from skconvexnn.solvers._polish import FacePolish
+
+    class NoHessian(SquaredLoss):
+        hessian = Loss.hessian  # the base's: no second derivatives
+
+    X, y = data
+    X1 = add_ones(X, True)
+    gates = np.random.default_rng(0).standard_normal((8, X1.shape[1]))
+    for loss, expected in ((SquaredLoss(), FacePolish.newton_lead),
+                           (NoHessian(), FacePolish.max_iter)):
+        program = ConvexProgram(X=X1, patterns=patterns_from_gates(X1, gates),
+                                Y=y[:, None], beta=0.1, loss=loss,
+                                activation="gated_relu",
+                                sample_weight=np.full(len(y), 1 / len(y)))
+        assert FacePolish(BlockOperator(program))._lbfgs_iterations(10) == expected

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
+from ..losses import Loss
 from ..program.penalties import block_norms
 from ._face import (add_norm_curvature, bent_step, entering_block,
                     leaving_block, output_spans)
@@ -318,9 +319,10 @@ class FacePolish:
     def _lbfgs_iterations(self, m):
         """L-BFGS iterations of a round on a face of ``m`` columns: fewer
         (``newton_lead``) where Newton steps follow on a face without cones
-        under a quadratic loss."""
-        if (self.op.cone_signs is None and self.op.program.loss.quadratic
-                and self.newton_steps and m <= self.newton_max):
+        under a quadratic loss (one that gives its :meth:`Loss.hessian`)."""
+        loss = self.op.program.loss
+        if (self.op.cone_signs is None and loss.quadratic and self.newton_steps
+                and m <= self.newton_max and type(loss).hessian is not Loss.hessian):
             return min(self.newton_lead, self.max_iter)
         return self.max_iter
 
