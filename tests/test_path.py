@@ -324,3 +324,60 @@ def test_fold_paths_skip_only_the_bounds(data, activation):
         np.testing.assert_allclose(prediction, fitted.predict(X), rtol=1e-12)
         assert bound <= fitted.lower_bound_
     assert seen[0][1] == seen[0][0]  # beta_max: the zero network is exact
+
+
+@pytest.mark.parametrize("activation, loss", [("gated_relu", "squared"),
+                                              ("relu", "squared"),
+                                              ("gated_relu", "logistic")])
+def test_gated_squared_polish_goes_to_newton_after_few_lbfgs_steps(
+        monkeypatch, activation, loss):
+    # A face without cones under a quadratic loss: the Newton steps (Hessian
+    # formed once) take the polish to the face's optimum, the L-BFGS rounds
+    # stop at newton_lead iterations (the gated path's polishes: 1.65 s with
+    # 100, 1.0 s with 10). The ReLU program and the logistic loss keep
+    # max_iter. The fit along a short path stays certified.
+    import skconvexnn.solvers._polish as module
+    from skconvexnn.solvers._polish import FacePolish
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = np.maximum(X @ rng.standard_normal((4, 6)), 0) @ rng.standard_normal(6)
+    y = y + 0.1 * rng.standard_normal(200)
+    cls, kw = ConvexReLURegressor, {}
+    if loss == "logistic":
+        cls, kw, y = ConvexReLUClassifier, {"loss": "logistic"}, y > np.median(y)
+    est = cls(activation=activation, solver="admm", n_arrangements=20,
+              random_state=0, **kw)
+    limits, minimize = [], module.minimize
+
+    def recorded(*args, options, **kwargs):
+        limits.append(options["maxiter"])
+        return minimize(*args, options=options, **kwargs)
+
+    monkeypatch.setattr(module, "minimize", recorded)
+    path = convex_relu_path(X, y, estimator=est, n_betas=6)
+    assert limits  # the polish ran
+    short = activation == "gated_relu" and loss == "squared"
+    expected = FacePolish.newton_lead if short else FacePolish.max_iter
+    assert set(limits) == {expected}
+    assert np.all(path.duality_gaps <= 1e-6 * path.objectives)
+
+
+def test_a_quadratic_loss_without_hessian_keeps_the_lbfgs_rounds(data):
+    # without Newton steps to follow, the L-BFGS rounds stay at max_iter
+    from skconvexnn.losses import Loss, SquaredLoss
+    from skconvexnn.program import BlockOperator, ConvexProgram
+    from skconvexnn.solvers._polish import FacePolish
+
+    class NoHessian(SquaredLoss):
+        hessian = Loss.hessian  # the base's: no second derivatives
+
+    X, y = data
+    X1 = add_ones(X, True)
+    gates = np.random.default_rng(0).standard_normal((8, X1.shape[1]))
+    for loss, expected in ((SquaredLoss(), FacePolish.newton_lead),
+                           (NoHessian(), FacePolish.max_iter)):
+        program = ConvexProgram(X=X1, patterns=patterns_from_gates(X1, gates),
+                                Y=y[:, None], beta=0.1, loss=loss,
+                                activation="gated_relu",
+                                sample_weight=np.full(len(y), 1 / len(y)))
+        assert FacePolish(BlockOperator(program))._lbfgs_iterations(10) == expected

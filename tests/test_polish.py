@@ -15,6 +15,7 @@ from skconvexnn.solvers import (FISTA_LARGE_BETA_RATIO, FISTA_LARGE_SAMPLES,
                                 CvxpySolver, FISTASolver, few_neurons, get_solver,
                                 trivial_result)
 from skconvexnn.program import BlockOperator, Certificate
+from skconvexnn.solvers._face import leaving_block
 from skconvexnn.solvers._polish import FacePolish
 
 
@@ -359,20 +360,20 @@ def test_each_block_stops_at_its_first_crossing_and_that_row_joins():
 
 def test_newton_steps_stop_once_converged(monkeypatch):
     # Newton steps stop at a decrement below the rounding of the objective:
-    # fewer linear solves than steps down to a step of 1e-13 (logistic loss:
+    # fewer factorizations than steps down to a step of 1e-13 (logistic loss:
     # 2 against 8), and still a gap far below any tol
     import skconvexnn.solvers._polish as module
     program = _program(n=200, loss="logistic")
     program = replace(program, beta=0.005 * program_beta_max(program))
     op, Z = _first_order_point(program, tol=1e-4)
     _, intercept = _relative_gap(op, Z)
-    solves, solve = [], module.solve
+    solves, factor = [], module.cho_factor
 
     def counted(*args, **kwargs):
         solves.append(1)
-        return solve(*args, **kwargs)
+        return factor(*args, **kwargs)
 
-    monkeypatch.setattr(module, "solve", counted)
+    monkeypatch.setattr(module, "cho_factor", counted)
     results = {}
     for decrement in (FacePolish.newton_decrement, 0.0):
         monkeypatch.setattr(FacePolish, "newton_decrement", decrement)
@@ -438,3 +439,82 @@ def test_face_bases_never_form_the_tall_left_factor(monkeypatch):
     ConvexReLURegressor(beta=1e-3, solver="fista", random_state=0).fit(X, y)
     tall = [full for rows, cols, full in calls if rows > cols]
     assert tall and not any(tall)
+
+
+def test_a_block_a_newton_step_carries_through_zero_leaves_at_once(monkeypatch):
+    # The optimum plus a tiny block outside its support (as a warm start from
+    # a neighbouring beta may have): the face's optimum has that block at
+    # zero, where its norm has no curvature along it, so the first Newton
+    # step overshoots zero by far. The block leaves after that one
+    # factorization (backtracking crawled towards zero for all 8 Newton
+    # steps) and the polish certifies.
+    import skconvexnn.solvers._polish as module
+    program = _program(n=200, activation="gated_relu")
+    op = BlockOperator(program)
+    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
+    Z = op.stack(ref.V, ref.W).copy()
+    norms = np.linalg.norm(Z, axis=2)
+    Z[norms <= 1e-6 * norms.max()] = 0.0
+    _, intercept = _relative_gap(op, Z)
+    t, b = np.argwhere(~Z.any(axis=2))[0]
+    Z[t, b] = 1e-6 * norms.max() / np.sqrt(op.shape[2])
+    events, minimize, factor = [], FacePolish._minimize, module.cho_factor
+
+    def recorded(self, Z, c, ts, bs, bases, newton=False):
+        events.append(("newton" if newton else "lbfgs", len(ts)))
+        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+
+    def counted(*args, **kwargs):
+        events.append(("factor", 0))
+        return factor(*args, **kwargs)
+
+    monkeypatch.setattr(FacePolish, "_minimize", recorded)
+    monkeypatch.setattr(FacePolish, "max_iter", 1)  # the block stays for Newton
+    monkeypatch.setattr(module, "cho_factor", counted)
+    found = FacePolish(op)(Z, intercept)
+    assert found is not None and _relative_gap(op, found[0])[0] <= 1e-8
+    blocks = events[0][1]
+    assert events[:4] == [("lbfgs", blocks), ("newton", blocks), ("factor", 0),
+                          ("lbfgs", blocks - 1)]
+
+
+def test_the_first_block_a_newton_step_takes_to_zero_leaves_alone():
+    # Of the blocks a step takes through zero, only the first on the segment
+    # leaves: here the tiny second block (at 1e-3 of the step), not the
+    # first (at half of it), nor the third, which the step only shortens.
+    widths, vanish = np.array([2, 2, 2]), FacePolish.vanish
+    y = np.array([1.0, 0.0, 1e-6, 1e-6, 0.0, 1.0])
+    step = np.array([-2.0, 0.0, -1e-3, -1e-3, 0.0, -0.5])
+    assert leaving_block(y, step, widths, vanish) == 1
+    step[2:4] = 0.0
+    assert leaving_block(y, step, widths, vanish) == 0
+    step[:2] = [-0.5, 0.1]
+    assert leaving_block(y, step, widths, vanish) is None
+
+
+@pytest.mark.parametrize("case", [dict(), dict(loss="logistic")])
+def test_a_converged_full_newton_step_needs_no_new_factorization(monkeypatch, case):
+    # After a full Newton step the last Hessian's factorization shows the
+    # decrement below rounding: one factorization, where a second one only
+    # served that test (from a point a few L-BFGS steps short of the face's
+    # optimum), and the same point
+    import skconvexnn.solvers._polish as module
+    program = _program(n=200, **case)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op, Z = _first_order_point(program, tol=1e-4)
+    _, intercept = _relative_gap(op, Z)
+    factors, factor = [], module.cho_factor
+
+    def counted(*args, **kwargs):
+        factors.append(1)
+        return factor(*args, **kwargs)
+
+    monkeypatch.setattr(module, "cho_factor", counted)
+    monkeypatch.setattr(FacePolish, "max_iter", 5)
+    found = FacePolish(op)(Z, intercept)
+    assert len(factors) == 1
+    monkeypatch.setattr(FacePolish, "_converged", lambda *args: False)
+    factors.clear()
+    fresh = FacePolish(op)(Z, intercept)
+    assert len(factors) == 2
+    np.testing.assert_allclose(found[0], fresh[0], rtol=0, atol=1e-12)

@@ -2,7 +2,8 @@
 
 :func:`bent_step` takes the polish from a feasible point towards the
 optimum of its face; :func:`entering_block` adds a zero block at the face's
-optimum. Both only propose points: the polish keeps the best and the solver
+optimum; :func:`leaving_block` finds the block that a Newton step takes to
+zero. They only propose points: the polish keeps the best and the solver
 certifies it.
 """
 
@@ -11,7 +12,8 @@ import numpy as np
 from ..program.cones import cone_norms, project_many
 from ..program.penalties import block_norms
 
-__all__ = ["bent_step", "entering_block", "output_spans", "add_norm_curvature"]
+__all__ = ["bent_step", "entering_block", "output_spans", "add_norm_curvature",
+           "leaving_block"]
 
 
 def output_spans(ts, widths, k):
@@ -160,3 +162,23 @@ def entering_block(op, Z, c, ts, bs):
     Z = Z.copy()
     Z[t, b] = step * u
     return Z, new
+
+
+def leaving_block(y, step, widths, vanish):
+    """The block of the face point ``y`` (blocks of ``widths`` columns) that
+    the segment along ``step`` takes first within ``vanish`` of its length
+    of zero, or None.
+
+    One block at a time, the first on the segment: a tiny block's huge
+    curvature across it can make the step of another block overshoot zero
+    too (a ReLU face, a block with one free direction), and that block
+    belongs to the optimum.
+    """
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    yy, ys, ss = (np.add.reduceat(u * v, starts)
+                  for u, v in ((y, y), (y, step), (step, step)))
+    t = np.clip(-ys / np.maximum(ss, 1e-300), 0.0, 1.0)
+    near = np.maximum(yy + 2 * t * ys + t * t * ss, 0.0) < vanish ** 2 * yy
+    if not near.any():
+        return None
+    return int(np.argmin(np.where(near, t, np.inf)))

@@ -25,11 +25,13 @@ wrong face costs time, never correctness.
 """
 
 import numpy as np
-from scipy.linalg import solve
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
+from ..losses import Loss
 from ..program.penalties import block_norms
-from ._face import add_norm_curvature, bent_step, entering_block, output_spans
+from ._face import (add_norm_curvature, bent_step, entering_block,
+                    leaving_block, output_spans)
 
 __all__ = ["FacePolish"]
 
@@ -71,6 +73,14 @@ class FacePolish:
     newton_steps = 8
     newton_max = 2000
     newton_decrement = np.finfo(float).eps
+    #: L-BFGS iterations of a round on a face without cones under a quadratic
+    #: loss, when Newton steps follow: there the face's program is a smooth
+    #: group lasso whose Hessian is formed once, and the Newton steps take a
+    #: first-order point to its optimum; more quasi-Newton steps cost more
+    #: than the Newton steps they save (diabetes gated path, 100 gates: the
+    #: polishes of the path 1.65 s with 100, 1.0 s with 10, 1.1 s with 5 or
+    #: 20; of the 30 fits 2.2, 1.5, 1.55 and 1.43 s).
+    newton_lead = 10
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support.
     vanish = 1e-2
@@ -295,8 +305,8 @@ class FacePolish:
                 x = self._newton(fun, predict, x0, J, spans, widths, fit_c)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                             options=dict(maxiter=self.max_iter, maxcor=30,
-                                          ftol=1e-15, gtol=1e-12)).x
+                             options=dict(maxiter=self._lbfgs_iterations(m),
+                                          maxcor=30, ftol=1e-15, gtol=1e-12)).x
         if not np.all(np.isfinite(x)):
             return None, None
         y = x[:m]
@@ -305,6 +315,16 @@ class FacePolish:
             Z_new[t, b] = N @ y[s0:s0 + w]
         c_new = x[m:] if fit_c else c
         return Z_new, c_new
+
+    def _lbfgs_iterations(self, m):
+        """L-BFGS iterations of a round on a face of ``m`` columns: fewer
+        (``newton_lead``) where Newton steps follow on a face without cones
+        under a quadratic loss (one that gives its :meth:`Loss.hessian`)."""
+        loss = self.op.program.loss
+        if (self.op.cone_signs is None and loss.quadratic and self.newton_steps
+                and m <= self.newton_max and type(loss).hessian is not Loss.hessian):
+            return min(self.newton_lead, self.max_iter)
+        return self.max_iter
 
     def _newton(self, fun, predict, x, J, spans, widths, fit_c):
         """Newton steps on the face after the quasi-Newton ones.
@@ -327,9 +347,11 @@ class FacePolish:
         k = p.n_outputs
         size = m + (k if fit_c else 0)
         value, grad = fun(x)
-        loss_part = None
+        loss_part = factor = None
         for _ in range(self.newton_steps):
             y = x[:m]
+            if factor is not None and self._converged(factor, grad, value):
+                break  # (the last Hessian's decrement, after a full step)
             if loss_part is None or not p.loss.quadratic:
                 # (a quadratic loss has the same second derivatives
                 # everywhere: its part of the Hessian is formed once)
@@ -340,9 +362,10 @@ class FacePolish:
             add_norm_curvature(H, y, widths, p.beta)
             H[np.diag_indices(size)] += 1e-12 * max(np.trace(H) / size, 1e-300)
             try:  # H is symmetric and, with the shift, positive definite
-                step = -solve(H, grad, assume_a="pos", check_finite=False)
+                factor = cho_factor(H, overwrite_a=True, check_finite=False)
             except (np.linalg.LinAlgError, ValueError):
                 return x
+            step = -cho_solve(factor, grad, check_finite=False)
             slope = float(grad @ step)
             if not slope < 0:
                 return x
@@ -354,14 +377,38 @@ class FacePolish:
                 trial_value, trial_grad = fun(trial)
                 if trial_value <= value + 1e-4 * t * slope:
                     break
+                j = (leaving_block(y, step[:m], widths, self.vanish) if t == 1.0
+                     else None)
+                if j is not None:
+                    # the block's norm has no curvature along it, so the step
+                    # overshoots zero and backtracking crawls (diabetes gated
+                    # path: 8 steps, 187 evaluations, 0.3 s): the block leaves, zeroed
+                    # here and dropped by the caller, and the rounds go on
+                    x = x.copy()
+                    start = int(widths[:j].sum())
+                    x[start:start + widths[j]] = 0.0
+                    return x
                 t *= 0.5
             else:
                 return x
             # the accepted point's value and gradient serve the next step
             x, value, grad = trial, trial_value, trial_grad
+            if t < 1.0:
+                factor = None
             if t == 1.0 and np.abs(t * step).max() <= 1e-13 * max(np.abs(x).max(), 1.0):
                 break
         return x
+
+    def _converged(self, factor, grad, value):
+        """Whether the Newton decrement ``grad^T H^-1 grad`` with the last
+        Hessian's Cholesky ``factor`` is below rounding of ``value``.
+
+        After a full step the last Hessian is close to the new one, and one
+        factorization less (at 900 columns, 20 ms of a 100 ms polish) is
+        the cost of the convergence test: the certificate decides anyway.
+        """
+        decrement = float(grad @ cho_solve(factor, grad, check_finite=False))
+        return decrement <= self.newton_decrement * max(abs(value), 1e-300)
 
     def _entering(self, Z, c, ts, bs):
         """A zero block entered (:func:`._face.entering_block`), or None."""
