@@ -358,22 +358,28 @@ def test_each_block_stops_at_its_first_crossing_and_that_row_joins():
     assert reached.any()
 
 
+def _counted_factorizations(monkeypatch):
+    """A list that gets one item per Cholesky factorization of the polish."""
+    import skconvexnn.solvers._polish as module
+    calls, factor = [], module.cho_factor
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return factor(*args, **kwargs)
+
+    monkeypatch.setattr(module, "cho_factor", counted)
+    return calls
+
+
 def test_newton_steps_stop_once_converged(monkeypatch):
     # Newton steps stop at a decrement below the rounding of the objective:
     # fewer factorizations than steps down to a step of 1e-13 (logistic loss:
     # 2 against 8), and still a gap far below any tol
-    import skconvexnn.solvers._polish as module
     program = _program(n=200, loss="logistic")
     program = replace(program, beta=0.005 * program_beta_max(program))
     op, Z = _first_order_point(program, tol=1e-4)
     _, intercept = _relative_gap(op, Z)
-    solves, factor = [], module.cho_factor
-
-    def counted(*args, **kwargs):
-        solves.append(1)
-        return factor(*args, **kwargs)
-
-    monkeypatch.setattr(module, "cho_factor", counted)
+    solves = _counted_factorizations(monkeypatch)
     results = {}
     for decrement in (FacePolish.newton_decrement, 0.0):
         monkeypatch.setattr(FacePolish, "newton_decrement", decrement)
@@ -498,18 +504,11 @@ def test_a_converged_full_newton_step_needs_no_new_factorization(monkeypatch, ca
     # decrement below rounding: one factorization, where a second one only
     # served that test (from a point a few L-BFGS steps short of the face's
     # optimum), and the same point
-    import skconvexnn.solvers._polish as module
     program = _program(n=200, **case)
     program = replace(program, beta=0.005 * program_beta_max(program))
     op, Z = _first_order_point(program, tol=1e-4)
     _, intercept = _relative_gap(op, Z)
-    factors, factor = [], module.cho_factor
-
-    def counted(*args, **kwargs):
-        factors.append(1)
-        return factor(*args, **kwargs)
-
-    monkeypatch.setattr(module, "cho_factor", counted)
+    factors = _counted_factorizations(monkeypatch)
     monkeypatch.setattr(FacePolish, "max_iter", 5)
     found = FacePolish(op)(Z, intercept)
     assert len(factors) == 1
