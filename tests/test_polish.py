@@ -517,3 +517,86 @@ def test_a_converged_full_newton_step_needs_no_new_factorization(monkeypatch, ca
     fresh = FacePolish(op)(Z, intercept)
     assert len(factors) == 2
     np.testing.assert_allclose(found[0], fresh[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [dict(), dict(loss="logistic"),
+                                  dict(activation="gated_relu")])
+def test_every_block_whose_dual_constraint_is_violated_enters(case):
+    # From the optimum without its three smallest blocks: every zero block
+    # whose projected gradient is longer than beta enters, together, in its
+    # cone, and the objective falls (one block a round took most of the
+    # rounds of the polishes of make_friedman1's search program)
+    from skconvexnn.program.cones import project
+    from skconvexnn.solvers._face import entering_blocks
+    program = _program(n=200, **case)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op = BlockOperator(program)
+    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
+    Z = op.stack(ref.V, ref.W).copy()
+    norms = np.linalg.norm(Z, axis=2)
+    live = norms > 1e-6 * norms.max()
+    Z[~live] = 0.0
+    smallest = np.argsort(np.where(live, norms, np.inf), axis=None)[:3]
+    Z[np.unravel_index(smallest, norms.shape)] = 0.0
+    _, c = _relative_gap(op, Z)
+    ts, bs = np.nonzero(np.linalg.norm(Z, axis=2) > 0)
+    P = op.prediction(Z) + c
+    G = -op.adjoint(program.loss.gradient(P, program.Y, program.sample_weight))
+    violated = set()
+    for t, b in zip(*np.nonzero(np.linalg.norm(Z, axis=2) == 0)):
+        g = G[t, b]
+        if op.cone_signs is not None:
+            g = project(g, program.X * op.cone_signs[:, [b]])[0]
+        if np.linalg.norm(g) > program.beta * (1 + 1e-6):
+            violated.add((t, b))
+    Z_new, value = entering_blocks(op, Z, c, ts, bs)
+    entered = np.nonzero((np.linalg.norm(Z_new, axis=2) > 0)
+                         & (np.linalg.norm(Z, axis=2) == 0))
+    assert len(violated) >= 2  # the case the rule is about
+    assert violated <= set(zip(*entered))
+    V, W = op.split(Z_new)
+    assert program.max_cone_violation(V, W) <= 1e-9
+    assert value == pytest.approx(program.objective(V, W, c), rel=1e-12)
+    assert value < program.objective(*op.split(Z), c)
+
+
+def test_rows_the_newton_steps_crossed_are_not_released(monkeypatch):
+    # A row a Newton step crossed lies on the face's optimum, where the sign
+    # of its multiplier is rounding's: released, the next Newton steps
+    # crossed it again, round after round (make_friedman1's search). Such a
+    # release is not made: the rounds take the Newton steps again instead.
+    program = _program(n=200)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op, Z = _first_order_point(program, tol=1e-4)
+    _, intercept = _relative_gap(op, Z)
+    events, stopped_block = [], []
+    minimize, feasible = FacePolish._minimize, FacePolish._feasible
+
+    def recorded(self, Z, c, ts, bs, bases, newton=False):
+        events.append("newton" if newton else "quasi-newton")
+        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+
+    def stopped(self, Z, c, Z_new, c_new, ts, bs):
+        Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
+        if events[-1] == "newton" and not stopped_block:
+            reached = np.zeros((len(op.X), len(ts)), dtype=bool)
+            reached[0, 0] = True  # as if row 0 had stopped the first block
+            stopped_block.append((ts[0], bs[0]))
+        return Z_t, c_t, reached
+
+    def crossed_row(self, Z, c, ts, bs, tight):
+        if not stopped_block or "release" in events:
+            return None
+        j = np.flatnonzero((ts == stopped_block[0][0]) & (bs == stopped_block[0][1]))
+        rows = np.zeros_like(tight)
+        rows[0, j] = True
+        events.append("release")
+        return rows
+
+    monkeypatch.setattr(FacePolish, "_minimize", recorded)
+    monkeypatch.setattr(FacePolish, "_feasible", stopped)
+    monkeypatch.setattr(FacePolish, "_released", crossed_row)
+    monkeypatch.setattr(FacePolish, "_entering", lambda *args: None)
+    FacePolish(op)(Z, intercept)
+    first = events.index("release")
+    assert events[first + 1] == "newton"

@@ -30,8 +30,8 @@ from scipy.optimize import minimize
 
 from ..losses import Loss
 from ..program.penalties import block_norms
-from ._face import (add_norm_curvature, bent_step, entering_block,
-                    leaving_block, output_spans)
+from ._face import (add_norm_curvature, bent_step, entering_blocks,
+                    leaving_block, output_spans, released_rows)
 
 __all__ = ["FacePolish"]
 
@@ -42,6 +42,18 @@ class FacePolish:
     Call :meth:`ready` at every check with the current blocks; once their
     face has not changed between two checks, :meth:`__call__` returns the
     polished blocks and intercept, or None when nothing was gained.
+
+    The rounds are an active-set method: rows join the face where a step
+    crosses them, a tight row of negative multiplier is released, a block
+    the steps shrink to zero leaves, and at the face's optimum every block
+    whose dual constraint is violated enters, all of them together. One
+    block at a time, the polishes of the search's first ADMM solve on
+    ``make_friedman1(1000)`` (600 patterns, ``beta = 1e-3``; 229 blocks at
+    the first attempt, 252 at the optimum) entered a block every 12 rounds
+    or so, and none of the six attempts from 1,150 to 1,850 iterations
+    certified in its 150 rounds (the seventh did, at 3,740); all together,
+    and without re-releasing the rows a Newton step crossed, each of the
+    six certifies, in 84 to 141 rounds.
 
     Parameters
     ----------
@@ -144,6 +156,7 @@ class FacePolish:
         if not len(ts):
             return None
         best, best_value = None, self._value(Z, c)
+        crossed = set()  # (row, output, block) the last Newton steps crossed
         for _ in range(self.rounds):
             bases = self._bases(ts, bs, tight)
             if bases is None:
@@ -173,6 +186,13 @@ class FacePolish:
             if reached is not None or not keep.all():
                 continue
             released = self._released(Z, c, ts, bs, tight)
+            if released is not None and _triples(released, ts, bs) <= crossed:
+                # rows the Newton steps crossed lie on the face's optimum: the
+                # sign of their multipliers is rounding's, and releasing them
+                # let the next Newton steps cross them again, round after
+                # round (the sixth polish of make_friedman1's search: 25
+                # times, its last 75 of 187 minimizations)
+                released = None
             if released is None:
                 # the face's optimum satisfies its multipliers' signs: Newton
                 # steps take it to the last digits
@@ -195,6 +215,7 @@ class FacePolish:
                 Z, c = Z_new, c_new
                 if reached is not None:  # a row the Newton steps crossed
                     tight = tight | reached
+                    crossed = _triples(reached, ts, bs)
                 if reached is not None or not keep.all():
                     Z, (ts, bs, tight) = self._dropped(Z, ts, bs, tight, None, keep)
                     continue
@@ -411,8 +432,8 @@ class FacePolish:
         return decrement <= self.newton_decrement * max(abs(value), 1e-300)
 
     def _entering(self, Z, c, ts, bs):
-        """A zero block entered (:func:`._face.entering_block`), or None."""
-        return entering_block(self.op, Z, c, ts, bs)
+        """Zero blocks entered (:func:`._face.entering_blocks`), or None."""
+        return entering_blocks(self.op, Z, c, ts, bs)
 
     def _loss_hessian(self, P, J, spans, m, size, fit_c):
         """``J^T W J`` with the intercept's rows and columns (``W`` the
@@ -433,53 +454,8 @@ class FacePolish:
         return H
 
     def _released(self, Z, c, ts, bs, tight):
-        """The tight row of most negative multiplier of each block (n_rows,
-        m), or None when no multiplier is negative.
-
-        At the optimum of the face the gradient of the objective in a block,
-        ``g_b``, is ``(K_b)_A^T mu`` with ``mu >= 0`` at the optimum of the
-        program; a negative ``mu_i`` (least squares) says the objective
-        decreases by leaving row ``i``'s hyperplane, and an active-set
-        method releases one such constraint at a time. Releasing them all
-        let the next step cross many rows, which joined together (the rows
-        then joined by doubling counts) and collapsed the face: on the first
-        program of the search on ``make_friedman1(1000)`` (600 patterns) a
-        face of 181 columns grew to 667 with a release, then fell to 49, and
-        no polish of the ADMM solve reached a face's optimum (6,170
-        iterations); releasing one row a block, the seventh polish did
-        (3,740 iterations).
-
-        Copies of a row (tied rows, one hyperplane) have one multiplier and
-        leave together, and a row leaves only if the face changes without
-        it (the rank of the rows drops): else the rounds released row after
-        row with the face unchanged (the default estimator's program on
-        ``computers``: 40 rounds of releases, no polish certified, 450
-        FISTA iterations, 4.5 s; a polish certified, 390, 3.0 s).
-        """
-        if tight is None:
-            return None
-        op = self.op
-        p = op.program
-        G = p.loss.gradient(op.prediction(Z) + c, p.Y, p.sample_weight)
-        grads = op.adjoint(G)[ts, bs]
-        norms = block_norms(Z)[ts, bs]
-        grads += p.beta * Z[ts, bs] / np.maximum(norms, 1e-300)[:, None]
-        released = np.zeros_like(tight)
-        for j, b in enumerate(bs):
-            rows = np.flatnonzero(tight[:, j])
-            if not len(rows):
-                continue
-            # tied rows are one hyperplane: one multiplier, and they leave
-            # together
-            A, copy = np.unique(op.X[rows] * op.cone_signs[rows, b, None], axis=0,
-                                return_inverse=True)
-            mu = np.linalg.lstsq(A.T, grads[j], rcond=None)[0]
-            scale = max(np.abs(mu).max(initial=0.0), 1e-300)
-            mu[~_essential(A)] = np.inf
-            i = int(np.argmin(mu))
-            if mu[i] < -1e-6 * scale:
-                released[rows[copy.reshape(-1) == i], j] = True
-        return released if released.any() else None
+        """Rows to release (:func:`._face.released_rows`), or None."""
+        return released_rows(self.op, Z, c, ts, bs, tight)
 
     def _feasible(self, Z, c, Z_new, c_new, ts, bs):
         """A feasible point towards the new one and the rows joining the face
@@ -489,11 +465,8 @@ class FacePolish:
         return bent_step(self.op, Z, c, Z_new, c_new, ts, bs, self._row_norms)
 
 
-def _essential(A):
-    """Whether each row of ``A`` is outside the span of the others (without
-    it the rank drops, at the threshold of :meth:`FacePolish._bases`): its
-    leverage, the squared norm of its row of the left singular vectors, is 1.
-    """
-    U, s, _ = np.linalg.svd(A, full_matrices=False)
-    rank = int(np.sum(s > 1e-9 * max(s[0], 1.0)))
-    return np.einsum("ij,ij->i", U[:, :rank], U[:, :rank]) > 1.0 - 1e-8
+def _triples(rows, ts, bs):
+    """The set of ``(row, output, block)`` of the boolean ``rows`` (n_rows,
+    m) of the blocks ``(ts, bs)``."""
+    i, j = np.nonzero(rows)
+    return set(zip(i.tolist(), ts[j].tolist(), bs[j].tolist()))
