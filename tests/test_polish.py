@@ -270,6 +270,26 @@ def test_attempts_are_rearmed_as_the_iterations_double():
     assert not polish.ready(Z, 100) and polish.ready(Z, 110)
 
 
+def _reference_blocks(op):
+    """The optimum of ``op``'s program by Clarabel, stacked, its tiny blocks
+    (an interior-point solver's zeros) set to zero; and the blocks' norms
+    before that."""
+    ref = CvxpySolver("clarabel", tol=1e-10).solve(op.program)
+    Z = op.stack(ref.V, ref.W).copy()
+    norms = np.linalg.norm(Z, axis=2)
+    Z[norms <= 1e-6 * norms.max()] = 0.0
+    return Z, norms
+
+
+def _without_smallest(Z, norms, count):
+    """``Z`` with its ``count`` shortest nonzero blocks set to zero."""
+    live = np.where(Z.any(axis=2), norms, np.inf)
+    Z = Z.copy()
+    Z[np.unravel_index(np.argsort(live, axis=None, kind="stable")[:count],
+                       norms.shape)] = 0.0
+    return Z
+
+
 @pytest.mark.parametrize("case", [dict(), dict(loss="logistic"), dict(k=2),
                                   dict(activation="gated_relu")])
 def test_a_block_left_out_of_the_support_enters(case):
@@ -279,13 +299,7 @@ def test_a_block_left_out_of_the_support_enters(case):
     program = _program(n=200, **case)
     program = replace(program, beta=0.005 * program_beta_max(program))
     op = BlockOperator(program)
-    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
-    Z = op.stack(ref.V, ref.W).copy()
-    norms = np.linalg.norm(Z, axis=2)
-    live = norms > 1e-6 * norms.max()
-    Z[~live] = 0.0  # (the interior-point solver's zero blocks are only tiny)
-    t, b = np.unravel_index(np.argmin(np.where(live, norms, np.inf)), norms.shape)
-    Z[t, b] = 0.0
+    Z = _without_smallest(*_reference_blocks(op), 1)
     _, intercept = _relative_gap(op, Z)
     found = FacePolish(op)(Z, intercept)
     assert found is not None
@@ -457,10 +471,7 @@ def test_a_block_a_newton_step_carries_through_zero_leaves_at_once(monkeypatch):
     import skconvexnn.solvers._polish as module
     program = _program(n=200, activation="gated_relu")
     op = BlockOperator(program)
-    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
-    Z = op.stack(ref.V, ref.W).copy()
-    norms = np.linalg.norm(Z, axis=2)
-    Z[norms <= 1e-6 * norms.max()] = 0.0
+    Z, norms = _reference_blocks(op)
     _, intercept = _relative_gap(op, Z)
     t, b = np.argwhere(~Z.any(axis=2))[0]
     Z[t, b] = 1e-6 * norms.max() / np.sqrt(op.shape[2])
@@ -531,13 +542,7 @@ def test_every_block_whose_dual_constraint_is_violated_enters(case):
     program = _program(n=200, **case)
     program = replace(program, beta=0.005 * program_beta_max(program))
     op = BlockOperator(program)
-    ref = CvxpySolver("clarabel", tol=1e-10).solve(program)
-    Z = op.stack(ref.V, ref.W).copy()
-    norms = np.linalg.norm(Z, axis=2)
-    live = norms > 1e-6 * norms.max()
-    Z[~live] = 0.0
-    smallest = np.argsort(np.where(live, norms, np.inf), axis=None)[:3]
-    Z[np.unravel_index(smallest, norms.shape)] = 0.0
+    Z = _without_smallest(*_reference_blocks(op), 3)
     _, c = _relative_gap(op, Z)
     ts, bs = np.nonzero(np.linalg.norm(Z, axis=2) > 0)
     P = op.prediction(Z) + c
