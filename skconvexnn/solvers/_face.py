@@ -184,7 +184,8 @@ def leaving_block(y, step, widths, vanish):
     One block at a time, the first on the segment: a tiny block's huge
     curvature across it can make the step of another block overshoot zero
     too (a ReLU face, a block with one free direction), and that block
-    belongs to the optimum.
+    belongs to the optimum. The polish asks it on faces without cones only
+    (see :meth:`._polish.FacePolish._newton`).
     """
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
     yy, ys, ss = (np.add.reduceat(u * v, starts)
