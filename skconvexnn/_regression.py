@@ -84,7 +84,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``arrangements="search"``, the scale of the search: its pool starts
         with ``10 * n_arrangements`` Gaussian gates and each round adds up
         to ``n_arrangements / 10`` patterns. With ``arrangements="trained"``,
-        the hidden units per output of the network trained.
+        the hidden units of the network trained, shared equally among the
+        outputs (at least one each), so that its program has about
+        ``n_arrangements`` patterns whatever the number of outputs.
     arrangements : str or array-like, default="auto"
         ``"auto"``, ``"bisector"``, ``"gaussian"``, ``"exhaustive"``,
         ``"search"``, ``"trained"`` or gate vectors. ``"auto"`` is
@@ -256,8 +258,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     the first solve leave at once).
 
     ``arrangements="trained"`` is the first step of that search alone, and
-    lighter: one L-BFGS run (``n_arrangements`` hidden units per output, at
-    most 300 iterations) of the weight-decay objective at ``beta_``; the
+    lighter: one L-BFGS run (``n_arrangements`` hidden units shared among
+    the outputs, at most 300 iterations) of the weight-decay objective at ``beta_``; the
     program is solved over the patterns of its units, from that network,
     so ``objective_`` is at most its objective (``trained_objective_``).
     The certificate covers those patterns. The patterns follow the data

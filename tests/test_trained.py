@@ -193,3 +193,20 @@ def test_a_fit_at_another_beta_takes_the_solver_of_the_networks_beta(kinked):
     optimum = small.objective(reference.V, reference.W, reference.intercept)
     assert fit.objective == pytest.approx(optimum, rel=1e-5)
     assert fit.lower_bound <= optimum * (1 + 1e-7)
+
+
+def test_several_outputs_share_the_trained_units():
+    # n_arrangements units in all, shared among the four classes (two
+    # each): at most that many patterns, not n_arrangements per class
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 3))
+    labels = np.argmax(X @ rng.standard_normal((3, 4)), axis=1)
+    clf = ConvexReLUClassifier(arrangements="trained", n_arrangements=8,
+                               random_state=0).fit(X, labels)
+    assert clf.n_outputs_ == 4
+    assert 1 <= len(clf.gates_) <= 8
+    # five units for three classes: two each
+    three = np.minimum(labels, 2)
+    clf = ConvexReLUClassifier(arrangements="trained", n_arrangements=5,
+                               random_state=0).fit(X, three)
+    assert len(clf.gates_) <= 6

@@ -34,7 +34,9 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000, beta=None)
     template, options
         As in :func:`~skconvexnn.fitting.search.search_arrangements`.
     n_units : int
-        Hidden units per output of the network trained.
+        Hidden units of the network trained, shared among the outputs:
+        ``ceil(n_units / n_outputs)`` each, so that the program has about
+        ``n_units`` patterns whatever the number of outputs.
     rng : RandomState
         Its starting point.
     max_patterns : int
@@ -117,13 +119,25 @@ def trained_program(template, n_units, rng, max_patterns=10_000, rows=None):
     return dataclasses.replace(template, patterns=patterns), gates
 
 
+def units_per_output(n_units, n_outputs):
+    """Hidden units per output of a network of ``n_units`` units: shared
+    equally among the outputs, at least one each.
+
+    Every output gets a block over every unit's pattern, so the program
+    has about ``n_units`` patterns whatever the number of outputs, as with
+    ``n_units`` drawn gates. With ``n_units`` per output it grew with the
+    square of the outputs (digits' ten classes: 1,000 patterns).
+    """
+    return max(1, -(-int(n_units) // int(n_outputs)))
+
+
 def _trained(template, n_units, rng, max_patterns):
     """The trained network, its distinct patterns (program and gates) and
     the network written as blocks over them."""
     net = train_networks(
         template.X, template.Y, template.loss, template.sample_weight,
-        template.beta, n_units, 1, rng, fit_intercept=template.fit_intercept,
-        max_iter=TRAINED_MAX_ITER)[0]
+        template.beta, units_per_output(n_units, template.n_outputs), 1, rng,
+        fit_intercept=template.fit_intercept, max_iter=TRAINED_MAX_ITER)[0]
     pool = PatternPool(template.X)
     active, start = seed_active_set(template, pool, [net], max_patterns)
     program = dataclasses.replace(template, patterns=pool.patterns[:, active])
