@@ -18,9 +18,10 @@ the same weight-decay problem from two random seeds.
 # %%
 # Data and the convex fit
 # -----------------------
-# The convex program is built from 200 sampled activation patterns (gates),
-# which keeps the cvxpy model small; ``arrangements="exhaustive"`` would use
-# every pattern of these 100 points, about ten thousand of them.
+# The convex program is built from 200 sampled activation patterns (gates
+# that bisect random pairs of samples), which keeps the program small;
+# ``arrangements="exhaustive"`` would use every pattern of these 100
+# points, about ten thousand of them.
 import warnings
 
 import matplotlib.pyplot as plt
@@ -37,7 +38,7 @@ X, y = make_moons(n_samples=100, noise=0.2, random_state=0)
 n = len(y)
 beta = 1e-3
 convex = ConvexReLUClassifier(loss="logistic", beta=beta, n_arrangements=200,
-                              random_state=0).fit(X, y)
+                              arrangements="bisector", random_state=0).fit(X, y)
 print(f"convex fit: {convex.n_neurons_} neurons, objective {convex.objective_:.4f}, "
       f"lower bound {convex.lower_bound_:.4f}, training accuracy "
       f"{convex.score(X, y):.2f}")

@@ -32,13 +32,13 @@ ARRANGEMENT_STRATEGIES = {"auto", "bisector", "gaussian", "exhaustive", "search"
 #: Those that do not choose the patterns for one beta (all that the CNN
 #: estimators have).
 DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"auto", "search", "trained"}
-#: ``arrangements="auto"``: the patterns of a trained network
-#: (``"trained"``) for one output above this many samples, else the
+#: ``arrangements="auto"`` of the regressors: the patterns of a trained
+#: network (``"trained"``) for one output above this many samples, else the
 #: bisectors. On the eight one-output tables of 2,400 to 20,000 rows of
 #: the benchmarks the trained patterns scored higher on all eight (by up
 #: to 0.047 R^2 or accuracy); on smaller tables they lost on diabetes and
-#: statecrime and cost up to 27 times the bisectors' time (breast_cancer);
-#: with several outputs their program is far larger (a timeout on digits).
+#: statecrime. The classifiers train at every size (user guide, "Default
+#: parameters": higher on nine of sixteen classification tables).
 AUTO_TRAINED_SAMPLES = 1000
 
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
@@ -206,15 +206,20 @@ class ConvexReLUMixin(BaseEstimator):
 
     def _strategy(self, n_samples=None, n_outputs=1):
         """``arrangements`` for a fit or a path on ``n_samples`` samples and
-        ``n_outputs`` outputs, ``"auto"`` resolved: ``"trained"`` for one
-        output above ``AUTO_TRAINED_SAMPLES`` samples, else ``"bisector"``
-        (also for ``n_samples=None``)."""
+        ``n_outputs`` outputs, ``"auto"`` resolved: ``"trained"`` where
+        :meth:`_auto_trains`, else ``"bisector"`` (also for
+        ``n_samples=None``)."""
         if not (isinstance(self.arrangements, str) and self.arrangements == "auto"):
             return self.arrangements
-        if (n_samples is not None and n_outputs == 1
-                and n_samples > AUTO_TRAINED_SAMPLES):
+        if n_samples is not None and self._auto_trains(n_samples, n_outputs):
             return "trained"
         return "bisector"
+
+    def _auto_trains(self, n_samples, n_outputs):
+        """Whether ``arrangements="auto"`` takes trained patterns: for one
+        output above ``AUTO_TRAINED_SAMPLES`` samples (the regressors; the
+        classifiers train at every size)."""
+        return n_outputs == 1 and n_samples > AUTO_TRAINED_SAMPLES
 
     def _training(self, X1, n_samples, n_outputs):
         """Whether this fit trains a network for its patterns (``"trained"``),

@@ -344,7 +344,7 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         scoring=None,
         loss="logistic",
         activation="relu",
-        n_arrangements=100,
+        n_arrangements=50,
         arrangements="auto",
         max_patterns=10_000,
         fit_intercept=True,

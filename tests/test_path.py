@@ -58,8 +58,9 @@ def test_beta_max_gated_formula(data):
 def test_beta_max_of_classifier_and_weights(data):
     X, y = data
     labels = (y > np.median(y)).astype(int)
+    # (fixed gates: trained patterns depend on the beta they are trained at)
     clf = ConvexReLUClassifier(activation="gated_relu", n_arrangements=15,
-                               random_state=0, tol=1e-7)
+                               arrangements="bisector", random_state=0, tol=1e-7)
     weights = np.linspace(0.5, 2.0, len(X))
     top = beta_max(X, labels, estimator=clf, sample_weight=weights)
     assert clf.set_params(beta=1.001 * top).fit(X, labels, weights).n_neurons_ == 0
@@ -109,7 +110,10 @@ def test_beta_grid_without_signal():
 
 
 def _cv_kwargs():
-    return dict(activation="gated_relu", n_arrangements=15, random_state=0, tol=1e-7)
+    # (the bisectors: a path keeps trained patterns at every beta, which a
+    # grid search of plain fits would train again at each)
+    return dict(activation="gated_relu", n_arrangements=15, arrangements="bisector",
+                random_state=0, tol=1e-7)
 
 
 def test_regressor_cv_chooses_as_grid_search(data):

@@ -252,10 +252,11 @@ def test_auto_beta_shrinks_with_the_samples():
         fixed = ConvexReLURegressor(beta=beta, **kw).fit(X[:n], y[:n])
         assert fixed.beta_ == beta
         np.testing.assert_allclose(auto.predict(X), fixed.predict(X))
+    # the classifiers' base is 3e-3
     clf = ConvexReLUClassifier(**kw).fit(X, y > 1)
-    assert clf.beta_ == pytest.approx(4e-3)
+    assert clf.beta_ == pytest.approx(1.2e-3)
     # the softmax has an output a class: 2,500 samples of 5 classes
     five = ConvexReLUClassifier(**kw).fit(X, np.digitize(y, [0.3, 0.6, 0.9, 1.2]))
-    assert five.beta_ == 1e-2
+    assert five.beta_ == 3e-3
     with pytest.raises(ValueError, match="beta"):
         ConvexReLURegressor(beta="large").fit(X[:50], y[:50])

@@ -144,7 +144,7 @@ def test_patterns_trained_on_some_rows_hold_for_every_row(kinked):
     assert np.array_equal(program.patterns, patterns_from_gates(X1, gates))
 
 
-def test_auto_trains_for_one_output_above_a_thousand_samples():
+def test_auto_trains_the_regressor_above_a_thousand_samples_and_classifiers_always():
     rng = np.random.default_rng(2)
     X = rng.uniform(-1, 1, (1100, 2))
     y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(1100)
@@ -156,10 +156,17 @@ def test_auto_trains_for_one_output_above_a_thousand_samples():
                                   random_state=0).fit(X, y)
     assert large.trained_objective_ == trained.trained_objective_
     assert large.objective_ == pytest.approx(trained.objective_, rel=1e-12)
-    # several outputs (a softmax): the bisectors
+    # the classifiers: the trained patterns at any size and number of
+    # classes (a softmax of three), the same fit as asking for them
     labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
-    clf = ConvexReLUClassifier(n_arrangements=6, random_state=0).fit(X, labels)
-    assert not hasattr(clf, "trained_objective_")
+    for rows in (slice(100), slice(None)):
+        clf = ConvexReLUClassifier(n_arrangements=6, random_state=0)
+        clf.fit(X[rows], labels[rows])
+        asked = ConvexReLUClassifier(n_arrangements=6, arrangements="trained",
+                                     random_state=0).fit(X[rows], labels[rows])
+        assert clf.trained_objective_ == asked.trained_objective_
+        assert np.array_equal(clf.gates_, asked.gates_)
+    assert ConvexReLUClassifier(random_state=0).fit(X[:100], y[:100] > 0).beta_ == 3e-3
     # a path, and the CV estimators' default: the trained patterns above a
     # thousand samples
     path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6,
