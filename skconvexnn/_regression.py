@@ -259,9 +259,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
 
     ``arrangements="trained"`` is the first step of that search alone, and
     lighter: one L-BFGS run (``n_arrangements`` hidden units shared among
-    the outputs, at most 300 iterations) of the weight-decay objective at ``beta_``; the
-    program is solved over the patterns of its units, from that network,
-    so ``objective_`` is at most its objective (``trained_objective_``).
+    the outputs, at most 300 iterations) of the weight-decay objective at
+    ``beta_``; the program is solved over the patterns of its units, from
+    that network, so ``objective_`` is at most its objective
+    (``trained_objective_``).
     The certificate covers those patterns. The patterns follow the data
     and the target: on larger tables they generalize better than the
     default bisectors, at a higher cost (user guide, "Patterns from a
