@@ -85,8 +85,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         with ``10 * n_arrangements`` Gaussian gates and each round adds up
         to ``n_arrangements / 10`` patterns. With ``arrangements="trained"``,
         the hidden units of the network trained, shared equally among the
-        outputs (at least one each), so that its program has about
-        ``n_arrangements`` patterns whatever the number of outputs.
+        outputs (at least a tenth of them each), so that its program has
+        about ``n_arrangements`` patterns up to ten outputs.
     arrangements : str or array-like, default="auto"
         ``"auto"``, ``"bisector"``, ``"gaussian"``, ``"exhaustive"``,
         ``"search"``, ``"trained"`` or gate vectors. ``"auto"`` is

@@ -18,7 +18,7 @@ from skconvexnn.arrangements import patterns_from_gates
 from skconvexnn._nonconvex import train_networks
 from skconvexnn.fitting.options import SolverOptions
 from skconvexnn.fitting.trained import (TRAINED_MAX_ITER, fit_trained,
-                                        trained_program)
+                                        trained_program, units_per_output)
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import ADMMSolver, FISTASolver, get_solver
 
@@ -217,3 +217,13 @@ def test_several_outputs_share_the_trained_units():
     clf = ConvexReLUClassifier(arrangements="trained", n_arrangements=5,
                                random_state=0).fit(X, three)
     assert len(clf.gates_) <= 6
+
+
+def test_units_are_shared_among_at_most_ten_outputs():
+    # beyond ten outputs each keeps a tenth of the units (two a class
+    # left 26 classes far below the MLP)
+    assert units_per_output(50, 1) == 50
+    assert units_per_output(50, 4) == 13
+    assert units_per_output(50, 10) == 5
+    assert units_per_output(50, 26) == 5
+    assert units_per_output(3, 26) == 1
