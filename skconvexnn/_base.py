@@ -52,11 +52,12 @@ AUTO_BETA_SAMPLES = 1_000
 AUTO_BETA_FLOOR = 0.1
 
 
-def auto_beta(base, n_samples, n_outputs=1):
+def auto_beta(base, n_samples, n_outputs=1, power=1.0):
     """The beta of ``beta="auto"`` on ``n_samples`` samples and ``n_outputs``
-    outputs (see AUTO_BETA_SAMPLES)."""
+    outputs (see AUTO_BETA_SAMPLES): the base times ``(AUTO_BETA_SAMPLES /
+    samples per output) ** power`` between AUTO_BETA_FLOOR and 1."""
     per_output = n_samples / max(n_outputs, 1)
-    shrink = AUTO_BETA_SAMPLES / max(per_output, 1)
+    shrink = (AUTO_BETA_SAMPLES / max(per_output, 1)) ** power
     return base * min(1.0, max(AUTO_BETA_FLOOR, shrink))
 
 
@@ -266,14 +267,17 @@ class ConvexReLUMixin(BaseEstimator):
         return self
 
     #: The beta of ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output
-    #: (each estimator's own).
+    #: (each estimator's own), and the power of its shrinkage beyond
+    #: (:func:`auto_beta`).
     _auto_beta = None
+    _auto_beta_power = 1.0
 
     def _beta(self, n_samples, n_outputs=1):
         """The beta of a fit on ``n_samples`` samples and ``n_outputs``
         outputs: ``beta``, or the rule of ``beta="auto"`` (:func:`auto_beta`)."""
         if isinstance(self.beta, str):
-            return auto_beta(self._auto_beta, n_samples, n_outputs)
+            return auto_beta(self._auto_beta, n_samples, n_outputs,
+                             self._auto_beta_power)
         return float(self.beta)
 
     def _search_warm_start(self, X1):

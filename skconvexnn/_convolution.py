@@ -281,8 +281,9 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
     beta : float or "auto", default="auto"
         Weight-decay strength, > 0. The data term is a mean (weighted by
         ``sample_weight``): the papers' regularization is ``n_samples * beta``.
-        ``"auto"`` is as in :class:`ConvexReLUClassifier` (1e-2 up to 1,000
-        images per output, then smaller; the value used is ``beta_``).
+        ``"auto"`` is 1e-2 up to 1,000 images per output, then smaller as
+        in :class:`ConvexReLUClassifier` (whose own base is 3e-3); the value
+        used is ``beta_``.
         Its effect depends on the pooling (see ``pooling``): on the
         standardized 8 x 8 digits with the default filters the network with
         no neuron is optimal from ``beta_max`` = 1.30 with the sum, 0.33

@@ -70,10 +70,11 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``beta * y_scale_`` (see Notes). The data term is a mean, as in
         :class:`~sklearn.linear_model.Lasso`: the papers' regularization is
         ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples per
-        output (``n_samples / n_outputs``), then ``3e-2 * 1000`` divided by
-        the samples per output, down to 3e-3 from 10,000 on; the value
-        used is ``beta_``. It was chosen by measuring test scores on
-        standardized features (user guide, "Default parameters").
+        output (``n_samples / n_outputs``), then ``3e-2 * (1000 / m) **
+        1.5`` for ``m`` samples per output, down to 3e-3 from about 4,600
+        on; the value used is ``beta_``. It was chosen by measuring test
+        scores on standardized features (user guide, "Default
+        parameters").
     activation : {"relu", "gated_relu"}, default="relu"
         ``"relu"`` solves the exact program with cone constraints;
         ``"gated_relu"`` fixes each neuron's gate to its pattern (a group
@@ -293,6 +294,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
 
     #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output (see ``beta``).
     _auto_beta = 3e-2
+    #: Beyond AUTO_BETA_SAMPLES samples the regressors' beta shrinks as
+    #: ``(1000 / n) ** 1.5`` (see ``beta``; user guide, "Default parameters").
+    _auto_beta_power = 1.5
 
     #: Fit on standardized targets (the copositive estimator, which
     #: standardizes its own, turns this off for the regressor it runs).

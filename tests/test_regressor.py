@@ -234,7 +234,8 @@ def test_sample_weight_in_target_scaling(small_regression):
 
 def test_auto_beta_shrinks_with_the_samples():
     # beta="auto": the base beta up to 1,000 samples per output, then
-    # base * 1000 / (samples per output), at least base / 10
+    # base * 1000 / (samples per output), at least base / 10; the
+    # regressors' shrinkage has the power 1.5
     from skconvexnn import ConvexReLUClassifier
     from skconvexnn._base import auto_beta
     assert [auto_beta(3e-2, n) for n in (10, 1000)] == [3e-2, 3e-2]
@@ -242,11 +243,13 @@ def test_auto_beta_shrinks_with_the_samples():
     assert auto_beta(3e-2, 10_000) == auto_beta(3e-2, 10**6) == pytest.approx(3e-3)
     assert auto_beta(1e-2, 8000, 4) == pytest.approx(5e-3)
     assert auto_beta(1e-2, 3000, 10) == 1e-2
+    assert auto_beta(3e-2, 4000, power=1.5) == pytest.approx(3.75e-3)
+    assert auto_beta(3e-2, 5000, power=1.5) == pytest.approx(3e-3)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2500, 3))
     y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(2500)
     kw = dict(activation="gated_relu", n_arrangements=5, random_state=0)
-    for n, beta in [(400, 3e-2), (2500, 1.2e-2)]:
+    for n, beta in [(400, 3e-2), (2500, 3e-2 * 0.4 ** 1.5)]:
         auto = ConvexReLURegressor(**kw).fit(X[:n], y[:n])
         assert auto.beta == "auto" and auto.beta_ == pytest.approx(beta)
         fixed = ConvexReLURegressor(beta=beta, **kw).fit(X[:n], y[:n])
