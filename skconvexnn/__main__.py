@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import ConvexReLURegressor, training_objective
-from ._base import auto_beta
+from ._defaults import auto_beta
 from .solvers import solver_names
 
 #: Printed after the results: what the certificate means.

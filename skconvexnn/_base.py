@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from ._defaults import AUTO_TRAINED_SAMPLES, auto_beta
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
                            sample_gates, unique_patterns)
@@ -32,35 +33,6 @@ ARRANGEMENT_STRATEGIES = {"auto", "bisector", "gaussian", "exhaustive", "search"
 #: Those that do not choose the patterns for one beta (all that the CNN
 #: estimators have).
 DRAWN_OR_ENUMERATED = ARRANGEMENT_STRATEGIES - {"auto", "search", "trained"}
-#: ``arrangements="auto"`` of the regressors: the patterns of a trained
-#: network (``"trained"``) for one output above this many samples, else the
-#: bisectors. On the eight one-output tables of 2,400 to 20,000 rows of
-#: the benchmarks the trained patterns scored higher on all eight (by up
-#: to 0.047 R^2 or accuracy); on smaller tables they lost on diabetes and
-#: statecrime. The classifiers train at every size (user guide, "Default
-#: parameters": higher on nine of sixteen classification tables).
-AUTO_TRAINED_SAMPLES = 1000
-
-#: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
-#: up to this many samples per output, then the base times
-#: ``AUTO_BETA_SAMPLES / samples per output``: with more samples the
-#: network can follow more of the data, and each output (a class of the
-#: softmax) has its own neurons (user guide, "Default parameters")...
-AUTO_BETA_SAMPLES = 1_000
-#: ... down to this fraction of the base, reached at ten times
-#: AUTO_BETA_SAMPLES: smaller betas make more neurons and slower solves.
-AUTO_BETA_FLOOR = 0.1
-
-
-def auto_beta(base, n_samples, n_outputs=1, power=1.0):
-    """The beta of ``beta="auto"`` on ``n_samples`` samples and ``n_outputs``
-    outputs (see AUTO_BETA_SAMPLES): the base times ``(AUTO_BETA_SAMPLES /
-    samples per output) ** power`` between AUTO_BETA_FLOOR and 1."""
-    per_output = n_samples / max(n_outputs, 1)
-    shrink = (AUTO_BETA_SAMPLES / max(per_output, 1)) ** power
-    return base * min(1.0, max(AUTO_BETA_FLOOR, shrink))
-
-
 #: Fitted attributes that only some fits set: every fit first deletes them
 #: (:meth:`ConvexReLUMixin._clear_fitted`), so that a refit with other
 #: settings never keeps what the previous fit left.

@@ -237,7 +237,7 @@ def test_auto_beta_shrinks_with_the_samples():
     # base * 1000 / (samples per output), at least base / 10; the
     # regressors' shrinkage has the power 1.5
     from skconvexnn import ConvexReLUClassifier
-    from skconvexnn._base import auto_beta
+    from skconvexnn._defaults import auto_beta
     assert [auto_beta(3e-2, n) for n in (10, 1000)] == [3e-2, 3e-2]
     assert auto_beta(3e-2, 4000) == pytest.approx(7.5e-3)
     assert auto_beta(3e-2, 10_000) == auto_beta(3e-2, 10**6) == pytest.approx(3e-3)
