@@ -290,17 +290,25 @@ def _without_smallest(Z, norms, count):
     return Z
 
 
+def _short_of_the_optimum(case, count):
+    """The program of ``case`` (200 samples, beta at 0.005 of beta_max), its
+    operator, Clarabel's optimum without its ``count`` smallest blocks and
+    that point's best intercept."""
+    program = _program(n=200, **case)
+    program = replace(program, beta=0.005 * program_beta_max(program))
+    op = BlockOperator(program)
+    Z = _without_smallest(*_reference_blocks(op), count)
+    _, intercept = _relative_gap(op, Z)
+    return program, op, Z, intercept
+
+
 @pytest.mark.parametrize("case", [dict(), dict(loss="logistic"), dict(k=2),
                                   dict(activation="gated_relu")])
 def test_a_block_left_out_of_the_support_enters(case):
     # From the optimum without its smallest block, the face's optimum is not
     # the program's: the block (or another one) whose dual constraint that
     # point violates enters, and the polish ends certified.
-    program = _program(n=200, **case)
-    program = replace(program, beta=0.005 * program_beta_max(program))
-    op = BlockOperator(program)
-    Z = _without_smallest(*_reference_blocks(op), 1)
-    _, intercept = _relative_gap(op, Z)
+    program, op, Z, intercept = _short_of_the_optimum(case, 1)
     found = FacePolish(op)(Z, intercept)
     assert found is not None
     V, W = op.split(found[0])
@@ -539,11 +547,7 @@ def test_every_block_whose_dual_constraint_is_violated_enters(case):
     # rounds of the polishes of make_friedman1's search program)
     from skconvexnn.program.cones import project
     from skconvexnn.solvers._face import entering_blocks
-    program = _program(n=200, **case)
-    program = replace(program, beta=0.005 * program_beta_max(program))
-    op = BlockOperator(program)
-    Z = _without_smallest(*_reference_blocks(op), 3)
-    _, c = _relative_gap(op, Z)
+    program, op, Z, c = _short_of_the_optimum(case, 3)
     ts, bs = np.nonzero(np.linalg.norm(Z, axis=2) > 0)
     P = op.prediction(Z) + c
     G = -op.adjoint(program.loss.gradient(P, program.Y, program.sample_weight))
