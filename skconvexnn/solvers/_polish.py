@@ -468,14 +468,23 @@ class FacePolish:
         if W is None:
             return None
         H = np.zeros((size, size))
+        # W is symmetric in its outputs: the blocks below the diagonal are
+        # the transposes of those above (half the products; on digits' ten
+        # classes the Hessians took most of the Newton steps' time)
         for t, rows in enumerate(spans):
-            for u, cols in enumerate(spans):
+            for u, cols in enumerate(spans[t:], start=t):
                 w = W[:, t, u]
                 H[rows, cols] = J[:, rows].T @ (w[:, None] * J[:, cols])
                 if fit_c:
                     H[m + t, cols] = w @ J[:, cols]
                     H[rows, m + u] = J[:, rows].T @ w
                     H[m + t, m + u] = w.sum()
+                if u > t:
+                    H[cols, rows] = H[rows, cols].T
+                    if fit_c:
+                        H[m + u, rows] = H[rows, m + u]
+                        H[cols, m + t] = H[m + t, cols]
+                        H[m + u, m + t] = H[m + t, m + u]
         return H
 
     def _released(self, Z, c, ts, bs, tight):
