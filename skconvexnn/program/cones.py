@@ -179,8 +179,9 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
         decreases as constraints enter). Such a row returns that point and
         its active constraints so far: the proximal steps zero these rows
         anyway, and the dual norms only need to know that they are small.
-    factors : ndarray of shape (m, d, d) or None
-        The inverses of the guesses' Gram matrices, as this function returns
+    factors : ndarray of shape (m, s, s) or None
+        The inverses of the guesses' Gram matrices (``s = min(n, d)``,
+        :func:`~skconvexnn.program._passive.factor_slots`), as this function returns
         them (a row whose first entry is not finite is recomputed). None
         computes every guess's.
     scale : ndarray of shape (m,) or None
@@ -195,7 +196,7 @@ def project_many(X, signs, V, guesses, rtol=1e-10, rounds=None, stop_below=None,
     U : ndarray of shape (m, d)
     active : ndarray of int of shape (m, d)
         The active constraints of each projection, padded with ``-1``.
-    factors : ndarray of shape (m, d, d)
+    factors : ndarray of shape (m, s, s)
         The inverse Gram matrix of each row's final passive set, NaN where
         the row was settled by :func:`project` (to pass back with
         ``active``).
@@ -315,7 +316,8 @@ class _Batch:
         redo = repeat & ~self.fresh[rg]  # (as in _drifted: refactored once)
         self.fresh[rg[redo]] = True
         self.passive.refactor(rg[redo])
-        stuck = ((self.A[rg] >= 0).sum(axis=1) >= self.d) | (repeat & ~redo)
+        stuck = (((self.A[rg] >= 0).sum(axis=1) >= self.passive.slots)
+                 | (repeat & ~redo))
         self.passive.failed[rg[stuck]] = True
         ok = ~stuck & ~redo
         take = sel[grow][ok]
@@ -416,7 +418,7 @@ def cone_norms(X, signs, G, floor=0.0, guesses=None, chunk=32, factors=None):
         :func:`project_many`).
     chunk : int
         Blocks projected together.
-    factors : ndarray of shape (k, B, d, d) or None
+    factors : ndarray of shape (k, B, s, s) or None
         The guesses' inverse Gram matrices (see :func:`project_many`).
 
     Returns

@@ -9,6 +9,7 @@ norm, so that a solver written for one serves both.
 
 import numpy as np
 
+from ._passive import factor_slots
 from .cones import cone_norms, project_many, scan_rows
 
 
@@ -110,11 +111,13 @@ class ConeGroupNorm(GroupNorm):
         super().__init__(op)
         #: Active constraints of every block's last projection.
         self.active = np.full(op.shape, -1, dtype=np.intp)
-        #: Inverses of their Gram matrices (NaN: not computed),
-        #: kept when they fit in FACTOR_MEMORY bytes, else None.
-        d = op.shape[-1]
-        self.factors = (np.full((*op.shape, d), np.nan)
-                        if self.active.size * d * 8 <= FACTOR_MEMORY else None)
+        #: Inverses of their Gram matrices, ``s x s`` (NaN: not computed;
+        #: ``s = min(n, d)``, :func:`~._passive.factor_slots`), kept when
+        #: they fit in FACTOR_MEMORY bytes, else None.
+        s = factor_slots(op.X)
+        self.factors = (np.full((*op.shape[:-1], s, s), np.nan)
+                        if self.active.size // op.shape[-1] * s * s * 8 <= FACTOR_MEMORY
+                        else None)
         self._inv_row_norms = 1.0 / np.maximum(np.linalg.norm(op.X, axis=1), 1e-300)
         # one row of signs per block: the projections gather rows
         self._sign_rows = np.ascontiguousarray(op.cone_signs.T)
