@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..program.rowspace import from_row_space, row_space, to_row_space
 from ..solvers import ADMMState, get_solver, solve_with_fallback
 
 __all__ = ["SolverOptions"]
@@ -49,4 +50,8 @@ class SolverOptions:
                             verbose=self.verbose, warm=warm)
         if like is not None:
             solver.check_program(program)
-        return solve_with_fallback(solver, program, init, self.solver)
+        # wide data: the same program on the row space of its design matrix
+        reduced, basis = row_space(program)
+        result, solver = solve_with_fallback(solver, reduced, to_row_space(init, basis),
+                                             self.solver)
+        return from_row_space(result, basis), solver
