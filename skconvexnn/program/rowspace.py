@@ -10,7 +10,7 @@ with blocks ``a`` is the same program, ``z = Q a`` and ``||z|| = ||a||``:
 the same objective, certificate and network, on ``r`` columns instead of
 ``d``. On a table of 150 samples and 400 features the ReLU program's cone
 projections and face polish then work on at most 112 columns instead of
-401 (user guide, "Solvers").
+401 (user guide, "Choosing a solver").
 """
 
 from dataclasses import replace
