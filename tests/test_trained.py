@@ -144,39 +144,33 @@ def test_patterns_trained_on_some_rows_hold_for_every_row(kinked):
     assert np.array_equal(program.patterns, patterns_from_gates(X1, gates))
 
 
-def test_auto_trains_the_regressor_above_a_thousand_samples_and_classifiers_always():
+def test_auto_trains_at_every_size_and_number_of_outputs():
     rng = np.random.default_rng(2)
-    X = rng.uniform(-1, 1, (1100, 2))
-    y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(1100)
-    small = ConvexReLURegressor(n_arrangements=6, random_state=0)
-    small.fit(X[:1000], y[:1000])
-    assert not hasattr(small, "trained_objective_")  # the bisectors
-    large = ConvexReLURegressor(n_arrangements=6, random_state=0).fit(X, y)
+    X = rng.uniform(-1, 1, (300, 2))
+    y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(300)
+    Y = np.column_stack([y, np.abs(X[:, 0])])
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    # the regressors (one target and two) and the classifiers (a softmax of
+    # three): the same fit as asking for the trained patterns, 100 samples
+    # and 300
+    for make, target in ((ConvexReLURegressor, y), (ConvexReLURegressor, Y),
+                         (ConvexReLUClassifier, labels)):
+        for rows in (slice(100), slice(None)):
+            auto = make(n_arrangements=6, random_state=0).fit(X[rows], target[rows])
+            asked = make(n_arrangements=6, arrangements="trained",
+                         random_state=0).fit(X[rows], target[rows])
+            assert auto.trained_objective_ == asked.trained_objective_
+            assert np.array_equal(auto.gates_, asked.gates_)
+            assert auto.objective_ == pytest.approx(asked.objective_, rel=1e-12)
+    assert ConvexReLUClassifier(random_state=0).fit(X[:100], y[:100] > 0).beta_ == 3e-3
+    # a path, and the CV estimators' default: the patterns of the network
+    # trained at the plain estimator's beta
     trained = ConvexReLURegressor(n_arrangements=6, arrangements="trained",
                                   random_state=0).fit(X, y)
-    assert large.trained_objective_ == trained.trained_objective_
-    assert large.objective_ == pytest.approx(trained.objective_, rel=1e-12)
-    # the classifiers: the trained patterns at any size and number of
-    # classes (a softmax of three), the same fit as asking for them
-    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
-    for rows in (slice(100), slice(None)):
-        clf = ConvexReLUClassifier(n_arrangements=6, random_state=0)
-        clf.fit(X[rows], labels[rows])
-        asked = ConvexReLUClassifier(n_arrangements=6, arrangements="trained",
-                                     random_state=0).fit(X[rows], labels[rows])
-        assert clf.trained_objective_ == asked.trained_objective_
-        assert np.array_equal(clf.gates_, asked.gates_)
-    assert ConvexReLUClassifier(random_state=0).fit(X[:100], y[:100] > 0).beta_ == 3e-3
-    # a path, and the CV estimators' default: the trained patterns above a
-    # thousand samples
     path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6,
                                                                 random_state=0),
                             n_betas=2)
     assert np.array_equal(path.estimators[-1].gates_, trained.gates_)
-    small_path = convex_relu_path(X[:1000], y[:1000], n_betas=2,
-                                  estimator=ConvexReLURegressor(n_arrangements=6,
-                                                                random_state=0))
-    assert np.array_equal(small_path.estimators[-1].gates_, small.gates_)
 
 
 def test_a_fit_at_another_beta_takes_the_solver_of_the_networks_beta(kinked):
