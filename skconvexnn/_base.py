@@ -110,6 +110,11 @@ def target_scaling(Y, sample_weight, fit_intercept, standardize=True):
     if w.shape != (len(Y),) or not np.all(np.isfinite(w)) or w.sum() <= 0:
         w = np.ones(len(Y))  # bad weights get their error in _training_rows
     w = np.maximum(w, 0.0) / np.maximum(w, 0.0).sum()
+    # over the distinct targets, their weights summed: repeated samples and
+    # their weights give the same numbers to the last bit, hence the same
+    # program (and the same trained network for its patterns)
+    Y, inverse = np.unique(Y, axis=0, return_inverse=True)
+    w = np.bincount(inverse.ravel(), weights=w, minlength=len(Y))
     mean = w @ Y if fit_intercept else np.zeros(k)
     big = np.max(np.abs(Y - mean), axis=0, initial=0.0)
     big[big == 0] = 1.0

@@ -27,6 +27,9 @@ def data(small_regression):
 
 
 def _regressor(activation, **kw):
+    """(fixed gates: trained patterns depend on the beta they are trained at,
+    and a path keeps those of its estimator's beta)"""
+    kw = {"arrangements": "bisector", **kw}
     return ConvexReLURegressor(activation=activation, n_arrangements=15,
                                random_state=0, tol=1e-7, **kw)
 
@@ -276,8 +279,9 @@ def test_fold_tol_never_below_tol(data):
 @pytest.mark.parametrize("patience", [1, 2])
 def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
     X, y = _noisy_regression()
+    # (the bisectors: each fold's path then overfits the small betas)
     kw = dict(activation="gated_relu", n_arrangements=15, random_state=0,
-              tol=1e-7, n_betas=12, beta_ratio=1e-4, cv=3)
+              tol=1e-7, n_betas=12, beta_ratio=1e-4, cv=3, arrangements="bisector")
     full = ConvexReLURegressorCV(**kw, n_betas_no_change=None).fit(X, y)
     stopped = ConvexReLURegressorCV(**kw, n_betas_no_change=patience).fit(X, y)
     assert np.all(full.n_betas_fitted_ == 12)

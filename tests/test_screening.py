@@ -34,8 +34,9 @@ def test_working_sets_certify_every_fit(relu_data, solver, monkeypatch):
     # set is every pattern: each fit's lower bound holds for the whole
     # program (below the independent fit's objective) and certifies it.
     X, y = relu_data
+    # (fixed gates: trained patterns depend on the beta they are trained at)
     est = ConvexReLURegressor(n_arrangements=12, random_state=0, solver=solver,
-                              tol=1e-7)
+                              tol=1e-7, arrangements="bisector")
     sizes = []
     solve_on_working_set = fitting_path.solve_on_working_set
 
@@ -60,7 +61,7 @@ def test_whole_working_set_keeps_the_solvers_bound(relu_data):
     # solved and the solver's bound (over every pattern) is kept; the
     # dual norms are computed for the zero blocks only.
     X, y = relu_data
-    est = ConvexReLURegressor(n_arrangements=12, random_state=0)
+    est = ConvexReLURegressor(n_arrangements=12, random_state=0, arrangements="bisector")
     program = _program(est, X, y, 1e-2)
     options = SolverOptions(solver="admm", tol=1e-7)
     seen = []

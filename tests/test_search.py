@@ -47,7 +47,8 @@ def test_search_beats_gaussian_gates_of_the_same_size(kinked, activation):
     est = _fit(X, y, activation=activation, arrangements="search", n_arrangements=20)
     size = len(est.gates_)
     gaussian = [
-        _fit(X, y, activation=activation, n_arrangements=size, random_state=seed)
+        _fit(X, y, activation=activation, n_arrangements=size, random_state=seed,
+             arrangements="gaussian")
         for seed in range(3)
     ]
     best = min(g.objective_ for g in gaussian)

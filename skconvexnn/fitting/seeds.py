@@ -15,7 +15,7 @@ from ..arrangements import sample_gates
 from ..solvers import SolverResult, trivial_result
 from .candidates import PatternPool
 
-__all__ = ["first_point", "initial_pool", "seed_active_set", "seed_networks",
+__all__ = ["beats_zero", "first_point", "initial_pool", "seed_active_set", "seed_networks",
            "solve_from"]
 
 #: Seed networks: L-BFGS starts of the nonconvex problem, hidden units per
@@ -112,14 +112,23 @@ def first_point(template, program_for, pool, active, init_result, seeds,
     if init_result is not None and init_result.V.shape[1] == len(active):
         return active, init_result, 0, None
     if seeds and not active:
-        empty = trivial_result(program_for([])).objective_curve[0]
-        if min(net.objective for net in seeds) < empty - tol * abs(empty):
+        if beats_zero(program_for([]), min(net.objective for net in seeds), tol):
             active, result = seed_active_set(template, pool, seeds, max_patterns)
             seed_objective = float(program_for(active).objective(
                 result.V, result.W, result.intercept))
             return active, result, len(active), seed_objective
         # Otherwise the zero network is the better start (large beta).
     return active, None, 0, None
+
+
+def beats_zero(program, objective, tol):
+    """Whether a network of training ``objective`` is better than the zero
+    network of ``program`` by more than ``tol`` (relative): else the zero
+    network is the better start (a beta near or above beta_max, where
+    training leaves units of weights near rounding, 1e-11, that would come
+    back as neurons)."""
+    empty = trivial_result(program).objective_curve[0]
+    return objective < empty - tol * abs(empty)
 
 
 def solve_from(program, options, init, like=None):

@@ -15,7 +15,7 @@ from .._nonconvex import train_networks
 from ..arrangements import patterns_from_gates, unique_patterns
 from .candidates import PatternPool
 from .certify import certify, zero_fit
-from .seeds import seed_active_set, solve_from
+from .seeds import beats_zero, seed_active_set, solve_from
 
 __all__ = ["fit_trained", "trained_program", "TRAINED_MAX_ITER"]
 
@@ -72,6 +72,8 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000, beta=None)
     trained, gates, net, start = _trained(template, n_units, rng, max_patterns)
     same = beta is None
     program = trained if same else dataclasses.replace(trained, beta=float(beta))
+    if not beats_zero(trained, net.objective, options.tol):
+        start = None  # from the zero network
     if not len(gates):  # no unit's pattern is a pattern of the data
         fit = zero_fit(program, options, gates)
     else:
