@@ -19,7 +19,8 @@ from skconvexnn.solvers import CvxpySolver, FISTASolver
 def _wide_program(n=24, d=40, loss="squared", k=1, activation="relu", seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    Y = np.maximum(X[:, :3] @ rng.standard_normal((3, k)), 0) + 0.1 * rng.standard_normal((n, k))
+    Y = (np.maximum(X[:, :3] @ rng.standard_normal((3, k)), 0)
+         + 0.1 * rng.standard_normal((n, k)))
     if loss == "logistic":
         Y = np.eye(k)[np.argmax(Y, axis=1)] if k > 1 else (Y > np.median(Y)) * 1.0
     X1 = np.column_stack([X, np.ones(n)])

@@ -61,7 +61,8 @@ def test_whole_working_set_keeps_the_solvers_bound(relu_data):
     # solved and the solver's bound (over every pattern) is kept; the
     # dual norms are computed for the zero blocks only.
     X, y = relu_data
-    est = ConvexReLURegressor(n_arrangements=12, random_state=0, arrangements="bisector")
+    est = ConvexReLURegressor(n_arrangements=12, random_state=0,
+                              arrangements="bisector")
     program = _program(est, X, y, 1e-2)
     options = SolverOptions(solver="admm", tol=1e-7)
     seen = []

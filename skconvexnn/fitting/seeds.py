@@ -15,8 +15,8 @@ from ..arrangements import sample_gates
 from ..solvers import SolverResult, trivial_result
 from .candidates import PatternPool
 
-__all__ = ["beats_zero", "first_point", "initial_pool", "seed_active_set", "seed_networks",
-           "solve_from"]
+__all__ = ["beats_zero", "first_point", "initial_pool", "seed_active_set",
+           "seed_networks", "solve_from"]
 
 #: Seed networks: L-BFGS starts of the nonconvex problem, hidden units per
 #: output (times ``n_arrangements``) and L-BFGS iterations per start.
