@@ -7,7 +7,8 @@ size. The measurements behind them are in the user guide, "Default
 parameters".
 """
 
-__all__ = ["AUTO_BETA_SAMPLES", "AUTO_BETA_FLOOR", "auto_beta"]
+__all__ = ["AUTO_BETA_SAMPLES", "AUTO_BETA_FLOOR", "AUTO_SCALED_BETA_FLOOR",
+           "auto_beta"]
 
 #: ``beta="auto"``, the estimators' default: their base beta (``_auto_beta``)
 #: up to this many samples per output, then the base times
@@ -27,3 +28,10 @@ def auto_beta(base, n_samples, n_outputs=1, power=1.0):
     per_output = n_samples / max(n_outputs, 1)
     shrink = (AUTO_BETA_SAMPLES / max(per_output, 1)) ** power
     return base * min(1.0, max(AUTO_BETA_FLOOR, shrink))
+
+
+#: The regressors' ``beta="auto"`` scales the beta of a first fit by the
+#: root mean square of its leave-one-out residuals (the noise, relative to
+#: the targets' spread) and fits again, down to this beta: smaller ones make
+#: more neurons and slower solves (user guide, "Default parameters").
+AUTO_SCALED_BETA_FLOOR = 3e-3

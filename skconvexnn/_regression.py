@@ -6,6 +6,11 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import ConvexReLUMixin, target_scaling
+from ._defaults import AUTO_SCALED_BETA_FLOOR
+from .arrangements import patterns_from_gates
+from .fitting.loo import loo_outputs
+from .program import ConvexProgram
+from .solvers import NATIVE_SOLVERS
 from ._dask import dask_rows, fit_dask, is_dask_array, reject_dask
 from .losses import Loss, SquaredLoss
 
@@ -72,9 +77,13 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples per
         output (``n_samples / n_outputs``), then ``3e-2 * (1000 / m) **
         1.5`` for ``m`` samples per output, down to 3e-3 from about 4,600
-        on; the value used is ``beta_``. It was chosen by measuring test
-        scores on standardized features (user guide, "Default
-        parameters").
+        on; with the squared loss (no warm start), that fit's beta is then
+        scaled by the root mean square of its approximate leave-one-out
+        residuals (the noise, relative to the targets' spread) and the
+        network is fitted again, down to 3e-3: less regularization for
+        targets with little noise. The value used is ``beta_``. It was
+        chosen by measuring test scores on standardized features (user
+        guide, "Default parameters").
     activation : {"relu", "gated_relu"}, default="relu"
         ``"relu"`` solves the exact program with cone constraints;
         ``"gated_relu"`` fixes each neuron's gate to its pattern (a group
@@ -132,7 +141,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
     Attributes
     ----------
     beta_ : float
-        The beta of the fit: ``beta``, or the value ``"auto"`` gave.
+        The beta of the fit: ``beta``, or the value ``"auto"`` gave (after
+        its scaling by the noise, see ``beta``).
     coefs_ : list of two ndarrays
         Hidden weights of shape (`n_features_in_`, `n_neurons_`) and output
         weights of shape (`n_neurons_`, `n_outputs_`), as in
@@ -352,8 +362,43 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         """
         if is_dask_array(X):  # chunked fit on the workers (user guide, dask)
             return fit_dask(self, X, y, sample_weight)
-        return self._fit_network(*self._training_data(X, y, sample_weight),
-                                 sample_weight)
+        X, Y, loss = self._training_data(X, y, sample_weight)
+        self._fit_network(X, Y, loss, sample_weight)
+        if self._scales_beta():
+            noise = self._loo_noise(X, Y, loss, sample_weight)
+            scaled = None if noise is None else max(self.beta_ * noise,
+                                                    AUTO_SCALED_BETA_FLOOR)
+            if scaled is not None and scaled < self.beta_:
+                self._fit_network(X, Y, loss, sample_weight, beta=scaled)
+        return self
+
+    def _scales_beta(self):
+        """Whether ``beta="auto"`` scales the beta of the first fit by its
+        noise (the squared loss on standardized targets, no warm start)."""
+        return (isinstance(self.beta, str) and isinstance(self.loss, str)
+                and self._standardize_targets and not self.warm_start)
+
+    def _loo_noise(self, X, Y, loss, sample_weight):
+        """Root mean square of the approximate leave-one-out residuals of the
+        fit just made (standardized targets: 1 is the targets' spread), or
+        None where they do not exist (user guide, "Default parameters"): no
+        neuron, a CNN's pooled program, Clarabel's inexact face, or a fit
+        short of its tolerance (whose warning stands)."""
+        if (not len(self.gates_) or self.solver_ not in NATIVE_SOLVERS
+                or self.duality_gap_ > self.tol * abs(self.objective_)):
+            return None
+        X1, pool, Y1, s = self._training_rows(X, Y, sample_weight)
+        if pool is not None:
+            return None
+        program = ConvexProgram(
+            X=X1, patterns=patterns_from_gates(X1, self.gates_), Y=Y1,
+            beta=self.beta_, loss=loss, activation=self.activation,
+            fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
+        with self._blas_limit(X):
+            outputs = loo_outputs(program, self._solution)
+        if outputs is None or not np.all(np.isfinite(outputs)):
+            return None
+        return float(np.sqrt(s @ np.mean((Y1 - outputs) ** 2, axis=1)))
 
     def _training_data(self, X, y, sample_weight=None):
         """Validated ``X``, targets as an (n_samples, n_outputs) array, loss.

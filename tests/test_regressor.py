@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skconvexnn import ConvexReLURegressor
 from skconvexnn._base import add_ones
+from skconvexnn.fitting.loo import loo_outputs
 from skconvexnn.program import ConvexProgram
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.recovery import network_objective, prune_network
@@ -203,7 +204,9 @@ def test_targets_at_any_scale_give_the_same_fit(small_regression, solver):
     # The solvers see standardized targets, so y * 1e8 (Clarabel once called
     # that program infeasible) and y + 1e3 are the same fit in other units.
     X, y = small_regression
-    kw = dict(n_arrangements=20, solver=solver, tol=1e-8, random_state=0)
+    # (beta given: "auto" scales it by a noise computed in floating point,
+    # equal at every scale only to rounding, checked at the end)
+    kw = dict(n_arrangements=20, solver=solver, tol=1e-8, random_state=0, beta=3e-2)
     ref = ConvexReLURegressor(**kw).fit(X, y)
     for a, b in [(1e8, 0.0), (1e-6, 1e3), (-3.0, 0.0)]:
         est = ConvexReLURegressor(**kw).fit(X, a * y + b)
@@ -216,6 +219,11 @@ def test_targets_at_any_scale_give_the_same_fit(small_regression, solver):
         # The output layer is in the user's units; the hidden layer is not.
         np.testing.assert_allclose(np.sum(est.coefs_[1]),
                                    a * np.sum(ref.coefs_[1]), rtol=1e-3)
+    auto = [ConvexReLURegressor(n_arrangements=20, solver=solver,
+                                random_state=0).fit(X, a * y + b).beta_
+            for a, b in [(1.0, 0.0), (1e8, 0.0), (1e-6, 1e3)]]
+    assert auto[1] == pytest.approx(auto[0], rel=1e-8)
+    assert auto[2] == pytest.approx(auto[0], rel=1e-8)
 
 
 def test_sample_weight_in_target_scaling(small_regression):
@@ -237,6 +245,37 @@ def test_sample_weight_in_target_scaling(small_regression):
     assert (est.y_mean_[0], est.y_scale_[0]) == (0.0, 1.0)
 
 
+def _loo_noise(est, X, y):
+    """Root mean square of the approximate leave-one-out residuals of the
+    fitted ``est`` (standardized targets)."""
+    Z = standardized(est, y)[:, None]
+    outputs = loo_outputs(fitted_program(est, X, Z), est._solution)
+    return float(np.sqrt(np.mean((Z - outputs) ** 2)))
+
+
+@pytest.mark.parametrize("noise", [0.05, 3.0])
+def test_auto_beta_follows_the_noise(noise):
+    # beta="auto" of the regressor: the beta of the size rule times the
+    # noise of that fit, the root mean square of its leave-one-out
+    # residuals; a target of noise alone keeps the rule's beta (the
+    # residuals are no smaller than the targets' spread)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 3))
+    y = np.abs(X[:, 0]) + noise * rng.standard_normal(300)
+    auto = ConvexReLURegressor(n_arrangements=10, random_state=0).fit(X, y)
+    rule = ConvexReLURegressor(beta=3e-2, n_arrangements=10, random_state=0).fit(X, y)
+    level = _loo_noise(rule, X, y)
+    assert auto.beta_ == pytest.approx(3e-2 if level >= 1 else max(3e-2 * level, 3e-3))
+    # the fit at that beta, as if it were given
+    given = ConvexReLURegressor(beta=auto.beta_, n_arrangements=10,
+                                random_state=0).fit(X, y)
+    assert auto.objective_ == given.objective_
+    if noise < 1:
+        assert level < 0.3 and auto.score(X, y) > rule.score(X, y)
+    else:  # mostly noise: about the rule's beta
+        assert level > 0.9 and auto.beta_ > 0.9 * 3e-2
+
+
 def test_auto_beta_shrinks_with_the_samples():
     # beta="auto": the base beta up to 1,000 samples per output, then
     # base * 1000 / (samples per output), at least base / 10; the
@@ -256,10 +295,13 @@ def test_auto_beta_shrinks_with_the_samples():
     kw = dict(activation="gated_relu", n_arrangements=5, random_state=0)
     for n, beta in [(400, 3e-2), (2500, 3e-2 * 0.4 ** 1.5)]:
         auto = ConvexReLURegressor(**kw).fit(X[:n], y[:n])
-        assert auto.beta == "auto" and auto.beta_ == pytest.approx(beta)
         fixed = ConvexReLURegressor(beta=beta, **kw).fit(X[:n], y[:n])
         assert fixed.beta_ == beta
-        np.testing.assert_allclose(auto.predict(X), fixed.predict(X))
+        # then scaled by the noise of that fit (down to 3e-3)
+        scaled = max(beta * _loo_noise(fixed, X[:n], y[:n]), 3e-3)
+        assert auto.beta == "auto" and auto.beta_ == pytest.approx(scaled)
+        again = ConvexReLURegressor(beta=auto.beta_, **kw).fit(X[:n], y[:n])
+        np.testing.assert_allclose(auto.predict(X), again.predict(X))
     # the classifiers' base is 3e-3
     clf = ConvexReLUClassifier(**kw).fit(X, y > 1)
     assert clf.beta_ == pytest.approx(1.2e-3)
