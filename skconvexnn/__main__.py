@@ -58,14 +58,16 @@ def _parser():
         help="weight decay; the data term is a mean, so beta means the same "
              "on any number of samples (the papers' regularization is "
              "n_samples * beta, MLPRegressor's alpha with solver='lbfgs' is "
-             "n_samples * beta). Default %(default)g, the regressor's "
-             "default (beta='auto') on these 331 samples; 1e-3 overfits "
-             "them (test R^2 0.10 and -0.04 with seed 0).",
+             "n_samples * beta). Default %(default)g, the size rule of the "
+             "regressor's default (beta='auto') on these 331 samples, before "
+             "a fit scales it by its noise; 1e-3 overfits them (test R^2 "
+             "0.10 and -0.04 with seed 0).",
     )
     parser.add_argument(
         "--n-arrangements", type=int, default=100,
-        help="number of random gate vectors, hence of activation patterns "
-             "at most, in the convex program (default %(default)s)",
+        help="number of gate vectors (the hidden units of the network "
+             "trained for the patterns), hence of activation patterns at "
+             "most, in the convex program (default %(default)s)",
     )
     parser.add_argument(
         "--activation", default="relu", choices=["relu", "gated_relu"],
