@@ -63,7 +63,23 @@ class BetaCVMixin:
         plain = self._plain_class
         names = plain._get_param_names()
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        pattern_beta = getattr(self, "_pattern_beta", None)
+        if pattern_beta is not None:
+            params["beta"] = pattern_beta
         return plain(**params)
+
+    def _scaled_pattern_beta(self, X, y, sample_weight):
+        """The beta the trained patterns are trained at: a plain regressor's
+        ``beta="auto"`` after its noise scaling (a plain fit on all the
+        data), or None for the size rule's (user guide, "Patterns from a
+        training run")."""
+        self._pattern_beta = None
+        plain = self._plain_estimator()
+        strategy = plain._strategy(len(X))
+        if (is_classifier(self) or not plain._scales_beta()
+                or not (isinstance(strategy, str) and strategy == "trained")):
+            return None
+        return float(plain.fit(X, y, sample_weight).beta_)
 
     def _fold_estimator(self):
         """The estimator fitted on each fold: the refit's, at the folds' tolerance."""
@@ -80,6 +96,7 @@ class BetaCVMixin:
         data is scored instead when :func:`loo_applies`: one column.
         """
         X, Y, loss = self._training_data(X, y, sample_weight)
+        self._pattern_beta = self._scaled_pattern_beta(X, y, sample_weight)
         if self.cv is None and loo_score is not None:
             scores = self._fit_loo(X, Y, loss, sample_weight, loo_score,
                                    greater_is_better)

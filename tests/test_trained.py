@@ -118,12 +118,16 @@ def test_cv_estimators_refit_over_the_patterns_trained_at_the_default_beta(
     # samples, the other half scored; folds: each fold trains its own) chose
     # beta_. The refit: the patterns of the network trained on all the data
     # at the default beta, as the paths', and the optimum over them at beta_
-    # (the size rule's beta: a plain fit then scales it by its noise)
+    # (the default beta of a plain fit on all the data, after its noise
+    # scaling: the plain fit's own patterns)
     plain = ConvexReLURegressor(arrangements="trained", n_arrangements=10,
                                 random_state=0)
-    rule = clone(plain).set_params(beta=auto_beta(3e-2, len(X))).fit(X, y)
-    assert np.array_equal(cv_est.gates_, rule.gates_)
-    [at_beta] = convex_relu_path(X, y, [cv_est.beta_], estimator=plain).estimators
+    fitted = clone(plain).fit(X, y)
+    assert fitted.beta_ < 3e-2  # (scaled: the kinked target has little noise)
+    assert np.array_equal(cv_est.gates_, fitted.gates_)
+    [at_beta] = convex_relu_path(X, y, [cv_est.beta_],
+                                 estimator=clone(plain).set_params(beta=fitted.beta_)
+                                 ).estimators
     assert cv_est.objective_ == pytest.approx(at_beta.objective_, rel=1e-5)
     assert cv_est.duality_gap_ <= cv_est.tol * abs(cv_est.objective_)
     assert cv_est.score(X, y) > 0.8
@@ -166,9 +170,8 @@ def test_auto_trains_at_every_size_and_number_of_outputs():
             assert np.array_equal(auto.gates_, asked.gates_)
             assert auto.objective_ == pytest.approx(asked.objective_, rel=1e-12)
     assert ConvexReLUClassifier(random_state=0).fit(X[:100], y[:100] > 0).beta_ == 3e-3
-    # a path, and the CV estimators' default: the patterns of the network
-    # trained at the plain estimator's beta (of the size rule, before a plain
-    # fit scales it by its noise)
+    # a path: the patterns of the network trained at the plain estimator's
+    # beta (of the size rule, before a plain fit scales it by its noise)
     trained = ConvexReLURegressor(n_arrangements=6, arrangements="trained",
                                   random_state=0, beta=auto_beta(3e-2, 300)).fit(X, y)
     path = convex_relu_path(X, y, estimator=ConvexReLURegressor(n_arrangements=6,
