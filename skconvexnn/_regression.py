@@ -1,5 +1,7 @@
 """ConvexReLURegressor: a two-layer ReLU network fitted to its global optimum."""
 
+from dataclasses import replace
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
@@ -9,7 +11,6 @@ from ._base import ConvexReLUMixin, target_scaling
 from ._defaults import AUTO_SCALED_BETA_FLOOR
 from .arrangements import patterns_from_gates
 from .fitting.loo import loo_outputs
-from .program import ConvexProgram
 from .solvers import NATIVE_SOLVERS
 from ._dask import dask_rows, fit_dask, is_dask_array, reject_dask
 from .losses import Loss, SquaredLoss
@@ -372,10 +373,9 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         self._fit_network(X, Y, loss, sample_weight)
         if self._scales_beta() and self.beta_ > AUTO_SCALED_BETA_FLOOR:
             noise = self._loo_noise(X, Y, loss, sample_weight)
-            scaled = None if noise is None else max(self.beta_ * noise,
-                                                    AUTO_SCALED_BETA_FLOOR)
-            if scaled is not None and scaled < self.beta_:
-                self._fit_network(X, Y, loss, sample_weight, beta=scaled)
+            if noise is not None and noise < 1:  # (else the beta stays)
+                self._fit_network(X, Y, loss, sample_weight,
+                                  beta=max(self.beta_ * noise, AUTO_SCALED_BETA_FLOOR))
         return self
 
     def _scales_beta(self):
@@ -396,10 +396,8 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         X1, pool, Y1, s = self._training_rows(X, Y, sample_weight)
         if pool is not None:
             return None
-        program = ConvexProgram(
-            X=X1, patterns=patterns_from_gates(X1, self.gates_), Y=Y1,
-            beta=self.beta_, loss=loss, activation=self.activation,
-            fit_intercept=self.fit_intercept, sample_weight=s, pool=pool)
+        program = replace(self._template(X1, Y1, loss, s, self.beta_, pool),
+                          patterns=patterns_from_gates(X1, self.gates_))
         with self._blas_limit(X):
             outputs = loo_outputs(program, self._solution,
                                   max_columns=NOISE_MAX_COLUMNS)
