@@ -350,6 +350,21 @@ def test_huge_beta_gives_the_zero_network_without_a_solve(monkeypatch, activatio
                                else est.decision_function(X[:5]), expected)
 
 
+@pytest.mark.parametrize("Est", [ConvexReLURegressor, ConvexReLURegressorCV])
+@pytest.mark.parametrize("value", [7.0, 0.1, -3e5])
+def test_constant_target_is_the_zero_network(Est, value):
+    # The mean of many equal targets, summed in floating point, misses them
+    # by more than rounding: the targets must still be centred exactly, or
+    # the solvers fit the noise of their last bits.
+    X = np.random.RandomState(0).normal(size=(150, 4))
+    y = np.full(150, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = Est(random_state=0).fit(X, y)
+    assert est.n_neurons_ == 0 and est.duality_gap_ == 0.0
+    assert np.all(est.predict(X[:5]) == value)
+
+
 @pytest.mark.parametrize("activation", ["relu", "gated_relu"])
 def test_zero_network_beta_is_sufficient(activation):
     # Just above the cheap value the solver, run anyway, finds nothing better;
