@@ -70,7 +70,7 @@ class BetaCVMixin:
 
     def _scaled_pattern_beta(self, X, y, sample_weight):
         """The beta the trained patterns are trained at: a plain regressor's
-        ``beta="auto"`` after its noise scaling (a plain fit on all the
+        ``beta="auto"`` after its noise scaling (a first fit on all the
         data), or None for the size rule's (user guide, "Patterns from a
         training run")."""
         self._pattern_beta = None
@@ -79,7 +79,8 @@ class BetaCVMixin:
         if (is_classifier(self) or not plain._scales_beta()
                 or not (isinstance(strategy, str) and strategy == "trained")):
             return None
-        return float(plain.fit(X, y, sample_weight).beta_)
+        _, Y, _ = plain._training_data(X, y, sample_weight)
+        return float(plain._noise_scaled_beta(X, y, Y, sample_weight))
 
     def _fold_estimator(self):
         """The estimator fitted on each fold: the refit's, at the folds' tolerance."""

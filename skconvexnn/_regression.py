@@ -1,9 +1,11 @@
 """ConvexReLURegressor: a two-layer ReLU network fitted to its global optimum."""
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
@@ -370,26 +372,54 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         if is_dask_array(X):  # chunked fit on the workers (user guide, dask)
             return fit_dask(self, X, y, sample_weight)
         X, Y, loss = self._training_data(X, y, sample_weight)
-        self._fit_network(X, Y, loss, sample_weight)
-        if self._scales_beta() and self.beta_ > AUTO_SCALED_BETA_FLOOR:
-            noise = self._loo_noise(X, Y, loss, sample_weight)
-            if noise is not None and noise < 1:  # (else the beta stays)
-                self._fit_network(X, Y, loss, sample_weight,
-                                  beta=max(self.beta_ * noise, AUTO_SCALED_BETA_FLOOR))
+        beta = (self._noise_scaled_beta(X, y, Y, sample_weight)
+                if self._scales_beta() else None)
+        self._fit_network(X, Y, loss, sample_weight, beta=beta)
         return self
 
     def _scales_beta(self):
-        """Whether ``beta="auto"`` scales the beta of the first fit by its
-        noise (the squared loss on standardized targets, no warm start)."""
+        """Whether ``beta="auto"`` scales the size rule's beta by the noise
+        of a first fit (the squared loss on standardized targets, no warm
+        start)."""
         return (isinstance(self.beta, str) and isinstance(self.loss, str)
                 and self._standardize_targets and not self.warm_start)
+
+    def _noise_scaled_beta(self, X, y, Y, sample_weight):
+        """The beta of ``beta="auto"`` on the validated ``X``, the user's
+        targets ``y`` (``Y`` standardized): the size rule's, times the noise
+        of a first fit when below 1, down to AUTO_SCALED_BETA_FLOOR (user
+        guide, "Default parameters").
+
+        The first fit solves the gated program at the size rule's beta,
+        over the patterns of a network trained as the fit's: the noise of
+        its leave-one-out residuals is about the ReLU program's (0.31
+        against 0.30 on make_friedman1 with 525 samples, 0.75 against 0.68
+        on diabetes) and it is solved several times faster. No first fit
+        where no noise would come of it: at the floor already, or on a
+        CNN's pooled program.
+        """
+        beta = self._beta(*Y.shape)
+        _, pool, _, _ = self._training_rows(X, Y, sample_weight)
+        if beta <= AUTO_SCALED_BETA_FLOOR or pool is not None:
+            return beta
+        first = clone(self).set_params(beta=beta, activation="gated_relu")
+        X1, Y1, loss = first._training_data(X, y, sample_weight)
+        # Its fit only gives the noise: one short of tol gives none, and
+        # its warning is not the user's (the fit that follows warns).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            first._fit_network(X1, Y1, loss, sample_weight)
+        noise = first._loo_noise(X1, Y1, loss, sample_weight)
+        if noise is None or noise >= 1:
+            return beta
+        return max(beta * noise, AUTO_SCALED_BETA_FLOOR)
 
     def _loo_noise(self, X, Y, loss, sample_weight):
         """Root mean square of the approximate leave-one-out residuals of the
         fit just made (standardized targets: 1 is the targets' spread), or
         None where they do not exist (user guide, "Default parameters"): no
         neuron, a CNN's pooled program, Clarabel's inexact face, or a fit
-        short of its tolerance (whose warning stands)."""
+        short of its tolerance."""
         if (not len(self.gates_) or self.solver_ not in NATIVE_SOLVERS
                 or self.duality_gap_ > self.tol * abs(self.objective_)):
             return None

@@ -222,8 +222,10 @@ def test_targets_at_any_scale_give_the_same_fit(small_regression, solver):
     auto = [ConvexReLURegressor(n_arrangements=20, solver=solver,
                                 random_state=0).fit(X, a * y + b).beta_
             for a, b in [(1.0, 0.0), (1e8, 0.0), (1e-6, 1e3)]]
-    assert auto[1] == pytest.approx(auto[0], rel=1e-8)
-    assert auto[2] == pytest.approx(auto[0], rel=1e-8)
+    # (the noise of a first fit certified to tol=1e-6, Clarabel's then
+    # re-solved by ADMM: 2e-8 apart between two of the scales)
+    assert auto[1] == pytest.approx(auto[0], rel=1e-6)
+    assert auto[2] == pytest.approx(auto[0], rel=1e-6)
 
 
 def test_sample_weight_in_target_scaling(small_regression):
@@ -256,15 +258,18 @@ def _loo_noise(est, X, y):
 @pytest.mark.parametrize("noise", [0.05, 3.0])
 def test_auto_beta_follows_the_noise(noise):
     # beta="auto" of the regressor: the beta of the size rule times the
-    # noise of that fit, the root mean square of its leave-one-out
-    # residuals; a target of noise alone keeps the rule's beta (the
-    # residuals are no smaller than the targets' spread)
+    # noise of a first fit at that beta (the gated program over the
+    # patterns of a network trained as the fit's), the root mean square of
+    # its leave-one-out residuals; a target of noise alone keeps the rule's
+    # beta (the residuals are no smaller than the targets' spread)
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300, 3))
     y = np.abs(X[:, 0]) + noise * rng.standard_normal(300)
     auto = ConvexReLURegressor(n_arrangements=10, random_state=0).fit(X, y)
+    first = ConvexReLURegressor(beta=3e-2, activation="gated_relu", n_arrangements=10,
+                                random_state=0).fit(X, y)
     rule = ConvexReLURegressor(beta=3e-2, n_arrangements=10, random_state=0).fit(X, y)
-    level = _loo_noise(rule, X, y)
+    level = _loo_noise(first, X, y)
     assert auto.beta_ == pytest.approx(3e-2 if level >= 1 else max(3e-2 * level, 3e-3))
     # the fit at that beta, as if it were given
     given = ConvexReLURegressor(beta=auto.beta_, n_arrangements=10,
