@@ -30,8 +30,8 @@ def auto_beta(base, n_samples, n_outputs=1, power=1.0):
     return base * min(1.0, max(AUTO_BETA_FLOOR, shrink))
 
 
-#: The regressors' ``beta="auto"`` scales the beta of a first fit by the
-#: root mean square of its leave-one-out residuals (the noise, relative to
-#: the targets' spread) and fits again, down to this beta: smaller ones make
-#: more neurons and slower solves (user guide, "Default parameters").
+#: The regressors' ``beta="auto"`` scales the size rule's beta by the root
+#: mean square of the leave-one-out residuals of a first fit at it (the
+#: noise, relative to the targets' spread), down to this beta: smaller ones
+#: make more neurons and slower solves (user guide, "Default parameters").
 AUTO_SCALED_BETA_FLOOR = 3e-3
