@@ -661,6 +661,31 @@ def test_auto_hands_fista_over_to_admm(monkeypatch):
     assert used.name == "fista" and result.n_iter == alone.n_iter
 
 
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_auto_hands_fista_over_to_admm_for_the_squared_loss(monkeypatch, n_outputs):
+    # The squared loss's ReLU program, one output or several (ADMM's loss
+    # steps do not couple them), after FISTA_QUADRATIC_HANDOFF_STEPS steps
+    X, y = _data(n=80, seed=3)
+    Y = y if n_outputs == 1 else np.column_stack([y, X[:, 1] - y])
+    program = _program(X, Y, "relu", n_gates=40)
+    program = replace(program, beta=0.03 * program_beta_max(program))
+    solver = get_solver("auto", program)
+    assert solver.name == "fista"
+    alone = FISTASolver().solve(program)
+    assert alone.converged and alone.n_iter > 20
+    monkeypatch.setattr(solvers, "FISTA_QUADRATIC_HANDOFF_STEPS", 20)
+    result, used = solve_with_fallback(solver, program)
+    assert used.name == "admm" and result.converged and result.n_iter > 20
+    value = program.objective
+    assert value(result.V, result.W, result.intercept) == pytest.approx(
+        value(alone.V, alone.W, alone.intercept), rel=1e-5)
+    # within the steps FISTA keeps its result; asked for, it never hands over
+    monkeypatch.setattr(solvers, "FISTA_QUADRATIC_HANDOFF_STEPS", alone.n_iter)
+    result, used = solve_with_fallback(solver, program)
+    assert used.name == "fista" and result.n_iter == alone.n_iter
+    assert not solvers._hands_over(FISTASolver(), program, "fista")
+
+
 def test_handoff_keeps_fista_point_when_admm_stops_above_it(monkeypatch):
     # after a handoff, ADMM stopped at max_iter above the objective FISTA had
     # reached: the better point is returned (FISTA's), with both iterations
