@@ -411,9 +411,14 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
             warnings.simplefilter("ignore", ConvergenceWarning)
             first._fit_network(X1, Y1, loss, sample_weight)
         noise = first._loo_noise(X1, Y1, loss, sample_weight)
-        if noise is None or noise >= 1:
-            return beta
-        return max(beta * noise, AUTO_SCALED_BETA_FLOOR)
+        scaled = (beta if noise is None or noise >= 1
+                  else max(beta * noise, AUTO_SCALED_BETA_FLOOR))
+        if self.verbose:
+            print(f"[{type(self).__name__}] beta='auto': {beta:.3g} by the size "
+                  f"rule, noise of the first fit (gated) "
+                  f"{'none' if noise is None else format(noise, '.3g')}, "
+                  f"beta {scaled:.3g}")
+        return scaled
 
     def _loo_noise(self, X, Y, loss, sample_weight):
         """Root mean square of the approximate leave-one-out residuals of the

@@ -281,6 +281,19 @@ def test_auto_beta_follows_the_noise(noise):
         assert level > 0.9 and auto.beta_ > 0.9 * 3e-2
 
 
+def test_verbose_reports_the_noise_scaling(capsys):
+    # verbose: the size rule's beta, the first fit's noise and the beta used
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(200)
+    est = ConvexReLURegressor(n_arrangements=10, random_state=0, verbose=1).fit(X, y)
+    line, = [line for line in capsys.readouterr().out.splitlines()
+             if "beta='auto'" in line]
+    assert line.startswith("[ConvexReLURegressor] beta='auto': 0.03 by the size rule")
+    assert float(line.split("beta ")[-1]) == pytest.approx(est.beta_, rel=1e-2)
+    assert est.beta_ < 3e-2
+
+
 def test_auto_beta_shrinks_with_the_samples():
     # beta="auto": the base beta up to 1,000 samples per output, then
     # base * 1000 / (samples per output), at least base / 10; the
