@@ -86,14 +86,13 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         ``n_samples * beta``. ``"auto"`` is 3e-2 up to 1,000 samples per
         output (``n_samples / n_outputs``), then ``3e-2 * (1000 / m) **
         1.5`` for ``m`` samples per output, down to 3e-3 from about 4,600
-        on; with the squared loss (no warm start), that beta is then
-        scaled by the root mean square of the approximate leave-one-out
-        residuals of a first fit at it, of the gated program (the noise,
-        relative to the targets' spread), down to 3e-3: less
+        on; with the squared loss (no warm start, ``X`` in memory), that
+        beta is then scaled by the root mean square of the approximate
+        leave-one-out residuals of a first fit at it, of the gated program
+        (the noise, relative to the targets' spread), down to 3e-3: less
         regularization for targets with little noise. The value used is
-        ``beta_``. It was
-        chosen by measuring test scores on standardized features (user
-        guide, "Default parameters").
+        ``beta_``. It was chosen by measuring test scores on standardized
+        features (user guide, "Default parameters").
     activation : {"relu", "gated_relu"}, default="relu"
         ``"relu"`` solves the exact program with cone constraints;
         ``"gated_relu"`` fixes each neuron's gate to its pattern (a group
