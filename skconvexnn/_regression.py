@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import ConvexReLUMixin, target_scaling
-from ._defaults import AUTO_SCALED_BETA_FLOOR
+from ._defaults import AUTO_SCALED_BETA_FLOOR, AUTO_SCALED_MIN_RATIO
 from .arrangements import patterns_from_gates
 from .fitting.loo import loo_outputs
 from .solvers import NATIVE_SOLVERS
@@ -395,12 +395,13 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         its leave-one-out residuals is about the ReLU program's (0.31
         against 0.30 on make_friedman1 with 525 samples, 0.75 against 0.68
         on diabetes) and it is solved several times faster. No first fit
-        where no noise would come of it: at the floor already, or on a
-        CNN's pooled program.
+        where no noise would come of it (a CNN's pooled program) or where
+        it could change beta by less than AUTO_SCALED_MIN_RATIO (near the
+        floor).
         """
         beta = self._beta(*Y.shape)
         _, pool, _, _ = self._training_rows(X, Y, sample_weight)
-        if beta <= AUTO_SCALED_BETA_FLOOR or pool is not None:
+        if beta < AUTO_SCALED_MIN_RATIO * AUTO_SCALED_BETA_FLOOR or pool is not None:
             return beta
         first = clone(self).set_params(beta=beta, activation="gated_relu")
         X1, Y1, loss = first._training_data(X, y, sample_weight)
@@ -423,8 +424,14 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         """Root mean square of the approximate leave-one-out residuals of the
         fit just made (standardized targets: 1 is the targets' spread), or
         None where they do not exist (user guide, "Default parameters"): no
-        neuron, a CNN's pooled program, Clarabel's inexact face, or a fit
-        short of its tolerance."""
+        neuron, a CNN's pooled program, Clarabel's inexact face, a fit
+        short of its tolerance, or a face of more than NOISE_MAX_COLUMNS
+        columns for one output.
+
+        The squared loss does not couple the outputs: each output's
+        program, over its own blocks, gives its residuals (the same as the
+        whole program's, with a Hessian per output).
+        """
         if (not len(self.gates_) or self.solver_ not in NATIVE_SOLVERS
                 or self.duality_gap_ > self.tol * abs(self.objective_)):
             return None
@@ -433,12 +440,19 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
             return None
         program = replace(self._template(X1, Y1, loss, s, self.beta_, pool),
                           patterns=patterns_from_gates(X1, self.gates_))
-        with self._blas_limit(X):
-            outputs = loo_outputs(program, self._solution,
-                                  max_columns=NOISE_MAX_COLUMNS)
-        if outputs is None or not np.all(np.isfinite(outputs)):
-            return None
-        return float(np.sqrt(s @ np.mean((Y1 - outputs) ** 2, axis=1)))
+        sol = self._solution
+        residuals = np.empty_like(Y1)
+        for t in range(Y1.shape[1]):
+            part = replace(sol, V=sol.V[t:t + 1],
+                           W=None if sol.W is None else sol.W[t:t + 1],
+                           intercept=np.asarray(sol.intercept).reshape(-1)[t:t + 1])
+            with self._blas_limit(X):
+                outputs = loo_outputs(replace(program, Y=Y1[:, t:t + 1]), part,
+                                      max_columns=NOISE_MAX_COLUMNS)
+            if outputs is None or not np.all(np.isfinite(outputs)):
+                return None
+            residuals[:, t] = Y1[:, t] - outputs[:, 0]
+        return float(np.sqrt(s @ np.mean(residuals ** 2, axis=1)))
 
     def _training_data(self, X, y, sample_weight=None):
         """Validated ``X``, targets as an (n_samples, n_outputs) array, loss.

@@ -281,6 +281,51 @@ def test_auto_beta_follows_the_noise(noise):
         assert level > 0.9 and auto.beta_ > 0.9 * 3e-2
 
 
+@pytest.mark.parametrize("activation", ["relu", "gated_relu"])
+def test_noise_of_several_targets_is_per_output(activation, monkeypatch):
+    # The squared loss does not couple the outputs: the noise computed one
+    # output at a time equals the whole program's leave-one-out residuals
+    from skconvexnn import _regression as regression
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((120, 3))
+    Y = np.column_stack([np.abs(X[:, 0]), X[:, 1] * X[:, 2]]) + 0.2 * rng.standard_normal((120, 2))
+    est = ConvexReLURegressor(beta=3e-2, activation=activation, n_arrangements=8,
+                              random_state=0).fit(X, Y)
+    Z = standardized(est, Y)
+    whole = loo_outputs(fitted_program(est, X, Z), est._solution)
+    expected = np.sqrt(np.mean((Z - whole) ** 2))
+    Xv, Yv, loss = est._training_data(X, Y)
+    assert est._loo_noise(Xv, Yv, loss, None) == pytest.approx(expected, rel=1e-8)
+    if activation == "gated_relu":
+        # so a face too large for the whole program's Hessian still has its
+        # noise when each output's is small enough (4 columns a block)
+        nonzero = (np.linalg.norm(est._solution.V, axis=2) > 0).sum(axis=1)
+        assert nonzero.min() > 0
+        monkeypatch.setattr(regression, "NOISE_MAX_COLUMNS", 4 * nonzero.max() + 1)
+        assert est._loo_noise(Xv, Yv, loss, None) == pytest.approx(expected, rel=1e-8)
+
+
+def test_no_first_fit_near_the_floor(monkeypatch):
+    # When the scaling could lower the size rule's beta by less than
+    # AUTO_SCALED_MIN_RATIO, no first fit is made and the rule's beta stays
+    from skconvexnn import _regression as regression
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(200)
+    kw = dict(n_arrangements=10, random_state=0)
+    assert ConvexReLURegressor(**kw).fit(X, y).beta_ < 3e-2
+    fits = []
+    monkeypatch.setattr(regression.ConvexReLURegressor, "_loo_noise",
+                        lambda *args: fits.append(args) or 0.1)
+    monkeypatch.setattr(regression, "AUTO_SCALED_MIN_RATIO", 3e-2 / 3e-3 + 1e-9)
+    assert ConvexReLURegressor(**kw).fit(X, y).beta_ == 3e-2 and not fits
+    monkeypatch.setattr(regression, "AUTO_SCALED_MIN_RATIO", 3e-2 / 3e-3)
+    assert ConvexReLURegressor(**kw).fit(X, y).beta_ == pytest.approx(3e-3)
+    assert len(fits) == 1
+
+
 def test_verbose_reports_the_noise_scaling(capsys):
     # verbose: the size rule's beta, the first fit's noise and the beta used
     rng = np.random.default_rng(1)
