@@ -258,7 +258,7 @@ def _loo_noise(est, X, y):
 @pytest.mark.parametrize("noise", [0.05, 3.0])
 def test_auto_beta_follows_the_noise(noise):
     # beta="auto" of the regressor: the beta of the size rule times the
-    # noise of a first fit at that beta (the gated program over the
+    # noise of a first fit at that beta, to tol=1e-3 (the gated program over the
     # patterns of a network trained as the fit's), the root mean square of
     # its leave-one-out residuals; a target of noise alone keeps the rule's
     # beta (the residuals are no smaller than the targets' spread)
@@ -267,7 +267,7 @@ def test_auto_beta_follows_the_noise(noise):
     y = np.abs(X[:, 0]) + noise * rng.standard_normal(300)
     auto = ConvexReLURegressor(n_arrangements=10, random_state=0).fit(X, y)
     first = ConvexReLURegressor(beta=3e-2, activation="gated_relu", n_arrangements=10,
-                                random_state=0).fit(X, y)
+                                tol=1e-3, random_state=0).fit(X, y)
     rule = ConvexReLURegressor(beta=3e-2, n_arrangements=10, random_state=0).fit(X, y)
     level = _loo_noise(first, X, y)
     assert auto.beta_ == pytest.approx(3e-2 if level >= 1 else max(3e-2 * level, 3e-3))
@@ -360,8 +360,9 @@ def test_auto_beta_shrinks_with_the_samples():
         auto = ConvexReLURegressor(**kw).fit(X[:n], y[:n])
         fixed = ConvexReLURegressor(beta=beta, **kw).fit(X[:n], y[:n])
         assert fixed.beta_ == beta
-        # then scaled by the noise of that fit (down to 3e-3)
-        scaled = max(beta * _loo_noise(fixed, X[:n], y[:n]), 3e-3)
+        # then scaled by the noise of that fit to tol=1e-3 (down to 3e-3)
+        first = ConvexReLURegressor(beta=beta, tol=1e-3, **kw).fit(X[:n], y[:n])
+        scaled = max(beta * _loo_noise(first, X[:n], y[:n]), 3e-3)
         assert auto.beta == "auto" and auto.beta_ == pytest.approx(scaled)
         again = ConvexReLURegressor(beta=auto.beta_, **kw).fit(X[:n], y[:n])
         np.testing.assert_allclose(auto.predict(X), again.predict(X))
