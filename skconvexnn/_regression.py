@@ -50,9 +50,9 @@ class MultiOutputRegressorMixin:
 NOISE_MAX_COLUMNS = 1000
 #: Relative duality gap of the first fit of ``beta="auto"`` (at least the
 #: estimator's ``tol``): its noise is a root mean square of residuals, which
-#: a gap of 1e-3 moved by at most 0.06 % (wages, diabetes, star98, friedman1
-#: and others; on five targets of 10,000 rows the first fit took 33.8 s
-#: instead of 88.9 s).
+#: a gap of 1e-3 moved by at most 0.06 % where it scales beta (wages,
+#: diabetes, star98, friedman1 and others; on five targets of 10,000 rows
+#: the first fit took 33.8 s instead of 88.9 s).
 NOISE_TOL = 1e-3
 
 
