@@ -16,9 +16,9 @@ from skconvexnn._base import add_ones
 from skconvexnn._defaults import auto_beta
 from skconvexnn._program import ConvexProgram
 from skconvexnn.arrangements import patterns_from_gates
-from skconvexnn._nonconvex import train_networks
+from skconvexnn._nonconvex import train_networks, weight_decay_objective
 from skconvexnn.fitting.options import SolverOptions
-from skconvexnn.fitting.trained import (TRAINED_MAX_ITER, fit_trained,
+from skconvexnn.fitting.trained import (TRAINED_MAX_ITER, _on_grid, fit_trained,
                                         trained_program, units_per_output)
 from skconvexnn.losses import SquaredLoss
 from skconvexnn.solvers import ADMMSolver, FISTASolver, get_solver
@@ -46,13 +46,17 @@ def test_fit_is_never_worse_than_the_trained_network(kinked, activation, max_ite
         est.fit(X, y)
     stopped = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert stopped == (max_iter == 1)
-    # The same training run, made here: the network whose patterns were used.
+    # The same training run, made here: the network whose patterns were used
+    # (trained on the targets on their grid; its objective on the targets).
     Y = standardized(est, y)[:, None]
     weights = np.full(len(X), 1 / len(X))
-    [net] = train_networks(add_ones(X, True), Y, SquaredLoss(), weights, 1e-3, 12, 1,
+    X1 = add_ones(X, True)
+    [net] = train_networks(X1, _on_grid(Y), SquaredLoss(), weights, 1e-3, 12, 1,
                            np.random.RandomState(0), max_iter=TRAINED_MAX_ITER)
-    assert est.trained_objective_ == pytest.approx(net.objective, rel=1e-9)
-    assert est.objective_ <= net.objective * (1 + 1e-9)
+    value = weight_decay_objective(X1, Y, SquaredLoss(), weights, 1e-3, net.U, net.A,
+                                   net.c)
+    assert est.trained_objective_ == pytest.approx(value, rel=1e-9)
+    assert est.objective_ <= value * (1 + 1e-9)
     assert_objective_is_the_networks(est, X, y)
     assert est.lower_bound_ <= est.objective_ * (1 + 1e-12)
     if max_iter > 1:
