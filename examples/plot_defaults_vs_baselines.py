@@ -127,15 +127,16 @@ plt.show()
 # What to read in it
 # ------------------
 # On these three splits the convex network at its defaults scores above
-# the MLP on diabetes (0.314 against 0.283), and the cross-validated one
-# higher still (0.340), both below the linear model (0.358); on iris both
-# classify every test sample, as the MLP does, and on wine every model
+# the MLP on diabetes (0.319 against 0.283), and the cross-validated one
+# about as the MLP (0.294), both below the linear model (0.358); on iris
+# both classify every test sample, as the MLP does, and on wine every model
 # does. One split of 38 to 111 test samples moves these scores by several
-# hundredths, so read them with the averages over three splits in the user
-# guide ("Default parameters") and the full table on the benchmarks page.
-# The convex fits take 0.2 to 1.3 s and the cross-validated ones 1.9 to
-# 3.7 s (a path of up to ten betas, then a refit), against 0.1 to 1.1 s
-# for the MLP and far less for the linear model and the SVM: they solve a
-# convex program over the activation patterns of a trained network, and
-# in exchange ``duality_gap_`` says how far from the optimum of the
-# training problem each fit can be.
+# hundredths (over five splits of diabetes the cross-validated network
+# scored 0.407, the plain one 0.411), so read them with the averages in
+# the user guide ("Default parameters") and the full table on the
+# benchmarks page. The convex fits take 0.3 to 1.3 s and the
+# cross-validated ones 2.3 to 6 s (a path of up to ten betas, then a
+# refit), against 0.1 to 1.8 s for the MLP and far less for the linear
+# model and the SVM: they solve a convex program over the activation
+# patterns of a trained network, and in exchange ``duality_gap_`` says how
+# far from the optimum of the training problem each fit can be.
