@@ -89,7 +89,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         one beta). The trained patterns (``"trained"``, and ``"auto"``'s
         choice) are those of one network
         trained at ``ConvexReLURegressor``'s default beta (after its noise
-        scaling: the beta of a plain fit on all the data), kept at every
+        scaling, from a first fit on all the data), kept at every
         beta of the path; each fold trains its own, and the refit's network
         is trained on all the data at that same beta.
     fit_intercept, solver, tol, max_iter, random_state, verbose

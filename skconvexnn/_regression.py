@@ -448,17 +448,18 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         program = replace(self._template(X1, Y1, loss, s, self.beta_, pool),
                           patterns=patterns_from_gates(X1, self.gates_))
         sol = self._solution
+        intercept = np.asarray(sol.intercept).reshape(-1)
         residuals = np.empty_like(Y1)
-        for t in range(Y1.shape[1]):
-            part = replace(sol, V=sol.V[t:t + 1],
-                           W=None if sol.W is None else sol.W[t:t + 1],
-                           intercept=np.asarray(sol.intercept).reshape(-1)[t:t + 1])
-            with self._blas_limit(X):
+        with self._blas_limit(X):
+            for t in range(Y1.shape[1]):
+                part = replace(sol, V=sol.V[t:t + 1],
+                               W=None if sol.W is None else sol.W[t:t + 1],
+                               intercept=intercept[t:t + 1])
                 outputs = loo_outputs(replace(program, Y=Y1[:, t:t + 1]), part,
                                       max_columns=NOISE_MAX_COLUMNS)
-            if outputs is None or not np.all(np.isfinite(outputs)):
-                return None
-            residuals[:, t] = Y1[:, t] - outputs[:, 0]
+                if outputs is None or not np.all(np.isfinite(outputs)):
+                    return None
+                residuals[:, t] = Y1[:, t] - outputs[:, 0]
         return float(np.sqrt(s @ np.mean(residuals ** 2, axis=1)))
 
     def _training_data(self, X, y, sample_weight=None):
