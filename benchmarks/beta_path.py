@@ -59,7 +59,8 @@ def path_versus_fits(activation, solver, n_betas=30, loss=None):
         X, y = load_breast_cancer(return_X_y=True)
         X = StandardScaler().fit_transform(X)
         cls, params = ConvexReLUClassifier, {"loss": loss}
-    params.update(activation=activation, solver=solver, n_arrangements=100,
+    params.update(activation=activation, solver=solver, arrangements="gaussian",
+                  n_arrangements=100,
                   random_state=0)
     est = cls(**params)
     start = time.process_time()

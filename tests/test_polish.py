@@ -237,9 +237,9 @@ def test_a_block_newton_drives_to_zero_leaves_the_support(monkeypatch):
     _, intercept = _relative_gap(op, Z)
     supports, minimize = [], FacePolish._minimize
 
-    def shrinking(self, Z, c, ts, bs, bases, newton=False):
+    def shrinking(self, Z, c, ts, bs, bases, newton=False, **kwargs):
         supports.append((newton, len(ts)))
-        Z_new, c_new = minimize(self, Z, c, ts, bs, bases, newton=newton)
+        Z_new, c_new = minimize(self, Z, c, ts, bs, bases, newton=newton, **kwargs)
         if newton and Z_new is not None and sum(n for n, _ in supports) == 1:
             j = int(np.argmin(np.linalg.norm(Z_new[ts, bs], axis=1)))
             Z_new = Z_new.copy()
@@ -325,9 +325,9 @@ def test_a_row_the_newton_steps_cross_joins_the_face(monkeypatch):
     _, intercept = _relative_gap(op, Z)
     calls, minimize, feasible = [], FacePolish._minimize, FacePolish._feasible
 
-    def recorded(self, Z, c, ts, bs, bases, newton=False):
+    def recorded(self, Z, c, ts, bs, bases, newton=False, **kwargs):
         calls.append(newton)
-        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+        return minimize(self, Z, c, ts, bs, bases, newton=newton, **kwargs)
 
     def stopped(self, Z, c, Z_new, c_new, ts, bs):
         Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
@@ -485,9 +485,9 @@ def test_a_block_a_newton_step_carries_through_zero_leaves_at_once(monkeypatch):
     Z[t, b] = 1e-6 * norms.max() / np.sqrt(op.shape[2])
     events, minimize, factor = [], FacePolish._minimize, module.cho_factor
 
-    def recorded(self, Z, c, ts, bs, bases, newton=False):
+    def recorded(self, Z, c, ts, bs, bases, newton=False, proximal=False):
         events.append(("newton" if newton else "lbfgs", len(ts)))
-        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+        return minimize(self, Z, c, ts, bs, bases, newton=newton, proximal=proximal)
 
     def counted(*args, **kwargs):
         events.append(("factor", 0))
@@ -581,9 +581,9 @@ def test_rows_the_newton_steps_crossed_are_not_released(monkeypatch):
     events, stopped_block = [], []
     minimize, feasible = FacePolish._minimize, FacePolish._feasible
 
-    def recorded(self, Z, c, ts, bs, bases, newton=False):
+    def recorded(self, Z, c, ts, bs, bases, newton=False, **kwargs):
         events.append("newton" if newton else "quasi-newton")
-        return minimize(self, Z, c, ts, bs, bases, newton=newton)
+        return minimize(self, Z, c, ts, bs, bases, newton=newton, **kwargs)
 
     def stopped(self, Z, c, Z_new, c_new, ts, bs):
         Z_t, c_t, reached = feasible(self, Z, c, Z_new, c_new, ts, bs)
@@ -609,3 +609,49 @@ def test_rows_the_newton_steps_crossed_are_not_released(monkeypatch):
     FacePolish(op)(Z, intercept)
     first = events.index("release")
     assert events[first + 1] == "newton"
+
+
+def _polish_events(monkeypatch, op, Z, intercept):
+    """The polish of ``(Z, intercept)``, and its rounds: ("newton",
+    "proximal" or "lbfgs", number of blocks)."""
+    events, minimize = [], FacePolish._minimize
+
+    def recorded(self, Z, c, ts, bs, bases, newton=False, proximal=False):
+        m = sum(N.shape[1] for N in bases)
+        kind = ("newton" if newton else
+                "proximal" if proximal and self._proximal(m) else "lbfgs")
+        events.append((kind, len(ts)))
+        return minimize(self, Z, c, ts, bs, bases, newton=newton, proximal=proximal)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FacePolish, "_minimize", recorded)
+        found = FacePolish(op)(Z, intercept)
+    return found, events
+
+
+def test_blocks_that_entered_together_leave_in_proximal_rounds(monkeypatch):
+    # A gated program's optimum without its largest blocks: at the face's
+    # optimum every block whose dual constraint is violated enters, many
+    # more than the optimum keeps. The rounds after that take proximal
+    # gradient steps, which set the others exactly to zero, several a round;
+    # L-BFGS rounds (prox_steps = 0) left them to the Newton steps, which
+    # stop at each block they take to zero: more Newton phases.
+    program = _program(n=200, activation="gated_relu", n_gates=60,
+                       beta=None, seed=3)
+    op = BlockOperator(program)
+    Z, norms = _reference_blocks(op)
+    support = int(Z.any(axis=2).sum())
+    live = np.where(Z.any(axis=2), norms, -np.inf)
+    Z = Z.copy()
+    Z[np.unravel_index(np.argsort(live, axis=None)[-3:], norms.shape)] = 0.0
+    _, intercept = _relative_gap(op, Z)
+    found, events = _polish_events(monkeypatch, op, Z, intercept)
+    assert found is not None and _relative_gap(op, found[0])[0] <= 1e-8
+    kinds = [kind for kind, _ in events]
+    assert "proximal" in kinds
+    first = kinds.index("proximal")
+    assert events[first][1] > support  # more blocks entered than stay
+    monkeypatch.setattr(FacePolish, "prox_steps", 0)
+    found_lbfgs, events_lbfgs = _polish_events(monkeypatch, op, Z, intercept)
+    assert found_lbfgs is not None
+    assert kinds.count("newton") < [k for k, _ in events_lbfgs].count("newton")

@@ -13,7 +13,9 @@ unconstrained and differentiable while no ``y_b`` is zero: a small problem
 (the columns ``D_b X N_b`` of the nonzero blocks only) that quasi-Newton
 steps (L-BFGS) solve to high accuracy in a fraction of the first-order
 solver's time. The gated program has no cones: its face is the span of the
-nonzero blocks.
+nonzero blocks, and under a quadratic loss proximal gradient steps, whose
+group soft-thresholding zeroes the blocks outside the support, lead its
+Newton steps.
 
 The polished point is kept only when it is feasible and lowers the
 objective. A cone row that it violates (a constraint the face left out)
@@ -101,6 +103,12 @@ class FacePolish:
     #: polishes of the path 1.65 s with 100, 1.0 s with 10, 1.1 s with 5 or
     #: 20; of the 30 fits 2.2, 1.5, 1.55 and 1.43 s).
     newton_lead = 10
+    #: On such a face, the round after blocks entered, and the rounds after
+    #: it while they drop blocks, take proximal gradient steps instead
+    #: (:meth:`_prox_gradient`): at most ``prox_steps``, stopping once the
+    #: support has stayed the same for ``prox_patience`` steps.
+    prox_steps = 200
+    prox_patience = 10
     #: A block that a round shrinks below this fraction of its length and of
     #: the longest block's leaves the support. With 1e-2 the blocks of
     #: breast_cancer's trained program (the default classifier) left one a
@@ -172,6 +180,8 @@ class FacePolish:
             return None
         best, best_value = None, self._value(Z, c)
         crossed = set()  # (row, output, block) the last Newton steps crossed
+        # proximal steps: after blocks entered, while they drop blocks
+        proximal = False
         for _ in range(self.rounds):
             bases = self._bases(ts, bs, tight)
             if bases is None:
@@ -186,7 +196,7 @@ class FacePolish:
             if not len(ts):
                 break
             start = block_norms(Z)[ts, bs]
-            Z_new, c_new = self._minimize(Z, c, ts, bs, bases)
+            Z_new, c_new = self._minimize(Z, c, ts, bs, bases, proximal=proximal)
             if Z_new is None:
                 break
             Z, c, reached = self._feasible(Z, c, Z_new, c_new, ts, bs)
@@ -194,6 +204,7 @@ class FacePolish:
                 tight = tight | reached  # rows left out of the face
             norms = block_norms(Z)[ts, bs]
             keep = (norms >= self.vanish * start) | (norms >= self.vanish * norms.max())
+            proximal = proximal and not keep.all()
             Z, (ts, bs, tight) = self._dropped(Z, ts, bs, tight, None, keep)
             value = self._value(Z, c)
             if value < best_value:
@@ -239,6 +250,7 @@ class FacePolish:
                 entered = self._entering(Z, c, ts, bs)
                 if entered is None:
                     break
+                proximal = True
                 Z, value = entered
                 if value < best_value:
                     best, best_value = (Z, c), value
@@ -292,9 +304,10 @@ class FacePolish:
         P = self.op.prediction(Z) + c
         return p.loss.value(P, p.Y, p.sample_weight) + p.beta * float(block_norms(Z).sum())
 
-    def _minimize(self, Z, c, ts, bs, bases, newton=False):
-        """L-BFGS on the face (Newton steps with ``newton``); the new blocks
-        and intercept, or None."""
+    def _minimize(self, Z, c, ts, bs, bases, newton=False, proximal=False):
+        """L-BFGS on the face (Newton steps with ``newton``; with
+        ``proximal``, proximal gradient steps where :meth:`_proximal`); the
+        new blocks and intercept, or None."""
         op = self.op
         p = op.program
         k = p.n_outputs
@@ -320,25 +333,29 @@ class FacePolish:
                 P[:, t] = J[:, span] @ y[span]
             return P + (x[m:] if fit_c else c)
 
-        def fun(x):
-            y = x[:m]
-            P = predict(x)
-            sq = np.add.reduceat(y * y, starts)
-            norms = np.sqrt(sq)
-            value, G = loss.value_and_gradient(P, Y, sw)
-            value += beta * float(norms.sum())
-            grad = np.empty(m)
+        def smooth(x):
+            """The loss and its gradient at the face point ``x``."""
+            value, G = loss.value_and_gradient(predict(x), Y, sw)
+            grad = np.empty(len(x))
             for t, span in enumerate(spans):
                 grad[span] = J[:, span].T @ G[:, t]
-            grad += beta * y / np.repeat(np.maximum(norms, 1e-300), widths)
             if fit_c:
-                grad = np.concatenate([grad, G.sum(axis=0)])
+                grad[m:] = G.sum(axis=0)
             return value, grad
+
+        def fun(x):
+            y = x[:m]
+            norms = np.sqrt(np.add.reduceat(y * y, starts))
+            value, grad = smooth(x)
+            grad[:m] += beta * y / np.repeat(np.maximum(norms, 1e-300), widths)
+            return value + beta * float(norms.sum()), grad
 
         x0 = np.concatenate([y0, c]) if fit_c else y0
         with np.errstate(all="ignore"):
             if newton:
                 x = self._newton(fun, predict, x0, J, spans, widths, fit_c)
+            elif proximal and self._proximal(m):
+                x = self._prox_gradient(smooth, x0, starts, widths)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
                              options=dict(maxiter=self._lbfgs_iterations(m),
@@ -352,15 +369,88 @@ class FacePolish:
         c_new = x[m:] if fit_c else c
         return Z_new, c_new
 
+    def _proximal(self, m):
+        """Whether a face of ``m`` columns has no cones, a quadratic loss and
+        Newton steps to follow (a loss that gives its :meth:`Loss.hessian`):
+        its rounds then take ``newton_lead`` L-BFGS iterations, or proximal
+        gradient steps (:meth:`_prox_gradient`)."""
+        loss = self.op.program.loss
+        return bool(self.op.cone_signs is None and loss.quadratic and self.newton_steps
+                    and self._newton_fits(m) and type(loss).hessian is not Loss.hessian)
+
     def _lbfgs_iterations(self, m):
         """L-BFGS iterations of a round on a face of ``m`` columns: fewer
-        (``newton_lead``) where Newton steps follow on a face without cones
-        under a quadratic loss (one that gives its :meth:`Loss.hessian`)."""
-        loss = self.op.program.loss
-        if (self.op.cone_signs is None and loss.quadratic and self.newton_steps
-                and self._newton_fits(m) and type(loss).hessian is not Loss.hessian):
+        (``newton_lead``) where :meth:`_proximal`."""
+        if self._proximal(m):
             return min(self.newton_lead, self.max_iter)
         return self.max_iter
+
+    def _prox_gradient(self, smooth, x, starts, widths):
+        """Accelerated proximal gradient steps (FISTA with adaptive restarts
+        and backtracking) on ``smooth(x) + beta sum_b ||y_b||``, the blocks
+        ``y_b`` of ``widths`` columns from ``starts`` (intercepts after
+        them, unpenalized).
+
+        The group soft-thresholding sets blocks exactly to zero, so the
+        steps find the support that the Newton steps then take to the last
+        digits. The blocks that the entering step lets in together mostly
+        leave again; the L-BFGS rounds shrank them one or two a round, and
+        the Newton steps then stopped at each block they drove to zero:
+        the gated first fit of the regressor on star98 (227 samples)
+        entered 84 blocks of which 31 stayed, in 32 Newton phases and
+        about 1 s. Stops once the support has not changed for
+        ``prox_patience`` steps, or after ``prox_steps``: the rounds that
+        follow, and their Newton steps, take the support's blocks to its
+        optimum.
+        """
+        beta = self.op.program.beta
+        m = int(widths.sum())
+
+        def prox(v, step):
+            y = v[:m]
+            norms = np.sqrt(np.add.reduceat(y * y, starts))
+            scale = np.maximum(1.0 - step * beta / np.maximum(norms, 1e-300), 0.0)
+            out = v.copy()
+            out[:m] = y * np.repeat(scale, widths)
+            return out, scale > 0
+
+        def objective(v, value):
+            y = v[:m]
+            return value + beta * float(np.sqrt(np.add.reduceat(y * y, starts)).sum())
+
+        value, grad = smooth(x)
+        current = objective(x, value)
+        z, z_value, z_grad = x, value, grad
+        # (the backtracking doubles the constant until the steps descend)
+        momentum, lipschitz = 1.0, 1.0
+        support, unchanged = None, 0
+        for _ in range(self.prox_steps):
+            while True:
+                new, live = prox(z - z_grad / lipschitz, 1.0 / lipschitz)
+                new_value, new_grad = smooth(new)
+                diff = new - z
+                bound = (z_value + float(z_grad @ diff)
+                         + 0.5 * lipschitz * float(diff @ diff))
+                if new_value <= bound + 1e-12 * abs(bound) or lipschitz > 1e300:
+                    break
+                lipschitz *= 2.0
+            new_objective = objective(new, new_value)
+            if new_objective > current:
+                if momentum == 1.0:
+                    break  # a plain step from x gains nothing: rounding
+                momentum, z, z_value, z_grad = 1.0, x, value, grad  # restart
+                continue
+            following = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum ** 2))
+            z = new + (momentum - 1.0) / following * (new - x)
+            momentum = following
+            x, value, grad, current = new, new_value, new_grad, new_objective
+            z_value, z_grad = smooth(z)
+            unchanged = unchanged + 1 if support is not None and np.array_equal(
+                live, support) else 0
+            support = live
+            if unchanged >= self.prox_patience:
+                break
+        return x
 
     def _newton(self, fun, predict, x, J, spans, widths, fit_c):
         """Newton steps on the face after the quasi-Newton ones.
