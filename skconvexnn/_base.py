@@ -213,13 +213,12 @@ class ConvexReLUMixin(BaseEstimator):
                 and getattr(self, "_gate_source", None) == self._gate_key()
                 and self._sampled_gates.shape[1] == d1)
 
-    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None,
-                     pattern_beta=None):
+    def _fit_network(self, X, Y, loss, sample_weight=None, beta=None):
         """Build the convex program at ``beta`` (default: :meth:`_beta`) and fit it.
 
         ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_outputs) are
         validated arrays. Trained patterns come from a network trained at
-        ``pattern_beta`` (default: ``beta``). Sets every fitted attribute.
+        ``beta``. Sets every fitted attribute.
         """
         shape = Y.shape
         beta = self._beta(*shape) if beta is None else float(beta)
@@ -231,11 +230,8 @@ class ConvexReLUMixin(BaseEstimator):
                 fit = fit_search(template, self._options(), self.n_arrangements, rng,
                                  self.max_patterns, warm=self._search_warm_start(X1))
             elif self._training(X1, *shape):
-                if pattern_beta is not None:
-                    template = replace(template, beta=float(pattern_beta))
                 fit = fit_trained(template, self._options(), self.n_arrangements, rng,
-                                  self.max_patterns,
-                                  beta=None if pattern_beta is None else beta)
+                                  self.max_patterns)
                 self._sampled_gates = fit.gates
             else:
                 program, gates = self._program(X1, Y, loss, s, beta, rng, pool)

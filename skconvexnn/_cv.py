@@ -90,8 +90,9 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         choice) are those of one network
         trained at ``ConvexReLURegressor``'s default beta (after its noise
         scaling, from a first fit on all the data), kept at every
-        beta of the path; each fold trains its own, and the refit's network
-        is trained on all the data at that same beta.
+        beta of the path; each fold trains its own. The refit is
+        ``ConvexReLURegressor(beta=beta_)`` on all the data, its network
+        trained at ``beta_``.
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLURegressor`. With an int ``random_state``
         every fold and the refit draw the same gate vectors. Warm starts
@@ -269,8 +270,8 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         As in :class:`ConvexReLUClassifier`, except that
         ``arrangements="search"`` is not available. The trained patterns
         are those of one network trained at ``ConvexReLUClassifier``'s
-        default beta, kept at every beta of the path (as in
-        :class:`ConvexReLURegressorCV`).
+        default beta, kept at every beta of the path; the refit's network
+        is trained at ``beta_`` (as in :class:`ConvexReLURegressorCV`).
     fit_intercept, solver, tol, max_iter, random_state, verbose
         As in :class:`ConvexReLUClassifier`.
 

@@ -33,23 +33,17 @@ class SolverOptions:
         """The solver ``solver`` names for ``program`` (for fits without a solve)."""
         return get_solver(self.solver, program, tol=self.tol)
 
-    def solve(self, program, init=None, like=None):
+    def solve(self, program, init=None):
         """Solve ``program`` (warm started from ``init``); ``(result, solver)``.
 
         With ``solver="auto"`` a failed cvxpy solve is retried with SCS
-        (:func:`~skconvexnn.solvers.solve_with_fallback`), and ``like``, a
-        program of the same data at another beta, is the one ``"auto"``
-        chooses the solver for (where ``init`` is near its optimum: see
-        :func:`~skconvexnn.fitting.trained.fit_trained`).
+        (:func:`~skconvexnn.solvers.solve_with_fallback`).
         """
         # (nonzero blocks that ADMM did not make: see few_neurons)
         warm = (init is not None and not isinstance(init.state, ADMMState)
                 and (np.any(init.V) or (init.W is not None and np.any(init.W))))
-        solver = get_solver(self.solver, program if like is None else like,
-                            tol=self.tol, max_iter=self.max_iter,
-                            verbose=self.verbose, warm=warm)
-        if like is not None:
-            solver.check_program(program)
+        solver = get_solver(self.solver, program, tol=self.tol,
+                            max_iter=self.max_iter, verbose=self.verbose, warm=warm)
         # wide data: the same program on the row space of its design matrix
         reduced, basis = row_space(program)
         result, solver = solve_with_fallback(solver, reduced, to_row_space(init, basis),

@@ -131,13 +131,13 @@ def beats_zero(program, objective, tol):
     return objective < empty - tol * abs(empty)
 
 
-def solve_from(program, options, init, like=None):
-    """``options.solve(program, init, like)``, never worse than a (feasible)
+def solve_from(program, options, init):
+    """``options.solve(program, init)``, never worse than a (feasible)
     start ``init``.
 
     A solver stopped early may have drifted above its start.
     """
-    result, solver = options.solve(program, init, like)
+    result, solver = options.solve(program, init)
     if init is not None:
         start = program.objective(init.V, init.W, init.intercept)
         if program.objective(result.V, result.W, result.intercept) > start:

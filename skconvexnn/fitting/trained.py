@@ -38,7 +38,7 @@ TRAINED_TARGET_GRID = 1e-6
 TRAINED_BETA_DIGITS = 8
 
 
-def fit_trained(template, options, n_units, rng, max_patterns=10_000, beta=None):
+def fit_trained(template, options, n_units, rng, max_patterns=10_000):
     """The certified fit over the patterns of one trained network.
 
     Parameters
@@ -54,48 +54,22 @@ def fit_trained(template, options, n_units, rng, max_patterns=10_000, beta=None)
         Its starting point.
     max_patterns : int
         At most this many of its distinct patterns are kept.
-    beta : float, optional
-        Solve the program at this beta instead of ``template.beta`` (at
-        which the network is trained), still starting from the network:
-        the CV estimators' refit at their chosen beta. ``solver="auto"``
-        then takes the solver it would take at the network's beta (Notes).
 
     Returns
     -------
     Fit
         With ``trained_objective``, the network's weight-decay objective:
-        the fit's objective is at most that (None when ``beta`` is given).
-
-    Notes
-    -----
-    ``"auto"`` chooses ADMM for the squared loss at small betas, measured
-    from cold starts (:func:`~skconvexnn.solvers.few_neurons`). From the
-    network trained at a larger beta, ADMM's first iterations leave the
-    start far behind (on diamonds' 15,000 rows the objective went from
-    0.016 to 0.9 in ten iterations), while FISTA, the solver at the
-    network's beta, keeps it. The CV estimators' refits, CPU seconds, one
-    BLAS thread, FISTA against ADMM (the benchmarks page, "A refit from the
-    network"): diamonds at 0.31 of the default beta, 800 steps and 35.4 s,
-    where ADMM took 8,340 iterations (most of an 859 s CV fit); wages at 0.045,
-    590 steps and 7.9 s against 1,960 and 60.3 s; computers at 0.08 and at
-    0.02, 9.7 s and 11.6 s against 17.0 s and 55.4 s; wages at 0.01, 29.9 s
-    against 26.2 s. The same optima.
+        the fit's objective is at most that.
     """
-    trained, gates, net, start = _trained(template, n_units, rng, max_patterns)
-    same = beta is None
-    program = trained if same else dataclasses.replace(trained, beta=float(beta))
-    if not beats_zero(trained, net.objective, options.tol):
+    program, gates, net, start = _trained(template, n_units, rng, max_patterns)
+    if not beats_zero(program, net.objective, options.tol):
         start = None  # from the zero network
     if not len(gates):  # no unit's pattern is a pattern of the data
         fit = zero_fit(program, options, gates)
     else:
-        # At another beta, the solver "auto" picks at the network's beta:
-        # the start is near that program's optimum, on about its face
-        # (Notes).
-        result, solver = solve_from(program, options, start, like=trained)
+        result, solver = solve_from(program, options, start)
         fit = certify(program, result, solver, options, gates)
-    return dataclasses.replace(
-        fit, trained_objective=float(net.objective) if same else None)
+    return dataclasses.replace(fit, trained_objective=float(net.objective))
 
 
 def trained_program(template, n_units, rng, max_patterns=10_000, rows=None):
