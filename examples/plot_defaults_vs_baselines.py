@@ -128,11 +128,11 @@ plt.show()
 # ------------------
 # On these three splits the convex network at its defaults scores above
 # the MLP on diabetes (0.319 against 0.283), and the cross-validated one
-# about as the MLP (0.294), both below the linear model (0.358); on iris
+# about as the MLP (0.291), both below the linear model (0.358); on iris
 # both classify every test sample, as the MLP does, and on wine every model
 # does. One split of 38 to 111 test samples moves these scores by several
 # hundredths (over five splits of diabetes the cross-validated network
-# scored 0.407, the plain one 0.411), so read them with the averages in
+# scored 0.400, the plain one 0.411), so read them with the averages in
 # the user guide ("Default parameters") and the full table on the
 # benchmarks page. The convex fits take 0.3 to 1.3 s and the
 # cross-validated ones 2.3 to 6 s (a path of up to ten betas, then a
