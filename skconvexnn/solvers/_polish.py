@@ -355,7 +355,8 @@ class FacePolish:
             if newton:
                 x = self._newton(fun, predict, x0, J, spans, widths, fit_c)
             elif proximal and self._proximal(m):
-                x = self._prox_gradient(smooth, x0, starts, widths)
+                x = self._prox_gradient(smooth, lambda x: loss.value(predict(x), Y, sw),
+                                        x0, starts, widths)
             else:
                 x = minimize(fun, x0, jac=True, method="L-BFGS-B",
                              options=dict(maxiter=self._lbfgs_iterations(m),
@@ -385,11 +386,13 @@ class FacePolish:
             return min(self.newton_lead, self.max_iter)
         return self.max_iter
 
-    def _prox_gradient(self, smooth, x, starts, widths):
+    def _prox_gradient(self, smooth, loss_value, x, starts, widths):
         """Accelerated proximal gradient steps (FISTA with adaptive restarts
         and backtracking) on ``smooth(x) + beta sum_b ||y_b||``, the blocks
         ``y_b`` of ``widths`` columns from ``starts`` (intercepts after
-        them, unpenalized).
+        them, unpenalized); ``smooth(x)`` is the loss and its gradient,
+        ``loss_value(x)`` the loss alone (the backtracking's trial points
+        need no gradient).
 
         The group soft-thresholding sets blocks exactly to zero, so the
         steps find the support that the Newton steps then take to the last
@@ -420,14 +423,14 @@ class FacePolish:
 
         value, grad = smooth(x)
         current = objective(x, value)
-        z, z_value, z_grad = x, value, grad
+        z, z_value, z_grad = x, value, grad  # grad: at x, or None
         # (the backtracking doubles the constant until the steps descend)
         momentum, lipschitz = 1.0, 1.0
         support, unchanged = None, 0
         for _ in range(self.prox_steps):
             while True:
                 new, live = prox(z - z_grad / lipschitz, 1.0 / lipschitz)
-                new_value, new_grad = smooth(new)
+                new_value = loss_value(new)
                 diff = new - z
                 bound = (z_value + float(z_grad @ diff)
                          + 0.5 * lipschitz * float(diff @ diff))
@@ -438,12 +441,14 @@ class FacePolish:
             if new_objective > current:
                 if momentum == 1.0:
                     break  # a plain step from x gains nothing: rounding
+                if grad is None:
+                    grad = smooth(x)[1]
                 momentum, z, z_value, z_grad = 1.0, x, value, grad  # restart
                 continue
             following = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum ** 2))
             z = new + (momentum - 1.0) / following * (new - x)
             momentum = following
-            x, value, grad, current = new, new_value, new_grad, new_objective
+            x, value, grad, current = new, new_value, None, new_objective
             z_value, z_grad = smooth(z)
             unchanged = unchanged + 1 if support is not None and np.array_equal(
                 live, support) else 0
