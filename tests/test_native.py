@@ -27,6 +27,7 @@ from skconvexnn.solvers import (
     solve_with_fallback,
 )
 import skconvexnn.solvers as solvers
+from skconvexnn.solvers._anderson_core import Anderson
 
 
 def _data(n=40, d=3, seed=0):
@@ -1008,6 +1009,19 @@ def test_admm_recovers_from_a_stalled_extrapolation():
     assert ours.n_neurons_ > 0
     assert ours.objective_ == pytest.approx(ref.objective_, rel=1e-5)
     assert ours.duality_gap_ <= ours.tol * ours.objective_ * 1.0001
+
+
+def test_anderson_returns_the_plain_step_an_astray_extrapolation_replaced():
+    # the safeguard goes back to the plain step the stray point replaced,
+    # not on from the stray point (from which ADMM once diverged)
+    accel = Anderson(2)
+    assert accel.update(np.array([0.0]), np.array([1.0]))[0] == 1.0
+    stray = accel.update(np.array([1.0]), np.array([1.5]))
+    assert stray[0] != 1.5  # extrapolated
+    back = accel.update(stray, stray + 100.0)
+    assert back[0] == 1.5 and accel.best == 0.5
+    # from a plain point a larger residual is taken as it is
+    assert accel.update(back, back + 10.0)[0] == 11.5
 
 
 @pytest.mark.parametrize("solver, activation",
