@@ -11,10 +11,12 @@ from skconvexnn._base import add_ones
 from skconvexnn.arrangements import patterns_from_gates, sample_gates, unique_patterns
 from skconvexnn.fitting import SolverOptions
 from skconvexnn.fitting import loo as loo_module
+from skconvexnn.fitting.cv import loo_applies
 from skconvexnn.fitting.loo import loo_outputs
 from skconvexnn.losses import LogisticLoss, SquaredLoss
 from skconvexnn.program import ConvexProgram
 from skconvexnn.program.operator import BlockOperator
+from skconvexnn.solvers import NATIVE_SOLVERS
 
 
 def _program(activation, loss_name, n=60, seed=0, beta=0.01):
@@ -195,6 +197,19 @@ def test_cv_none_falls_back_to_folds(regression, params):
     est = ConvexReLUClassifierCV(n_betas=3, random_state=0, n_arrangements=10,
                                  max_iter=300, **params).fit(X, y > np.median(y))
     assert est.scores_.shape == (3, 5)
+
+
+def test_cv_none_scores_few_samples_by_folds(regression):
+    """Below LOO_MIN_SAMPLES samples the leverages of a few neurons' faces
+    come near one: five folds score the path, each fold solved natively."""
+    X, y = regression
+    few = loo_module.LOO_MIN_SAMPLES - 1
+    assert not loo_applies(_program("relu", "squared", n=few), SolverOptions())
+    assert loo_applies(_program("relu", "squared", n=few + 1), SolverOptions())
+    est = ConvexReLURegressorCV(n_betas=3, n_arrangements=10,
+                                random_state=0).fit(X[:few], y[:few])
+    assert est.mse_path_.shape == (3, 5)
+    assert est.solver_ in NATIVE_SOLVERS
 
 
 def test_classifier_cv_none(regression):

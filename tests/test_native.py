@@ -16,10 +16,10 @@ from skconvexnn.losses import HingeLoss, LogisticLoss, Loss, SquaredLoss
 from skconvexnn.solvers import (
     FISTA_MAX_CONDITION,
     FISTA_MIN_SAMPLES,
-    RELU_NATIVE_MIN_SAMPLES,
     ADMMSolver,
     AndersonSolver,
     FISTASolver,
+    NATIVE_SOLVERS,
     admm,
     admm_linear,
     design_condition,
@@ -589,10 +589,9 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     rng = np.random.default_rng(0)
     X_many = rng.standard_normal((FISTA_MIN_SAMPLES, 3))
     y_many = np.maximum(X_many[:, 0], 0) + 0.1 * rng.standard_normal(len(X_many))
-    # ReLU from RELU_NATIVE_MIN_SAMPLES samples on: FISTA for a smooth loss
-    # that is not quadratic, ADMM otherwise, whatever the number of
-    # patterns; never cvxpy. Below, Clarabel.
-    X_50 = rng.standard_normal((RELU_NATIVE_MIN_SAMPLES, 3))
+    # ReLU: FISTA for a smooth loss that is not quadratic, ADMM otherwise,
+    # whatever the number of patterns; never cvxpy
+    X_50 = rng.standard_normal((50, 3))
     y_50 = np.maximum(X_50[:, 0], 0) + 0.1 * rng.standard_normal(len(X_50))
     labels_50 = np.sign(y_50 - np.median(y_50))
     # (the squared loss at a small beta: test_polish.py
@@ -612,8 +611,10 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     assert get_solver("auto", program).name == "admm"
     program = _program(X_50, labels_50, "relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
-    assert len(X) < RELU_NATIVE_MIN_SAMPLES
-    assert get_solver("auto", _program(X, y, "relu")).name == "clarabel"
+    # ... at every size (a few samples, more blocks than samples)
+    tiny = _program(X[:12], y[:12], "relu", n_gates=100, beta=1e-4)
+    assert tiny.n_patterns > tiny.n_samples
+    assert get_solver("auto", tiny).name == "admm"
     # below NATIVE_MIN_TOL interior points are cheaper
     assert get_solver("auto", _program(X, y, "relu"), tol=1e-9).name == "clarabel"
     # gated: FISTA for the logistic loss from FISTA_MIN_SAMPLES samples on,
@@ -804,12 +805,34 @@ def test_admm_is_not_thrown_by_the_scale_of_the_features(activation, scale):
         program.objective(ref.V, ref.W, ref.intercept), rel=1e-5)
 
 
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_default_fits_of_few_samples_are_native_and_optimal(task):
+    # a default fit never goes to cvxpy, at any size: on 20 samples (more
+    # blocks than samples) the native solver certifies Clarabel's optimum
+    X, y = _data(n=20)
+    if task == "regression":
+        est, ref = ConvexReLURegressor(random_state=0), ConvexReLURegressor
+    else:
+        y = y > np.median(y)
+        est, ref = ConvexReLUClassifier(random_state=0), ConvexReLUClassifier
+    est.fit(X, y)
+    assert est.solver_ in NATIVE_SOLVERS
+    assert est.duality_gap_ <= est.tol * abs(est.objective_)
+    gates = est.gates_
+    ref = ref(arrangements=gates, beta=est.beta_, solver="clarabel", tol=1e-9).fit(X, y)
+    mine = ConvexReLURegressor if task == "regression" else ConvexReLUClassifier
+    mine = mine(arrangements=gates, beta=est.beta_).fit(X, y)
+    assert mine.solver_ in NATIVE_SOLVERS
+    assert mine.objective_ == pytest.approx(ref.objective_, rel=1e-5)
+    assert mine.lower_bound_ <= ref.objective_ * (1 + 1e-9)
+
+
 def test_large_data_go_to_anderson_or_a_clear_error(monkeypatch):
     X, y = _data()
     monkeypatch.setattr(ADMMSolver, "max_samples", 10)
     monkeypatch.setattr(admm_linear, "MAX_PRIMAL", 0)
     assert get_solver("auto", _program(X, y, "gated_relu")).name == "anderson"
-    X_50, y_50 = _data(n=RELU_NATIVE_MIN_SAMPLES)
+    X_50, y_50 = _data(n=50)
     # (a beta of many neurons: ADMM, with conjugate gradients here)
     program = _program(X_50, y_50, "relu")
     program = replace(program, beta=1e-3 * program_beta_max(program))

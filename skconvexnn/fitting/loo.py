@@ -31,11 +31,15 @@ from ..program.operator import BlockOperator
 from ..solvers._face import add_norm_curvature, output_spans
 from ..solvers._polish import FacePolish
 
-__all__ = ["loo_outputs", "LOO_MAX_COLUMNS"]
+__all__ = ["loo_outputs", "LOO_MAX_COLUMNS", "LOO_MIN_SAMPLES"]
 
 #: Largest face (columns of ``J``, intercepts included) whose Hessian is
 #: inverted; a larger one has no approximate leave-one-out outputs.
 LOO_MAX_COLUMNS = 4000
+
+#: Fewest samples of a program whose path is scored by approximate
+#: leave-one-out outputs (``loo_applies``); below it, by folds.
+LOO_MIN_SAMPLES = 50
 
 
 def loo_outputs(program, result, max_columns=LOO_MAX_COLUMNS):
