@@ -106,11 +106,11 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0, warm=False):
     1e-6 against ADMM's 660 iterations and 2.9 s; 100 samples in 4-D, 9,920
     steps and 7.4 s against 0.7 s. On tiny programs with many more blocks
     than samples (20 samples in 3-D, every pattern; 30 in 2-D; 40 and 45
-    in 1-D) the native solvers certify within 1e-6 in 0.1 to 4.7 s of CPU,
-    where Clarabel takes 0.06 to 3.5 s: a single fit there takes a fraction
-    of a second either way, and a beta path is several times faster
-    native, warm-started from beta to beta (the CV regressor on 38 samples
-    of statecrime: 1.0 s against 3.3 s).
+    in 1-D) the native solvers certify within 1e-6 in 0.05 to 5.5 s of
+    CPU, where Clarabel takes 0.06 to 4.9 s (``benchmarks/tiny_programs.py``):
+    a single fit there takes a fraction of a second either way; the five
+    folds of a CV estimator take about twice Clarabel's time (the CV
+    regressor on 38 samples of statecrime: 5.9 s against 2.9 s).
 
     For the gated program (squared and logistic losses, 20 gates, tol 1e-6,
     standardized data; FISTA with its adaptive step against ADMM at beta =
