@@ -50,8 +50,10 @@ _CV_DOC = """
         Each fold's path, from the largest beta down, stops once this many
         betas in a row have not improved on its best held-out score, as
         early stopping does (past the best, smaller betas overfit and cost
-        the most). Only the betas every fold reached are candidates; the
-        scores of the others are NaN. ``None``: every fold fits every beta.
+        the most), or after two when the score has turned down (user
+        guide, "Tuning beta"). Only the betas every fold reached are
+        candidates; the scores of the others are NaN. ``None``: every fold
+        fits every beta.
     cv : int, cross-validation generator or iterable, default=None
         ``None``: approximate leave-one-out (one path on all the data, each
         fit scored by the outputs of a Newton step without each sample,

@@ -18,7 +18,7 @@ from skconvexnn import (
 )
 from skconvexnn._base import add_ones
 from skconvexnn.arrangements import patterns_from_gates
-from skconvexnn.fitting.cv import fold_path
+from skconvexnn.fitting.cv import PAST_BEST_DROP, fold_path, stalled
 
 
 @pytest.fixture
@@ -278,7 +278,33 @@ def test_fold_tol_never_below_tol(data):
     assert ConvexReLURegressorCV(tol=1e-5, fold_tol=None)._fold_estimator().tol == 1e-5
 
 
-@pytest.mark.parametrize("patience", [1, 2])
+def _stops_at(errors, patience):
+    """Betas a fold fits before it stops: ``patience`` past its best, or two
+    past it with the last error above the best by more than PAST_BEST_DROP
+    of the fall from the first beta's error to the best."""
+    for k in range(len(errors)):
+        best = int(np.argmin(errors[:k + 1]))
+        past = k - best
+        fall = errors[0] - errors[best]
+        if past >= patience or (past >= 2 and errors[k] > errors[best]
+                                + PAST_BEST_DROP * fall):
+            return k + 1
+    return len(errors)
+
+
+def test_paths_stop_where_the_scores_turn_down_not_where_they_flatten():
+    # greater is better; the first score is the largest beta's
+    rising = [-10.0, -5.0, -4.0]
+    assert not stalled(rising + [-4.01, -4.02], 3)  # flat: 0.3 % of the rise
+    assert stalled(rising + [-4.5, -5.0], 3)  # down by 17 % of the rise
+    assert not stalled(rising + [-5.0], 3)  # one past the best: never
+    assert stalled(rising + [-5.0], 1)
+    assert stalled(rising + [-4.01, -4.02, -4.03], 3)  # patience reached
+    assert stalled(rising + [np.nan, np.nan], 3)  # failed fits count as down
+    assert not stalled(rising + [-4.5, -5.0], None)
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
 def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
     X, y = _noisy_regression()
     # (the bisectors: each fold's path then overfits the small betas)
@@ -291,10 +317,9 @@ def test_early_stopped_folds_are_prefixes_of_whole_paths(patience):
     assert stopped.n_betas_fitted_.max() < 12
     for j, reached in enumerate(stopped.n_betas_fitted_):
         errors = full.mse_path_[:, j]
-        # Each fold stops at the first beta `patience` betas past its best.
-        expected = next(k + 1 for k in range(12)
-                        if k - np.argmin(errors[:k + 1]) >= patience)
-        assert reached == expected
+        # Each fold stops at the first beta `patience` betas past its best,
+        # or two past it where its error has turned up.
+        assert reached == _stops_at(errors, patience)
         np.testing.assert_allclose(stopped.mse_path_[:reached, j],
                                    errors[:reached], rtol=1e-6)
         assert np.all(np.isnan(stopped.mse_path_[reached:, j]))
