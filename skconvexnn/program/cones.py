@@ -111,6 +111,13 @@ DRIFT = 1e-9
 SCAN_BYTES = 2**25
 
 
+def _sign_rows(signs, rows):
+    """``signs[rows]``, a view where ``rows`` are consecutive (no copy)."""
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+        return signs[rows[0]:rows[-1] + 1]
+    return signs[rows]
+
+
 def scan_rows(X, signs, rows, U, at=None, inv_norms=None):
     """Reductions of ``k_r = signs[rows[r]] * (X u_r)`` for each row ``u_r`` of ``U``.
 
@@ -126,7 +133,8 @@ def scan_rows(X, signs, rows, U, at=None, inv_norms=None):
     step = max(1, SCAN_BYTES // (8 * X.shape[0]))
     for s in range(0, m, step):
         part = slice(s, s + step)
-        K = signs[rows[part]] * (U[part] @ X.T)
+        K = U[part] @ X.T
+        K *= _sign_rows(signs, rows[part])
         j[part] = K.argmin(axis=1)
         lo[part] = K[np.arange(len(K)), j[part]]
         hi[part] = K.max(axis=1)
