@@ -659,3 +659,26 @@ def test_blocks_that_entered_together_leave_in_proximal_rounds(monkeypatch, case
                                        lbfgs_only=True)
         assert found is not None and "proximal" not in [k for k, _ in before]
         assert kinds.count("newton") < [k for k, _ in before].count("newton")
+
+
+def test_a_face_of_many_rows_counts_as_settled_with_a_few_rows_flipped():
+    # from settled_min_rows rows on, the polish need not wait for an exact
+    # repeat of the tight rows (some row near its hyperplane flips at almost
+    # every check); below, it does
+    polish = FacePolish.__new__(FacePolish)
+    ts, bs = np.array([0, 0]), np.array([1, 3])
+    tight = np.zeros((polish.settled_min_rows + 1000, 2), dtype=bool)
+    tight[:1000] = True  # 2,000 tight rows
+    polish._last, polish._last_face = b"face", (ts, bs, tight)
+    flipped = tight.copy()
+    flipped[1000:1010, 0] = True  # 10 more: within 1 %
+    assert polish._settled(ts, bs, flipped)
+    flipped[1000:1100, 0] = True  # 100 more
+    assert not polish._settled(ts, bs, flipped)
+    assert not polish._settled(ts, np.array([1, 2]), tight)  # other blocks
+    few = tight[:polish.settled_min_rows - 1]
+    polish._last_face = (ts, bs, few)
+    one = few.copy()
+    one[-1, 1] = True
+    assert not polish._settled(ts, bs, one)
+    assert polish._settled(ts, bs, few.copy())
