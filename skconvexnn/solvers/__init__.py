@@ -25,7 +25,6 @@ __all__ = [
     "NATIVE_SOLVERS",
     "get_solver",
     "native_order",
-    "RELU_NATIVE_MIN_SAMPLES",
     "FISTA_MAX_CONDITION",
     "design_condition",
     "FISTA_MIN_SAMPLES",
