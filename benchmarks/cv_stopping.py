@@ -64,16 +64,15 @@ def main():
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}; "
           f"PAST_BEST_DROP = {cv.PAST_BEST_DROP}")
-    print(f"{'dataset':14s} {'fitted':>6s} {'beta_':>9s} {'score':>6s} {'s':>6s}   "
-          f"{'patience alone:':>15s} {'fitted':>6s} {'beta_':>9s} {'score':>6s} "
-          f"{'s':>6s} {'time ratio':>10s}")
+    print(f"{'':14s} {'with the rule':>29s} | {'patience alone':>29s}")
+    print(f"{'dataset':14s} {'fitted':>6s} {'beta_':>9s} {'score':>6s} {'s':>5s} | "
+          f"{'fitted':>6s} {'beta_':>9s} {'score':>6s} {'s':>5s} {'ratio':>6s}")
     for dataset in args.datasets.split(","):
         ours = run(dataset, cv.PAST_BEST_DROP)
         alone = run(dataset, np.inf)
         print(f"{dataset:14s} {ours[0]:6d} {ours[1]:9.3g} {ours[2]:6.3f} "
-              f"{ours[3]:6.1f}   {'':15s} {alone[0]:6d} {alone[1]:9.3g} "
-              f"{alone[2]:6.3f} {alone[3]:6.1f} {ours[3] / alone[3]:10.2f}",
-              flush=True)
+              f"{ours[3]:5.1f} | {alone[0]:6d} {alone[1]:9.3g} {alone[2]:6.3f} "
+              f"{alone[3]:5.1f} {ours[3] / alone[3]:6.2f}", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
