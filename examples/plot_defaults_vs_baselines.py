@@ -134,9 +134,9 @@ plt.show()
 # hundredths (over five splits of diabetes the cross-validated network
 # scored 0.400, the plain one 0.411), so read them with the averages in
 # the user guide ("Default parameters") and the full table on the
-# benchmarks page. The convex fits take 0.3 to 1.3 s and the
-# cross-validated ones 2.3 to 6 s (a path of up to ten betas, then a
-# refit), against 0.1 to 1.8 s for the MLP and far less for the linear
+# benchmarks page. The convex fits take 0.2 to 0.8 s and the
+# cross-validated ones 1.4 to 2.7 s (a path of up to ten betas, then a
+# refit), against 0.1 to 1.1 s for the MLP and far less for the linear
 # model and the SVM: they solve a convex program over the activation
 # patterns of a trained network, and in exchange ``duality_gap_`` says how
 # far from the optimum of the training problem each fit can be.
