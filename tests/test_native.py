@@ -332,17 +332,21 @@ def test_ill_conditioned_passive_sets_are_refined_not_sent_to_nnls():
         assert (signs[:, r] * (X @ U[r])).min() >= -1e-10 * np.abs(X @ V[r]).max()
 
 
-def test_scan_rows_matches_the_whole_products(monkeypatch):
+@pytest.mark.parametrize("dtype", [float, np.int8])
+@pytest.mark.parametrize("consecutive", [False, True])
+def test_scan_rows_matches_the_whole_products(monkeypatch, dtype, consecutive):
     # the scan's reductions, a few rows at a time, are those of the full
-    # (m, n) array of K u, whatever the number of rows in a chunk
+    # (m, n) array of K u, whatever the number of rows in a chunk, the
+    # signs' dtype (the penalty keeps them as int8) and whether the rows
+    # are consecutive patterns (then a view of the signs)
     from skconvexnn.program import cones
     rng, X, signs, V = _cones(3, 50, 4, 9)
-    table = np.ascontiguousarray(signs.T)
-    rows = rng.integers(0, 9, size=12)
-    U = rng.standard_normal((12, 4))
-    at = rng.integers(0, 50, size=(12, 3))
+    table = np.ascontiguousarray(signs.T, dtype=dtype)
+    rows = np.arange(1, 9) if consecutive else rng.integers(0, 9, size=12)
+    U = rng.standard_normal((len(rows), 4))
+    at = rng.integers(0, 50, size=(len(rows), 3))
     inv = 1.0 / np.linalg.norm(X, axis=1)
-    K = table[rows] * (U @ X.T)
+    K = np.ascontiguousarray(signs.T)[rows] * (U @ X.T)
     for size in (8 * 50, 8 * 50 * 5, 2**22):
         monkeypatch.setattr(cones, "SCAN_BYTES", size)
         j, lo, hi, vals, cut = cones.scan_rows(X, table, rows, U, at=at, inv_norms=inv)
