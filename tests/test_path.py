@@ -373,6 +373,8 @@ def test_gated_squared_polish_goes_to_newton_after_few_lbfgs_steps(
     # max_iter. The fit along a short path stays certified.
     import skconvexnn.solvers._polish as module
     from skconvexnn.solvers._polish import FacePolish
+    # (the quasi-Newton rounds: faces of any size, as before Newton rounds)
+    monkeypatch.setattr(FacePolish, "newton_round_columns", 0)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 4))
     y = np.maximum(X @ rng.standard_normal((4, 6)), 0) @ rng.standard_normal(6)

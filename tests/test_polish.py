@@ -476,6 +476,8 @@ def test_a_block_a_newton_step_carries_through_zero_leaves_at_once(monkeypatch):
     # step overshoots zero by far. The block leaves after that one
     # factorization (backtracking crawled towards zero for all 8 Newton
     # steps) and the polish certifies.
+    # (the quasi-Newton rounds: faces of any size, as before Newton rounds)
+    monkeypatch.setattr(FacePolish, "newton_round_columns", 0)
     import skconvexnn.solvers._polish as module
     program = _program(n=200, activation="gated_relu")
     op = BlockOperator(program)
@@ -523,6 +525,8 @@ def test_a_converged_full_newton_step_needs_no_new_factorization(monkeypatch, ca
     # decrement below rounding: one factorization, where a second one only
     # served that test (from a point a few L-BFGS steps short of the face's
     # optimum), and the same point
+    # (the quasi-Newton rounds: faces of any size, as before Newton rounds)
+    monkeypatch.setattr(FacePolish, "newton_round_columns", 0)
     program = _program(n=200, **case)
     program = replace(program, beta=0.005 * program_beta_max(program))
     op, Z = _first_order_point(program, tol=1e-4)
@@ -642,6 +646,8 @@ def test_blocks_that_entered_together_leave_in_proximal_rounds(monkeypatch, case
     # the Newton steps, which stop at each block they take to zero: 9
     # Newton phases against 5 (on the others 9 against 6, 9 against 6, and
     # 5 against 6 with the weights).
+    # (the quasi-Newton rounds: faces of any size, as before Newton rounds)
+    monkeypatch.setattr(FacePolish, "newton_round_columns", 0)
     program = _program(n=200, activation="gated_relu", n_gates=60, seed=3, **case)
     op = BlockOperator(program)
     Z, norms = _reference_blocks(op)
@@ -682,3 +688,33 @@ def test_a_face_of_many_rows_counts_as_settled_with_a_few_rows_flipped():
     one[-1, 1] = True
     assert not polish._settled(ts, bs, one)
     assert polish._settled(ts, bs, few.copy())
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_small_faces_take_newton_rounds_to_the_same_optimum(monkeypatch, loss):
+    # A face of at most newton_round_columns columns takes Newton steps in
+    # its rounds, no L-BFGS; the fit is the quasi-Newton rounds' optimum
+    import skconvexnn.solvers._polish as module
+    from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((150, 3))
+    y = np.maximum(X @ rng.standard_normal((3, 5)), 0) @ rng.standard_normal(5)
+    cls = ConvexReLURegressor
+    if loss == "logistic":
+        cls, y = ConvexReLUClassifier, y > np.median(y)
+    kw = dict(solver="fista", beta=1e-3, arrangements="gaussian", n_arrangements=15,
+              random_state=0, tol=1e-8)
+    calls, minimize = [], module.minimize
+
+    def recorded(*args, **kwargs):
+        calls.append(len(args[1]))
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(module, "minimize", recorded)
+    newton = cls(**kw).fit(X, y)
+    assert newton.duality_gap_ <= newton.tol * abs(newton.objective_)
+    assert all(m > FacePolish.newton_round_columns for m in calls)
+    monkeypatch.setattr(FacePolish, "newton_round_columns", 0)
+    quasi = cls(**kw).fit(X, y)
+    assert calls  # the quasi-Newton rounds ran
+    assert newton.objective_ == pytest.approx(quasi.objective_, rel=1e-7)
