@@ -675,7 +675,7 @@ def test_a_face_of_many_rows_counts_as_settled_with_a_few_rows_flipped():
     ts, bs = np.array([0, 0]), np.array([1, 3])
     tight = np.zeros((polish.settled_min_rows + 1000, 2), dtype=bool)
     tight[:1000] = True  # 2,000 tight rows
-    polish._last, polish._last_face = b"face", (ts, bs, tight)
+    polish._last_face = (ts, bs, tight)
     flipped = tight.copy()
     flipped[1000:1010, 0] = True  # 10 more: within 1 %
     assert polish._settled(ts, bs, flipped)

@@ -150,7 +150,6 @@ class FacePolish:
         self.op = op
         self.max_entries = max_entries
         self.attempts_left = max_attempts
-        self._last = None
         self._last_face = None
         self._tried = set()
         self._last_attempt = 0
@@ -180,19 +179,18 @@ class FacePolish:
         six early attempts; a polish of the last iterate closed it).
         """
         if self.attempts_left <= 0 and n_iter < 2 * self._last_attempt:
-            self._last = None  # the face must be seen at two checks in a row
+            self._last_face = None  # the face must be seen at two checks in a row
             return False
         ts, bs, tight = self._face(Z)
         if not len(ts):
-            self._last = None
+            self._last_face = None
             return False
-        key = (ts.tobytes(), bs.tobytes(),
-               b"" if tight is None else np.packbits(tight).tobytes())
         same = self._settled(ts, bs, tight)
-        self._last = key
         self._last_face = (ts, bs, tight)
         if not same:
             return False
+        key = (ts.tobytes(), bs.tobytes(),
+               b"" if tight is None else np.packbits(tight).tobytes())
         if self.attempts_left > 0 and key in self._tried:
             return False
         self._tried.add(key)
@@ -203,7 +201,7 @@ class FacePolish:
         """Whether the face ``(ts, bs, tight)`` is the last check's: the same
         nonzero blocks and tight rows, or, from ``settled_min_rows`` rows
         on, at most ``settled_rows`` of its tight rows changed."""
-        if self._last is None or self._last_face is None:
+        if self._last_face is None:
             return False
         last_ts, last_bs, last_tight = self._last_face
         if not (np.array_equal(ts, last_ts) and np.array_equal(bs, last_bs)):
