@@ -356,19 +356,16 @@ class ConvexReLUMixin(BaseEstimator):
         program, hence the same fit. Unweighted data without repeats keep
         their order.
         """
-        sw = check_weights(sample_weight, X)
-        if sw.sum() <= 0:
-            raise ValueError("sample_weight must have a positive sum.")
-        rows = sw > 0
-        X, Y, sw = X[rows], Y[rows], sw[rows]
-        keys = np.hstack([X.reshape(len(X), -1), Y])
-        _, first, inverse = np.unique(keys, axis=0, return_index=True,
-                                      return_inverse=True)
-        if len(first) < len(keys) or np.ptp(sw) > 0:
-            sw = np.bincount(inverse.ravel(), weights=sw, minlength=len(first))
-            X, Y = X[first], Y[first]
+        X, Y, sw, _ = merge_repeats(X, Y, sample_weight)
         X1, pool = self._design(X)
         return X1, pool, Y, sw / sw.sum()
+
+    @staticmethod
+    def _row_shares(X, Y, sample_weight):
+        """The share of one sample in each row of :meth:`_training_rows`:
+        one over the number of samples the row merges (the part of the
+        row that leaves in a leave-one-out output)."""
+        return 1.0 / merge_repeats(X, Y, sample_weight)[3]
 
     def _program(self, X1, Y, loss, s, beta, rng, pool=None):
         """The program over the patterns of this fit's gates, and those gates."""
@@ -488,3 +485,31 @@ class ConvexReLUMixin(BaseEstimator):
         ):
             return (self.arrangements, self.n_arrangements)
         return None
+
+
+def merge_repeats(X, Y, sample_weight):
+    """The samples of positive weight, identical ones (the same features and
+    target) merged into one row with their weights summed (see
+    ``_training_rows``).
+
+    Returns
+    -------
+    X, Y, sample_weight : ndarray
+        One row per distinct sample; the weights are not normalized.
+    counts : ndarray of int
+        The number of samples each row merges.
+    """
+    sw = check_weights(sample_weight, X)
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    rows = sw > 0
+    X, Y, sw = X[rows], Y[rows], sw[rows]
+    keys = np.hstack([X.reshape(len(X), -1), Y])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True,
+                                  return_inverse=True)
+    counts = np.ones(len(X), dtype=np.intp)
+    if len(first) < len(keys) or np.ptp(sw) > 0:
+        sw = np.bincount(inverse.ravel(), weights=sw, minlength=len(first))
+        counts = np.bincount(inverse.ravel(), minlength=len(first))
+        X, Y = X[first], Y[first]
+    return X, Y, sw, counts

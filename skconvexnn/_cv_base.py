@@ -174,7 +174,8 @@ class BetaCVMixin:
             scores, neurons, n_fitted, fits = loo_path(
                 program, betas, folds._options(), gates,
                 _scored_samples(loo_score, program, scored), greater_is_better,
-                self.n_betas_no_change, beta_max=largest)
+                self.n_betas_no_change, beta_max=largest,
+                share=plain._row_shares(X, Y, sample_weight))
             self.betas_, self.n_neurons_path_ = betas, neurons[:, None]
             self.n_betas_fitted_ = np.array([n_fitted])
             best, self.cv_results_ = choose_beta(

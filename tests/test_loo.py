@@ -169,6 +169,50 @@ def test_squared_loss_loo_is_near_the_refit():
     assert miss <= 0.1 * move
 
 
+@pytest.mark.parametrize("loss_name", ["squared", "softmax"])
+def test_one_repeat_of_a_merged_row_leaves(loss_name):
+    """A row merging ``c`` repeats, with ``share=1/c``, has the outputs of
+    each repeat as a row of its own leaving alone (the same blocks solve
+    both programs: their objectives are the same function)."""
+    program = _program("relu", loss_name)
+    result = _solve(program)
+    counts = np.ones(program.n_samples, dtype=int)
+    counts[[0, 7, 19]] = [2, 3, 4]
+    rows = np.repeat(np.arange(program.n_samples), counts)
+    s = 1.0 / len(rows)
+    repeated = dataclasses.replace(
+        program, X=program.X[rows], patterns=program.patterns[rows],
+        Y=program.Y[rows], sample_weight=np.full(len(rows), s))
+    merged = dataclasses.replace(program, sample_weight=counts * s)
+    alone = loo_outputs(repeated, result)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # each row's first repeat
+    got = loo_outputs(merged, result, share=1.0 / counts)
+    np.testing.assert_allclose(got, alone[first], rtol=1e-7, atol=1e-9)
+    # whole rows leaving: a larger loss at the merged rows
+    together = loo_outputs(merged, result)
+    loss = program.loss
+    for i in (0, 7, 19):
+        row = slice(i, i + 1)
+        assert (loss.value(together[row], merged.Y[row], np.ones(1))
+                > loss.value(got[row], merged.Y[row], np.ones(1)))
+    np.testing.assert_allclose(together[counts == 1], got[counts == 1])
+
+
+def test_row_shares_follow_the_merged_rows():
+    X = np.array([[0.0, 1], [2, 3], [0, 1], [4, 5], [0, 1], [2, 3], [6, 7]])
+    Y = np.array([[1.0], [2], [1], [3], [1], [2], [9]])
+    weights = np.array([1.0, 1, 1, 2, 1, 1, 0])  # the last one is left out
+    est = ConvexReLURegressorCV()
+    X1, _, Y1, s = est._training_rows(X, Y, weights)
+    shares = est._row_shares(X, Y, weights)
+    counts = {tuple(x) + tuple(y): int(np.sum(np.all(X[:6] == x, axis=1)
+                                              & (Y[:6, 0] == y[0])))
+              for x, y in zip(X[:6], Y[:6])}
+    expected = [1 / counts[tuple(x[:2]) + tuple(y)] for x, y in zip(X1, Y1)]
+    np.testing.assert_allclose(shares, expected)
+    np.testing.assert_allclose(s, [3 / 7, 2 / 7, 2 / 7])  # weights 3, 2, 2
+
+
 @pytest.fixture
 def regression():
     program = _program("relu", "squared", n=120)

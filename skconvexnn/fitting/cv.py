@@ -148,7 +148,7 @@ def loo_applies(program, options):
 
 
 def loo_path(program, betas, options, gates, score, greater_is_better=True,
-             n_no_change=None, beta_max=None):
+             n_no_change=None, beta_max=None, share=None):
     """Fit the path of the whole data's program; score each beta by its
     approximate leave-one-out outputs.
 
@@ -157,7 +157,9 @@ def loo_path(program, betas, options, gates, score, greater_is_better=True,
     The path also stops at a fit that has none (a face larger than
     :data:`~skconvexnn.fitting.loo.LOO_MAX_COLUMNS` columns, or a solve
     that was not native); its score is NaN. ``beta_max``: as in
-    :func:`~skconvexnn.fitting.fit_path`.
+    :func:`~skconvexnn.fitting.fit_path`; ``share``: as in
+    :func:`~skconvexnn.fitting.loo.loo_outputs` (one sample of a row of
+    repeats leaves).
 
     Returns
     -------
@@ -168,7 +170,8 @@ def loo_path(program, betas, options, gates, score, greater_is_better=True,
         Of the betas scored (warm starts of the refit).
     """
     def scored(fit):
-        outputs = (loo_outputs(replace(program, beta=fit.beta), fit.solution)
+        outputs = (loo_outputs(replace(program, beta=fit.beta), fit.solution,
+                               share=share)
                    if fit.solver in NATIVE_SOLVERS else None)
         return None if outputs is None else score(outputs)
 
