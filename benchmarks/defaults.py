@@ -37,7 +37,10 @@ rates.
 ``--datasets multiclass`` runs seven real tables of 3 to 6 classes (214
 to 3,292 rows), also from ``pydataset``: glass types, and the fishing
 mode, heating system, travel mode and brand (yogurt, catsup, crackers)
-chosen. ``--datasets synthetic`` runs seven ``make_classification`` tables
+chosen. ``--datasets small`` runs fifteen more ``pydataset`` tables of 32
+to 4,000 complete rows (nine regressions, six classifications; see
+``SMALL``), added after the estimators' defaults were set, none of them
+tuned on. ``--datasets synthetic`` runs seven ``make_classification`` tables
 of 2 to 10 classes and 300 to 5,000 samples, and ``--datasets
 synthetic_regression`` eight regressions of 300 and 700 samples:
 ``make_friedman1`` (ten features, five used), ``make_friedman2`` and
@@ -218,6 +221,37 @@ MULTICLASS = {
     "cracker": ("Cracker", "choice", ["id"]),
 }
 
+#: Small real tables (``--datasets small``, 32 to 4,000 complete rows), R
+#: data sets bundled with ``pydataset``, none of them tuned on: name ->
+#: (table, target, task, columns dropped). California school districts'
+#: test scores (the district's ids and the two scores averaged in the
+#: target dropped); occupational prestige; professors' salaries and rank;
+#: Ontario wages (SLID); car mileage (mtcars) and price (Cars93, the make
+#: and its price range dropped); US traffic deaths per state and year (the
+#: state dropped); married women at work (Mroz; her hours and wages, which
+#: give it away, dropped); car insurance claims;
+#: birth weights, and low ones; Pima diabetes; breast biopsies (the
+#: sample's id dropped); baseball fielders' positions.
+SMALL = {
+    "caschool": ("Caschool", "testscr", "reg",
+                 ["distcod", "county", "district", "mathscr", "readscr"]),
+    "prestige": ("Prestige", "prestige", "reg", []),
+    "salaries": ("Salaries", "salary", "reg", []),
+    "slid": ("SLID", "wages", "reg", []),
+    "mtcars": ("mtcars", "mpg", "reg", []),
+    "fatality": ("Fatality", "mrall", "reg", ["state"]),
+    "cars93": ("Cars93", "Price", "reg",
+               ["Manufacturer", "Model", "Make", "Min.Price", "Max.Price"]),
+    "insurance": ("Insurance", "Claims", "reg", []),
+    "birthwt": ("birthwt", "bwt", "reg", ["low"]),
+    "mroz_work": ("Mroz", "work", "clf", ["hoursw", "hearnw", "wagew"]),
+    "birthwt_low": ("birthwt", "low", "clf", ["bwt"]),
+    "pima": ("Pima.tr", "type", "clf", []),
+    "biopsy": ("biopsy", "class", "clf", ["ID"]),
+    "hitters_pos": ("Hitters", "Positions", "clf", []),
+    "salaries_rank": ("Salaries", "rank", "clf", ["salary"]),
+}
+
 #: Synthetic classifications (``--datasets synthetic``):
 #: ``make_classification`` tables named ``syn<n>_<features>_<classes>``
 #: (at most 10 informative features, one cluster a class for several
@@ -275,6 +309,9 @@ DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
 DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                                                             drop=spec[2]), "reg")
                  for name, spec in MEDIUM.items()})
+DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
+                                                            drop=spec[3]), spec[2])
+                 for name, spec in SMALL.items()})
 DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
                  for name in SYNTHETIC})
 DATASETS.update({name: (lambda name=name: _synthetic_regression(name), "reg")
@@ -373,7 +410,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
                         help="comma-separated datasets, or 'more', 'larger', "
-                             "'medium', 'multiclass', 'synthetic' or "
+                             "'medium', 'multiclass', 'small', 'synthetic' or "
                              "'synthetic_regression' (default: the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
@@ -394,6 +431,7 @@ def main(argv=None):
     datasets = []
     groups = {"more": MORE_REGRESSIONS + MORE_CLASSIFICATIONS, "larger": list(LARGER),
               "medium": list(MEDIUM), "multiclass": list(MULTICLASS),
+              "small": list(SMALL),
               "synthetic": SYNTHETIC,
               "synthetic_regression": SYNTHETIC_REGRESSIONS}
     for name in args.datasets.split(","):
