@@ -158,6 +158,7 @@ class ConvexReLUMixin(BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "extrapolation": [StrOptions({"clip", "linear"})],
     }
 
     # -- gates and program -------------------------------------------------
@@ -470,10 +471,21 @@ class ConvexReLUMixin(BaseEstimator):
         U = np.hstack([W1, b1[:, None]]) if self.fit_intercept else W1
         return U, A, c, getattr(self, "neuron_gates_", None)
 
+    def _record_range(self, X, sample_weight):
+        """Set ``data_min_`` and ``data_max_``, each feature's range over the
+        training samples of positive weight (validated ``X``, one row a
+        sample; a sample of zero weight is as good as absent)."""
+        if sample_weight is not None:
+            X = X[check_weights(sample_weight, X) > 0]
+        self.data_min_, self.data_max_ = feature_range(X)
+
     def _forward(self, X):
-        """Output of the recovered network, shape (n_samples, n_outputs)."""
+        """Output of the recovered network, shape (n_samples, n_outputs), on
+        ``X`` clipped to the training range with ``extrapolation="clip"``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if self.extrapolation == "clip":
+            X = np.clip(X, self.data_min_, self.data_max_)
         U, A, c, G = self._network()
         X1, pool = self._design(X)
         return network_predict(X1, U, A, c, G, pool)
@@ -513,3 +525,13 @@ def merge_repeats(X, Y, sample_weight):
         counts = np.bincount(inverse.ravel(), minlength=len(first))
         X, Y = X[first], Y[first]
     return X, Y, sw, counts
+
+
+def feature_range(X):
+    """Each feature's smallest and largest value in ``X`` (n_samples,
+    n_features), as float arrays: the range that ``extrapolation="clip"``
+    clips the inputs of ``predict`` to (empty ``X``: no bound)."""
+    X = np.asarray(X, dtype=np.float64)
+    if not len(X):
+        return np.full(X.shape[1], -np.inf), np.full(X.shape[1], np.inf)
+    return X.min(axis=0), X.max(axis=0)

@@ -87,7 +87,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         classifier's loss, ``n_arrangements`` units shared among the
         outputs); ``"auto"`` is ``"trained"`` at every size and number of
         classes (user guide, "Default parameters").
-    solver, tol, max_iter, warm_start, random_state, verbose
+    solver, tol, max_iter, warm_start, random_state, verbose, extrapolation
         As in :class:`ConvexReLURegressor`. With ``solver="auto"``, a failed
         solve is retried once with SCS, with a warning.
 
@@ -107,7 +107,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         subgradient).
     n_outputs_ : int
         1 for two classes, ``n_classes`` otherwise.
-    n_features_in_, feature_names_in_
+    n_features_in_, feature_names_in_, data_min_, data_max_
         As in :class:`ConvexReLURegressor`.
 
     Notes
@@ -163,6 +163,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         warm_start=False,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.loss = loss
         self.beta = beta
@@ -177,6 +178,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.extrapolation = extrapolation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -205,6 +207,7 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
         """Validated ``X``, encoded targets (sets ``classes_``), loss."""
         reject_dask(self, X)
         X, y = validate_data(self, X, y, dtype=np.float64)
+        self._record_range(X, sample_weight)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_

@@ -311,8 +311,9 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         every pattern of the patch matrix (for tiny filters); or gate
         vectors of shape
         (n_gates, kh * kw * channels + fit_intercept).
-    solver, max_iter, warm_start, random_state, verbose
-        As in :class:`ConvexReLURegressor`.
+    solver, max_iter, warm_start, random_state, verbose, extrapolation
+        As in :class:`ConvexReLURegressor` (``extrapolation="clip"``: each
+        pixel is clipped to its range in the training images).
     tol : float, default=1e-4
         Relative duality gap at which the fit stops, as in
         :class:`ConvexReLURegressor` (whose default is ``1e-6``). On the
@@ -387,6 +388,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         warm_start=False,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.image_shape = image_shape
         self.kernel_size = kernel_size
@@ -399,6 +401,7 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
             max_patterns=max_patterns, fit_intercept=fit_intercept, solver=solver,
             tol=tol, max_iter=max_iter, warm_start=warm_start,
             random_state=random_state, verbose=verbose,
+            extrapolation=extrapolation,
         )
 
 
@@ -427,7 +430,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         Number of Gaussian gate vectors, as in :class:`ConvexReLURegressor`.
     arrangements, max_patterns, fit_intercept
         As in :class:`ConvexConvReLUClassifier`.
-    solver, tol, max_iter, warm_start, random_state, verbose
+    solver, tol, max_iter, warm_start, random_state, verbose, extrapolation
         As in :class:`ConvexReLURegressor`.
 
     Attributes
@@ -488,6 +491,7 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         warm_start=False,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.image_shape = image_shape
         self.kernel_size = kernel_size
@@ -500,4 +504,5 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
             max_patterns=max_patterns, fit_intercept=fit_intercept, solver=solver,
             tol=tol, max_iter=max_iter, warm_start=warm_start,
             random_state=random_state, verbose=verbose,
+            extrapolation=extrapolation,
         )

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from ._base import add_ones
+from ._base import add_ones, feature_range
 from ._copositive_base import CopositiveRegressorBase
 from .arrangements import sample_gates
 from .recovery import prune_network
@@ -117,6 +117,10 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
         Seed of the gates and of the factorization search.
     verbose : int, default=0
         ``> 1`` shows the solver's log.
+    extrapolation : {"clip", "linear"}, default="clip"
+        As in :class:`ConvexReLURegressor`: ``predict`` clips each feature to
+        its range in the training data, or (``"linear"``) evaluates the
+        network as it is.
 
     Attributes
     ----------
@@ -158,6 +162,8 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
     gates_ : ndarray of shape (n_patterns, `n_features_in_` + fit_intercept)
     n_iter_ : int
     n_outputs_, n_features_in_, feature_names_in_
+    data_min_, data_max_
+        As in :class:`ConvexReLURegressor`.
 
     Notes
     -----
@@ -255,7 +261,7 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
     def __init__(self, *, beta=1e-3, method="auto", n_arrangements=50,
                  arrangements="search", max_patterns=10_000, fit_intercept=True,
                  solver="auto", tol=None, max_iter=None, warm_start=False,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, extrapolation="clip"):
         self.beta = beta
         self.method = method
         self.n_arrangements = n_arrangements
@@ -268,6 +274,7 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.extrapolation = extrapolation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -287,6 +294,7 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
         self._clear_fitted()
+        self.data_min_, self.data_max_ = feature_range(X)
         X1 = add_ones(X, self.fit_intercept)
         beta = float(self.beta)
         search = isinstance(self.arrangements, str) and self.arrangements == "search"

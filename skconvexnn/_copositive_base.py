@@ -60,6 +60,7 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "extrapolation": [StrOptions({"clip", "linear"})],
     }
 
     def __sklearn_tags__(self):
@@ -73,6 +74,8 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
         shape (n_samples,) for a 1-D ``y``, else (n_samples, n_outputs)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if self.extrapolation == "clip":
+            X = np.clip(X, self.data_min_, self.data_max_)
         (W1, A), (b1, c) = self.coefs_, self.intercepts_
         U = np.hstack([W1.T, b1[:, None]]) if self.fit_intercept else W1.T
         out = network_predict(add_ones(X, self.fit_intercept), U, A, c)

@@ -95,7 +95,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         beta of the path; each fold trains its own. The refit is
         ``ConvexReLURegressor(beta=beta_)`` on all the data, its network
         trained at ``beta_``.
-    fit_intercept, solver, tol, max_iter, random_state, verbose
+    fit_intercept, solver, tol, max_iter, random_state, verbose, extrapolation
         As in :class:`ConvexReLURegressor`. With an int ``random_state``
         every fold and the refit draw the same gate vectors. Warm starts
         along each path help the native solvers (``"admm"``, ``"anderson"``,
@@ -197,6 +197,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         max_iter=10_000,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.betas = betas
         self.n_betas = n_betas
@@ -216,6 +217,7 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.extrapolation = extrapolation
 
     def _loo_squared_error(self, outputs, program):
         """Mean squared error of approximate leave-one-out outputs, in the
@@ -274,7 +276,7 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         are those of one network trained at ``ConvexReLUClassifier``'s
         default beta, kept at every beta of the path; the refit's network
         is trained at ``beta_`` (as in :class:`ConvexReLURegressorCV`).
-    fit_intercept, solver, tol, max_iter, random_state, verbose
+    fit_intercept, solver, tol, max_iter, random_state, verbose, extrapolation
         As in :class:`ConvexReLUClassifier`.
 
     Attributes
@@ -357,6 +359,7 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         max_iter=10_000,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.betas = betas
         self.n_betas = n_betas
@@ -377,6 +380,7 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.extrapolation = extrapolation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

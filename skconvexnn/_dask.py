@@ -269,6 +269,11 @@ def _prepare(estimator, X, y, sample_weight):
     W = checked_weight_sum(stats)
     estimator.n_features_in_ = d
     estimator.__dict__.pop("feature_names_in_", None)
+    # each feature's range: what extrapolation="clip" clips predict's inputs to
+    # over the samples of positive weight
+    kept = X if sample_weight is None else X[w > 0]
+    low, high = dask.compute(kept.min(axis=0), kept.max(axis=0))
+    estimator.data_min_, estimator.data_max_ = np.asarray(low), np.asarray(high)
     loss = _loss(estimator)
     if classifier:
         targets, k = _class_targets(estimator, stats, sample_weight)

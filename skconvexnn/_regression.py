@@ -153,6 +153,16 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         Seed of the gates (the pairs of samples, or the Gaussian vectors).
     verbose : int, default=0
         Print a summary of each fit (``> 1``: the solver's own log).
+    extrapolation : {"clip", "linear"}, default="clip"
+        What ``predict`` does beyond the training data. ``"clip"``: each
+        feature is clipped to its range in the training data
+        (``data_min_``, ``data_max_``) before the network; inside that range
+        the output is the network's. ``"linear"``: the network itself, whose
+        last linear pieces go on without limit. A ReLU network fitted to
+        the data can be steep where few samples are, and on real tables a
+        single test sample far outside the training range (17 to 61
+        standard deviations) dominated the test error (user guide,
+        "Predictions beyond the training data").
 
     Attributes
     ----------
@@ -225,6 +235,10 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
+    data_min_, data_max_ : ndarray of shape (`n_features_in_`,)
+        Each feature's smallest and largest value over the training samples
+        (of positive weight): the range ``extrapolation="clip"`` clips the
+        inputs of ``predict`` to.
     y_mean_ : ndarray of shape (`n_outputs_`,)
         Mean of each target subtracted before the fit (weighted by
         ``sample_weight``); 0 without ``fit_intercept`` or with a
@@ -344,6 +358,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         warm_start=False,
         random_state=None,
         verbose=0,
+        extrapolation="clip",
     ):
         self.loss = loss
         self.beta = beta
@@ -358,6 +373,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.extrapolation = extrapolation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -472,6 +488,7 @@ class ConvexReLURegressor(MultiOutputRegressorMixin, RegressorMixin, ConvexReLUM
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
+        self._record_range(X, sample_weight)
         self._y_1d = y.ndim == 1
         Y = (y.reshape(-1, 1) if self._y_1d else y).astype(np.float64)
         loss = SquaredLoss() if isinstance(self.loss, str) else self.loss
