@@ -39,7 +39,11 @@ y = np.sin(2 * X.ravel()) + 0.15 * rng.standard_normal(n)
 y = (y - y.mean()) / y.std()
 
 beta = 2e-3
-convex = ConvexReLURegressor(beta=beta, arrangements="exhaustive").fit(X, y)
+# extrapolation="linear": the plots show the network itself beyond the data
+# too (by default predict clips each feature to its training range; user
+# guide, "Predictions beyond the training data")
+convex = ConvexReLURegressor(beta=beta, arrangements="exhaustive",
+                             extrapolation="linear").fit(X, y)
 print(f"convex fit: objective {convex.objective_:.6f}, lower bound "
       f"{convex.lower_bound_:.6f}, duality gap {convex.duality_gap_:.1e}, "
       f"{convex.n_neurons_} neurons, {len(convex.gates_)} patterns")

@@ -37,8 +37,12 @@ plt.rcParams.update({"font.size": 14})
 X, y = make_moons(n_samples=100, noise=0.2, random_state=0)
 n = len(y)
 beta = 1e-3
+# extrapolation="linear": the decision regions below are the network's
+# beyond the data too (by default predict clips each feature to its
+# training range; user guide, "Predictions beyond the training data")
 convex = ConvexReLUClassifier(loss="logistic", beta=beta, n_arrangements=200,
-                              arrangements="bisector", random_state=0).fit(X, y)
+                              arrangements="bisector", extrapolation="linear",
+                              random_state=0).fit(X, y)
 print(f"convex fit: {convex.n_neurons_} neurons, objective {convex.objective_:.4f}, "
       f"lower bound {convex.lower_bound_:.4f}, training accuracy "
       f"{convex.score(X, y):.2f}")

@@ -55,7 +55,10 @@ y = (y - y.mean()) / y.std()
 X1 = np.hstack([X, np.ones((n, 1))])
 beta = 2e-2
 
-best = ConvexReLURegressor(beta=beta, arrangements="exhaustive").fit(X, y)
+# (extrapolation="linear": the fit is drawn as the network itself beyond the
+# data too; by default predict clips each feature to its training range)
+best = ConvexReLURegressor(beta=beta, arrangements="exhaustive",
+                           extrapolation="linear").fit(X, y)
 print(f"global optimum {best.objective_:.6f}, lower bound {best.lower_bound_:.6f}, "
       f"{best.n_neurons_} neurons")
 

@@ -232,7 +232,8 @@ class ConvexReLUClassifier(ClassifierMixin, ConvexReLUMixin):
 
     @dask_rows
     def decision_function(self, X):
-        """Output of the recovered network.
+        """Output of the recovered network (each feature of ``X`` clipped to
+        its training range first, with ``extrapolation="clip"``).
 
         Parameters
         ----------

@@ -70,8 +70,10 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
 
     @dask_rows
     def predict(self, X):
-        """Output of the shared-unit network for ``X`` (n_samples, n_features):
-        shape (n_samples,) for a 1-D ``y``, else (n_samples, n_outputs)."""
+        """Output of the shared-unit network for ``X`` (n_samples, n_features),
+        each feature clipped to its training range first with
+        ``extrapolation="clip"``: shape (n_samples,) for a 1-D ``y``, else
+        (n_samples, n_outputs)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self.extrapolation == "clip":

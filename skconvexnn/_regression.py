@@ -25,7 +25,8 @@ class MultiOutputRegressorMixin:
 
     @dask_rows
     def predict(self, X):
-        """Output of the recovered ReLU network.
+        """Output of the recovered ReLU network (each feature of ``X`` clipped
+        to its training range first, with ``extrapolation="clip"``).
 
         Parameters
         ----------
