@@ -269,8 +269,8 @@ def _prepare(estimator, X, y, sample_weight):
     W = checked_weight_sum(stats)
     estimator.n_features_in_ = d
     estimator.__dict__.pop("feature_names_in_", None)
-    # each feature's range: what extrapolation="clip" clips predict's inputs to
-    # over the samples of positive weight
+    # each feature's range over the samples of positive weight: what
+    # extrapolation="clip" clips the inputs of predict to
     kept = X if sample_weight is None else X[w > 0]
     low, high = dask.compute(kept.min(axis=0), kept.max(axis=0))
     estimator.data_min_, estimator.data_max_ = np.asarray(low), np.asarray(high)

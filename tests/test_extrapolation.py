@@ -111,6 +111,12 @@ def test_dask_fit_records_the_range():
     np.testing.assert_allclose(est.data_max_, X.max(axis=0))
     far = _far(X, np.random.default_rng(4))
     np.testing.assert_array_equal(est.predict(far), est.predict(10 * far))
+    # samples of zero weight do not count, as in memory
+    w = np.ones(len(X))
+    w[np.argmax(X[:, 0])] = 0.0
+    est.fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50),
+            sample_weight=da.from_array(w, chunks=50))
+    assert est.data_max_[0] == X[w > 0, 0].max() < X[:, 0].max()
 
 
 def test_copositive_clips():
