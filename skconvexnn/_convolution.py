@@ -334,6 +334,9 @@ class ConvexConvReLUClassifier(ConvexConvMixin, ConvexReLUClassifier):
         Values per image (``height * width * channels``).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` is a DataFrame.
+    data_min_, data_max_ : ndarray of shape (`n_features_in_`,)
+        Each pixel's (flattened) range over the training images, which
+        ``extrapolation="clip"`` clips the images of ``predict`` to.
 
     Notes
     -----
@@ -447,6 +450,9 @@ class ConvexConvReLURegressor(ConvexConvMixin, ConvexReLURegressor):
         Values per image (``height * width * channels``).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` is a DataFrame.
+    data_min_, data_max_ : ndarray of shape (`n_features_in_`,)
+        Each pixel's (flattened) range over the training images, which
+        ``extrapolation="clip"`` clips the images of ``predict`` to.
 
     Notes
     -----

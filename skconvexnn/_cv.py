@@ -133,8 +133,8 @@ class ConvexReLURegressorCV(BetaCVMixin, ConvexReLURegressor):
         As in :class:`ConvexReLURegressor`: the refit's targets are
         standardized with them (each fold's path standardizes its own
         training part).
-    n_features_in_, feature_names_in_
-        As in :class:`ConvexReLURegressor`.
+    n_features_in_, feature_names_in_, data_min_, data_max_
+        As in :class:`ConvexReLURegressor` (the range of all the data, the refit's).
 
     Notes
     -----
@@ -305,8 +305,8 @@ class ConvexReLUClassifierCV(BetaCVMixin, ConvexReLUClassifier):
         :class:`ConvexReLUClassifier`.
     gates_, neuron_gates_, n_iter_, objective_curve_, solver_, n_outputs_
         As in :class:`ConvexReLUClassifier`, for the refit.
-    n_features_in_, feature_names_in_
-        As in :class:`ConvexReLUClassifier`.
+    n_features_in_, feature_names_in_, data_min_, data_max_
+        As in :class:`ConvexReLUClassifier` (the range of all the data, the refit's).
 
     Notes
     -----
