@@ -59,6 +59,7 @@ Usage::
     OPENBLAS_NUM_THREADS=1 python benchmarks/defaults.py
     python benchmarks/defaults.py --datasets diabetes,wine --estimators ours,mlp
     python benchmarks/defaults.py --datasets diabetes --set beta=0.01
+    python benchmarks/defaults.py --datasets wine --estimators convex --raw
 
 ``--estimators`` takes names from the table (``convex``, ``convex_cv``,
 ``convex_cnn``, ``copositive``, ``mlp``, ``linear``, ``hgb``, ``svm``) or
@@ -378,11 +379,12 @@ def split_dataset(dataset, seed=0):
     return (*parts, task)
 
 
-def make_estimator(name, task, dataset, n_outputs, params, seed=0):
+def make_estimator(name, task, dataset, n_outputs, params, seed=0, scale=True):
     """The estimator ``name`` for ``task``, or None where it does not apply.
 
     Every randomized estimator gets ``random_state=seed``, so that a run can
     be repeated; the other parameters are the defaults (and ``params``).
+    It follows a ``StandardScaler`` unless ``scale`` is False (``--raw``).
     """
     params = {"random_state": seed, **params}
     if task == "clf":
@@ -413,7 +415,9 @@ def make_estimator(name, task, dataset, n_outputs, params, seed=0):
         }
     make = table.get(name)
     est = make() if make else None
-    return None if est is None else make_pipeline(StandardScaler(), est)
+    if est is None or not scale:
+        return est
+    return make_pipeline(StandardScaler(), est)
 
 
 def _fit_score(model, X_train, y_train, X_test, y_test, queue):
@@ -464,6 +468,8 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of our plain estimators, e.g. beta=0.01")
     parser.add_argument("--seeds", default="0", help="split seeds, e.g. 0,1,2")
+    parser.add_argument("--raw", action="store_true",
+                        help="fit on the raw features (no StandardScaler)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per fit before it is stopped")
     args = parser.parse_args(argv)
@@ -492,7 +498,8 @@ def main(argv=None):
         for name in names:
             runs = []
             for seed in seeds:
-                model = make_estimator(name, task, dataset, n_outputs, params, seed)
+                model = make_estimator(name, task, dataset, n_outputs, params, seed,
+                                       scale=not args.raw)
                 if model is None:
                     break
                 split = train_test_split(X, y, test_size=0.25, random_state=seed,

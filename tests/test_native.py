@@ -608,11 +608,15 @@ def test_auto_uses_the_native_solvers(monkeypatch):
     assert get_solver("auto", wide).name == "admm"
     program = _program(X_50, labels_50 > 0, "relu", loss=LogisticLoss())
     assert get_solver("auto", program).name == "fista"
-    # ... unless the features are badly conditioned (ADMM's factorization
-    # absorbs that; FISTA's step does not)
+    # ... also when the features are badly conditioned, where FISTA's step
+    # may crawl and ADMM's factorization does not: FISTA tries first and
+    # hands over to ADMM after FISTA_HANDOFF_STEPS steps, for one output or
+    # several (test_auto_hands_badly_conditioned_programs_over)
     program = _program(X_50 + 100, labels_50 > 0, "relu", loss=LogisticLoss())
     assert design_condition(program.X) > FISTA_MAX_CONDITION
-    assert get_solver("auto", program).name == "admm"
+    assert get_solver("auto", program).name == "fista"
+    assert solvers._hands_over(get_solver("auto", program), program,
+                               "auto") == solvers.FISTA_HANDOFF_STEPS
     program = _program(X_50, labels_50, "relu", loss=HingeLoss())
     assert get_solver("auto", program).name == "admm"
     # ... at every size (a few samples, more blocks than samples)
@@ -665,6 +669,32 @@ def test_auto_hands_fista_over_to_admm(monkeypatch):
     monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", alone.n_iter)
     result, used = solve_with_fallback(get_solver("auto", program), program)
     assert used.name == "fista" and result.n_iter == alone.n_iter
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_auto_hands_badly_conditioned_programs_over(monkeypatch, n_outputs):
+    # Features far from zero (not standardized): the design matrix's
+    # condition is above FISTA_MAX_CONDITION. FISTA tries first, for the
+    # softmax too, and hands over to ADMM; the result is ADMM's optimum.
+    X, y = _data(n=60, seed=4)
+    Y = (y > np.median(y) if n_outputs == 1
+         else np.eye(3)[np.digitize(y, np.quantile(y, [0.33, 0.66]))])
+    program = _program(X + 50, Y, "relu", n_gates=20, loss=LogisticLoss(), beta=1e-3)
+    assert design_condition(program.X) > FISTA_MAX_CONDITION
+    solver = get_solver("auto", program)
+    assert solver.name == "fista"
+    monkeypatch.setattr(solvers, "FISTA_HANDOFF_STEPS", 10)
+    result, used = solve_with_fallback(solver, program)
+    assert result.converged
+    reference = ADMMSolver().solve(program)
+    assert reference.converged
+    value = program.objective
+    assert value(result.V, result.W, result.intercept) == pytest.approx(
+        value(reference.V, reference.W, reference.intercept), rel=1e-5)
+    if used.name == "fista":  # (certified within its 10 steps)
+        assert result.n_iter <= 10
+    else:
+        assert used.name == "admm" and result.n_iter > 10
 
 
 @pytest.mark.parametrize("n_outputs", [1, 2])

@@ -70,11 +70,12 @@ def get_solver(name, program, tol=1e-6, max_iter=10_000, verbose=0, warm=False):
 
     * the ReLU program with a smooth loss that is not quadratic (the
       logistic loss, a user's differentiable loss): FISTA with cone
-      projections and its adaptive step, when the design matrix is
-      well conditioned (:func:`design_condition` at most
-      ``FISTA_MAX_CONDITION``, as for standardized features), handing over
-      to ADMM after ``FISTA_HANDOFF_STEPS`` steps without the certificate
-      for one output (:func:`_handed_over`); ADMM otherwise;
+      projections and its adaptive step, handing over to ADMM after
+      ``FISTA_HANDOFF_STEPS`` steps without the certificate
+      (:func:`_handed_over`) for one output, or for any number when the
+      design matrix is badly conditioned (:func:`design_condition` above
+      ``FISTA_MAX_CONDITION``); ADMM first when it is badly conditioned
+      and ADMM's least-squares steps are not direct (no handover then);
     * the ReLU program with the squared loss and a well conditioned design
       matrix, at a beta of at least ``FISTA_MIN_BETA_RATIO`` times its
       beta_max, or ``FISTA_LARGE_BETA_RATIO`` times it from
@@ -166,8 +167,17 @@ def _hands_over(solver, program, requested):
     """After how many steps ``solver`` hands over to ADMM (0: never): when
     it is FISTA chosen by ``"auto"`` for a ReLU program that ADMM takes
     with a factorization (not conjugate gradients), of one output with a
-    smooth loss that is not quadratic (``FISTA_HANDOFF_STEPS``), or with
-    the squared loss (``FISTA_QUADRATIC_HANDOFF_STEPS``).
+    smooth loss that is not quadratic, or of several with a badly
+    conditioned design matrix (``FISTA_HANDOFF_STEPS``), or with the
+    squared loss (``FISTA_QUADRATIC_HANDOFF_STEPS``).
+
+    Badly conditioned (:func:`design_condition` above
+    ``FISTA_MAX_CONDITION``), FISTA's step may crawl, but need not: on the
+    vote92 table of ``benchmarks/defaults.py`` (two standardized features
+    nearly collinear, condition 1.4e5; softmax over three classes) the CV
+    classifier's path took FISTA 60 to 360 steps a beta, where ADMM, which
+    ``"auto"`` used to choose there, took 8,950 iterations at the last
+    beta (split seed 2: the CV fit 5.6 s instead of 48.2 s).
 
     FISTA certifies the squared loss's program within a few hundred steps
     where its face settles early (the default regressors: star98 270 and
@@ -181,7 +191,9 @@ def _hands_over(solver, program, requested):
         return 0
     if program.loss.quadratic:
         steps = FISTA_QUADRATIC_HANDOFF_STEPS
-    elif program.n_outputs == 1 and _smooth_curved(program.loss):
+    elif _smooth_curved(program.loss) and (
+            program.n_outputs == 1
+            or design_condition(program.X) > FISTA_MAX_CONDITION):
         steps = FISTA_HANDOFF_STEPS
     else:
         return 0
@@ -249,8 +261,11 @@ def native_order(program, warm=False):
     smooth_curved = _smooth_curved(loss)
     if program.cone_constrained:
         conditioned = design_condition(program.X) <= FISTA_MAX_CONDITION
-        if conditioned and (smooth_curved
-                            or (loss.quadratic and few_neurons(program, warm))):
+        if smooth_curved and (conditioned or ADMMSolver.direct(program)):
+            # (badly conditioned: FISTA tries first, and hands over to ADMM
+            # when it has not certified within its steps, _hands_over)
+            return [FISTASolver, ADMMSolver]
+        if conditioned and loss.quadratic and few_neurons(program, warm):
             return [FISTASolver, ADMMSolver]
         return [ADMMSolver, FISTASolver]
     if smooth_curved and program.n_samples >= FISTA_MIN_SAMPLES:
