@@ -214,9 +214,7 @@ class CopositiveMultiOutputRegressor(CopositiveRegressorBase):
     relative weights in the loss, so this is the weight-decay problem on
     the centred ``y`` at strength ``beta * s`` with both layers multiplied
     by ``sqrt(s)`` (positive homogeneity), whose objective is ``s**2 *
-    objective_``. Before this scaling the targets were fitted as given and
-    the default beta was 1e-3: on targets of spread 100 (SAT scores)
-    Frank-Wolfe grew 800 hidden units without finishing in five minutes.
+    objective_``.
 
     **Bounds.** Every bound comes from a dual point ``-s R / n`` built from a
     centred residual ``R``, feasible when ``s`` times the dual norm
