@@ -43,8 +43,9 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
     """Parameters, gates, ``predict`` and the fitted network of a shared-unit fit.
 
     Subclasses choose the solver; their ``fit`` calls :meth:`_clear_fitted`
-    first, sets ``method_`` and ``_tol`` (the tolerance of the certificate)
-    and ends with :meth:`_set_result`.
+    first, sets ``y_mean_`` and ``y_scale_`` (the targets the solvers see are
+    ``(y - y_mean_) / y_scale_``), ``method_`` and ``_tol`` (the tolerance
+    of the certificate), and ends with :meth:`_set_result`.
     """
 
     _parameter_constraints = {
@@ -133,9 +134,8 @@ class CopositiveRegressorBase(RegressorMixin, BaseEstimator):
         self.n_iter_ = res.n_iter
         self.objective_ = float(shared_objective(X1, Y, beta, U, A, c))
         # ``Y`` is (y - y_mean_) / y_scale_: the output layer in the user's units
-        scale = getattr(self, "y_scale_", np.ones(Y.shape[1]))
-        self.coefs_[1] = A * scale
-        self.intercepts_[1] = c * scale + getattr(self, "y_mean_", 0.0)
+        self.coefs_[1] = A * self.y_scale_
+        self.intercepts_[1] = c * self.y_scale_ + self.y_mean_
         self.lower_bound_ = float(res.lower_bound)
         # Every method returns a network whose neurons lie in the cones of
         # the patterns in gates_, which the bound covers: the gap is >= 0 up
